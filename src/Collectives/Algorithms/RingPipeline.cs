@@ -1,0 +1,173 @@
+using System.Buffers;
+using AllReduceNet.Collectives.Operators;
+
+namespace AllReduceNet.Collectives.Algorithms;
+
+/// <summary>
+/// The ring that AllReduce, ReduceScatter and AllGather share. Vocabulary: a <em>chunk</em> is one rank's 1/N share
+/// of the buffer; a <em>segment</em> is the unit in flight, a slice of a chunk.
+/// <para>
+/// Reduce-scatter, steps s = 0..N-2: rank r sends chunk (r-s-1) to its right neighbour and receives chunk (r-s-2)
+/// from its left, reducing it into its own copy. After N-1 steps rank r holds the final value of chunk r, reduced
+/// once, in ring order. All-gather, steps t = 0..N-2: rank r sends chunk (r-t) and receives chunk (r-t-1), which it
+/// stores and forwards. Each rank sends 2(N-1)/N of the buffer in all: bandwidth-optimal.
+/// </para>
+/// <para>
+/// Pipelining: the (step, segment) pairs are taken in order; a segment is sent on as soon as it was reduced, and
+/// two receives are kept posted ahead (received into two scratch slots), so the reduction of one segment overlaps
+/// the transfer of the next. All sends and receives are posted non-blocking: no ordering of blocking calls can deadlock.
+/// </para>
+/// </summary>
+internal static unsafe class RingPipeline
+{
+    private const int ReceivesInFlight = 2;
+
+    /// <summary>Runs the reduce-scatter part, the all-gather part, or both, in place on <paramref name="data"/>.</summary>
+    public static void Run<T, TOp>(in CollectiveCall call, T* data, ChunkLayout layout, bool reduceScatter, bool allGather, int segmentBytes)
+        where T : unmanaged where TOp : struct, IReduceOperator<T>
+    {
+        int n = call.Size;
+        if (n == 1 || layout.MaxLength == 0) return;
+        long segmentElements = Math.Min(layout.MaxLength, Math.Max(1, segmentBytes / sizeof(T)));
+        int segments = (int)Math.Max(1, (layout.MaxLength + segmentElements - 1) / segmentElements);
+        int firstStep = reduceScatter ? 0 : n - 1;
+        int endStep = allGather ? 2 * n - 2 : n - 1;
+        int total = (endStep - firstStep) * segments;
+
+        var ring = new Ring<T, TOp>(call, data, layout, segmentElements, segments, firstStep, total,
+            reduceScatter ? (T*)call.Comm.Scratch(SlotBytes<T>(layout, segmentBytes)) : null);
+        try
+        {
+            for (int j = 0; j < segments; j++) ring.Send(j);
+            for (int k = 0; k < Math.Min(ReceivesInFlight, total); k++) ring.PostReceive(k);
+            for (int k = 0; k < total; k++)
+            {
+                ring.FinishReceive(k);
+                if (k + segments < total) ring.Send(k + segments);        // forward what was just reduced or stored
+                if (k + ReceivesInFlight < total) ring.PostReceive(k + ReceivesInFlight);
+            }
+            ring.WaitSends();
+        }
+        catch
+        {
+            ring.Withdraw();
+            throw;
+        }
+        finally
+        {
+            ring.Release();
+        }
+    }
+
+    /// <summary>Scratch bytes the reduce-scatter part needs for its receive slots (at the start of the scratch block).</summary>
+    public static long SlotBytes<T>(ChunkLayout layout, int segmentBytes) where T : unmanaged =>
+        ReceivesInFlight * Math.Min(layout.MaxLength, Math.Max(1, segmentBytes / sizeof(T))) * sizeof(T);
+
+    private struct Ring<T, TOp> where T : unmanaged where TOp : struct, IReduceOperator<T>
+    {
+        private readonly CollectiveCall _call;
+        private readonly T* _data;
+        private readonly T* _slots;
+        private readonly ChunkLayout _layout;
+        private readonly long _segmentElements;
+        private readonly int _segments, _firstStep, _total, _n, _rank, _left, _right;
+        private readonly Request?[] _requests;       // [0, total): sends by item; then one per receive slot
+        private fixed long _expectedBytes[ReceivesInFlight];
+        private fixed long _reduceOffset[ReceivesInFlight];
+        private fixed long _reduceLength[ReceivesInFlight];
+
+        public Ring(in CollectiveCall call, T* data, ChunkLayout layout, long segmentElements, int segments, int firstStep, int total, T* slots)
+        {
+            _call = call;
+            _data = data;
+            _slots = slots;
+            _layout = layout;
+            _segmentElements = segmentElements;
+            _segments = segments;
+            _firstStep = firstStep;
+            _total = total;
+            _n = call.Size;
+            _rank = call.Rank;
+            _left = (_rank - 1 + _n) % _n;
+            _right = (_rank + 1) % _n;
+            _requests = ArrayPool<Request?>.Shared.Rent(total + ReceivesInFlight);
+            Array.Clear(_requests, 0, total + ReceivesInFlight);
+        }
+
+        private int Step(int item) => _firstStep + item / _segments;
+
+        private bool IsReduceStep(int step) => step < _n - 1;
+
+        private int SendChunk(int step) => Mod(IsReduceStep(step) ? _rank - step - 1 : _rank - (step - (_n - 1)));
+
+        private int ReceiveChunk(int step) => Mod(IsReduceStep(step) ? _rank - step - 2 : _rank - (step - (_n - 1)) - 1);
+
+        private int Mod(int x) => ((x % _n) + _n) % _n;
+
+        /// <summary>The slice of a chunk that one segment covers; empty past the chunk's end.</summary>
+        private void Segment(int chunk, int item, out long offset, out long length)
+        {
+            long start = (item % _segments) * _segmentElements;
+            long chunkLength = _layout.Length(chunk);
+            offset = _layout.Offset(chunk) + start;
+            length = Math.Clamp(chunkLength - start, 0, _segmentElements);
+        }
+
+        public void Send(int item)
+        {
+            Segment(SendChunk(Step(item)), item, out long offset, out long length);
+            if (length > 0) _requests[item] = _call.Send(_data + offset, length * sizeof(T), _right);
+        }
+
+        public void PostReceive(int item)
+        {
+            int step = Step(item);
+            int slot = item % ReceivesInFlight;
+            Segment(ReceiveChunk(step), item, out long offset, out long length);
+            _expectedBytes[slot] = length * sizeof(T);
+            _reduceOffset[slot] = offset;
+            _reduceLength[slot] = IsReduceStep(step) ? length : 0;
+            ref Request? receive = ref _requests[_total + slot];
+            if (length == 0) { receive = null; return; }
+            T* target;
+            if (IsReduceStep(step))
+            {
+                target = _slots + slot * _segmentElements;
+            }
+            else
+            {
+                // All-gather overwrites a chunk this rank sent during reduce-scatter at the same step index:
+                // that send must be done before the region is written.
+                if (_firstStep == 0) _call.WaitSend(_requests[(step - (_n - 1)) * _segments + item % _segments]);
+                target = _data + offset;
+            }
+            receive = _call.Receive(target, length * sizeof(T), _left);
+        }
+
+        public void FinishReceive(int item)
+        {
+            int slot = item % ReceivesInFlight;
+            _call.WaitReceive(_requests[_total + slot], _expectedBytes[slot]);
+            long length = _reduceLength[slot];
+            if (length > 0)
+            {
+                var mine = new Span<T>(_data + _reduceOffset[slot], (int)length);
+                TOp.Apply(mine, new ReadOnlySpan<T>(_slots + slot * _segmentElements, (int)length), mine);
+            }
+        }
+
+        public void WaitSends()
+        {
+            for (int k = 0; k < _total; k++) _call.WaitSend(_requests[k]);
+        }
+
+        /// <summary>After a failure: take back what is still posted, so no transfer touches the buffers later.</summary>
+        public void Withdraw()
+        {
+            for (int k = 0; k < _total + ReceivesInFlight; k++)
+                if (_requests[k] is { IsCompleted: false } r) r.TryCancel();
+        }
+
+        public void Release() => ArrayPool<Request?>.Shared.Return(_requests, clearArray: true);
+    }
+}

@@ -1,0 +1,14 @@
+namespace AllReduceNet.Collectives;
+
+/// <summary>Which AllReduce algorithm to run. See docs/algorithms.md for steps and bytes on the wire.</summary>
+public enum AllReduceAlgorithm
+{
+    /// <summary>Pick by message size and rank count (<see cref="AlgorithmSelector"/>); overridable with ALLREDUCENET_ALGO.</summary>
+    Auto = 0,
+    /// <summary>Reduce-scatter then all-gather around a ring: bandwidth-optimal, 2(N-1) steps.</summary>
+    Ring = 1,
+    /// <summary>Reduce up a binary tree, then broadcast down it: 2 log2(N) steps, for small messages.</summary>
+    Tree = 2,
+    /// <summary>The transport's own collective (MPI_Allreduce under MPI); the baseline of every benchmark.</summary>
+    Native = 3,
+}

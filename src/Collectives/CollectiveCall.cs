@@ -1,0 +1,85 @@
+using System.Runtime.CompilerServices;
+
+namespace AllReduceNet.Collectives;
+
+/// <summary>
+/// One collective call as its algorithm sees it: rank, size, the signature tag, one deadline for all its waits, and
+/// checked sends and receives. Every receive knows how many bytes it expects and which signature, so a mismatch
+/// between ranks is reported with both sides named, at no extra message.
+/// </summary>
+internal readonly unsafe struct CollectiveCall
+{
+    public readonly Communicator Comm;
+    public readonly int Rank;
+    public readonly int Size;
+    public readonly int Tag;
+    public readonly long CallNumber;
+    public readonly long Count;
+    public readonly CollectiveKind Kind;
+    public readonly ElementType Type;
+    public readonly Deadline Deadline;
+    public readonly TimeSpan Timeout;
+
+    public CollectiveCall(Communicator comm, CollectiveKind kind, ElementType type, ReduceOp? op, long count, TimeSpan? timeout)
+    {
+        comm.ThrowIfDisposed();
+        Comm = comm;
+        Rank = comm.Rank;
+        Size = comm.Size;
+        Kind = kind;
+        Type = type;
+        Count = count;
+        CallNumber = comm.NextCollectiveCall();
+        Tag = CollectiveSignature.Tag(kind, type, op, CallNumber);
+        Timeout = timeout ?? comm.DefaultTimeout;
+        Deadline = Deadline.After(Timeout);
+        comm.OnCollectiveEntered(CallNumber);
+    }
+
+    public string Operation => CollectiveSignature.KindName(Kind);
+
+    public Request Send(void* data, long bytes, int peer) => Comm.PostCollectiveSend(data, bytes, peer, Tag, Count);
+
+    public Request Receive(void* data, long bytes, int peer) => Comm.PostCollectiveReceive(data, bytes, peer);
+
+    public void WaitSend(Request? request)
+    {
+        if (request is null) return;
+        if (!request.WaitCore(Deadline)) throw TimedOut(request);
+        request.ThrowIfFailed();
+    }
+
+    /// <summary>Waits for a receive and checks that the peer called the same collective with the same count.</summary>
+    public void WaitReceive(Request? request, long expectedBytes)
+    {
+        if (request is null) return;
+        if (!request.WaitCore(Deadline)) throw TimedOut(request);
+        var status = request.Status;
+        if (status.Tag != Tag)
+            throw new CollectiveMismatchException(
+                $"rank {Rank}: {Operation} of {Count} x {ElementTypes.Name(Type)} (call #{CallNumber} on this communicator) " +
+                $"received from rank {status.Source} a message of {CollectiveSignature.Describe(status.Tag)}, where it expected " +
+                $"{CollectiveSignature.Describe(Tag)}: the ranks called different collectives, element types, operators or algorithms at the same point.");
+        if (status.ByteCount != expectedBytes)
+        {
+            long peerCount = request.PeerCollectiveCount;
+            var peerText = peerCount >= 0 ? $"rank {status.Source} passed {peerCount} x {ElementTypes.Name(Type)}" : $"rank {status.Source}'s count differs";
+            throw new CollectiveMismatchException(
+                $"rank {Rank}: {Operation} (call #{CallNumber}): the ranks passed different counts: rank {Rank} passed {Count} x {ElementTypes.Name(Type)}, " +
+                $"{peerText} (a message of {status.ByteCount} bytes arrived where {expectedBytes} were expected).");
+        }
+        request.ThrowIfFailed();
+    }
+
+    private CommunicationTimeoutException TimedOut(Request request)
+    {
+        var stragglers = Comm.DescribeStragglers(CallNumber);
+        return new CommunicationTimeoutException(
+            $"rank {Rank}: {Operation} of {Count} x {ElementTypes.Name(Type)} (call #{CallNumber} on this communicator of {Size} ranks) " +
+            $"timed out after {Timeout} waiting for {request.Describe()}." + (stragglers is null ? "" : " " + stragglers));
+    }
+
+    /// <summary>The bytes of <paramref name="elements"/> elements of <typeparamref name="T"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static long Bytes<T>(long elements) where T : unmanaged => elements * sizeof(T);
+}

@@ -1,0 +1,30 @@
+using System.Diagnostics;
+
+namespace AllReduceNet.Collectives;
+
+/// <summary>A point in time to give up waiting, shared by all the waits of one operation.</summary>
+internal readonly struct Deadline
+{
+    private readonly long _ticks; // Stopwatch timestamp; long.MaxValue means never
+
+    private Deadline(long ticks) => _ticks = ticks;
+
+    public static Deadline After(TimeSpan timeout) =>
+        timeout == Timeout.InfiniteTimeSpan || timeout >= TimeSpan.FromDays(3650)
+            ? new Deadline(long.MaxValue)
+            : new Deadline(Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency));
+
+    public bool IsInfinite => _ticks == long.MaxValue;
+
+    public bool HasPassed => !IsInfinite && Stopwatch.GetTimestamp() >= _ticks;
+
+    /// <summary>Milliseconds left, clamped to [0, cap], for a bounded blocking wait.</summary>
+    public int RemainingMilliseconds(int cap)
+    {
+        if (IsInfinite) return cap;
+        long left = _ticks - Stopwatch.GetTimestamp();
+        if (left <= 0) return 0;
+        double ms = left * 1000.0 / Stopwatch.Frequency;
+        return ms >= cap ? cap : Math.Max(1, (int)ms);
+    }
+}

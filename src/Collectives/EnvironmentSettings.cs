@@ -1,0 +1,71 @@
+using System.Globalization;
+
+namespace AllReduceNet.Collectives;
+
+/// <summary>
+/// Settings read once from the environment, as NCCL reads NCCL_ALGO: they override the code's choices without a rebuild.
+/// </summary>
+internal static class EnvironmentSettings
+{
+    /// <summary>ALLREDUCENET_TIMEOUT_SECONDS: the default timeout of every wait (300 s if unset).</summary>
+    public static TimeSpan DefaultTimeout { get; } = ReadSeconds("ALLREDUCENET_TIMEOUT_SECONDS", 300);
+
+    /// <summary>ALLREDUCENET_ALGO=ring|tree|native|auto: forces the AllReduce algorithm of calls that ask for Auto.</summary>
+    public static AllReduceAlgorithm? ForcedAlgorithm { get; } = ReadAlgorithm();
+
+    /// <summary>ALLREDUCENET_DEBUG=1: log each collective's algorithm choice and the reason to standard error.</summary>
+    public static bool Debug { get; } = ReadFlag("ALLREDUCENET_DEBUG");
+
+    /// <summary>ALLREDUCENET_VALIDATE=1: check every rank's arguments before each collective.</summary>
+    public static bool Validate { get; } = ReadFlag("ALLREDUCENET_VALIDATE");
+
+    /// <summary>ALLREDUCENET_SEGMENT_BYTES: the pipelining unit (default 1 MiB, the size a C ring was fastest with here).</summary>
+    public static int SegmentBytes { get; } = ReadInt("ALLREDUCENET_SEGMENT_BYTES", 1 << 20, min: 64);
+
+    /// <summary>ALLREDUCENET_TREE_THRESHOLD_BYTES: messages up to this size use the tree under Auto.</summary>
+    public static long? TreeThresholdBytes { get; } = ReadLong("ALLREDUCENET_TREE_THRESHOLD_BYTES");
+
+    private static bool ReadFlag(string name)
+    {
+        var v = Environment.GetEnvironmentVariable(name);
+        return v is not null && (v == "1" || v.Equals("true", StringComparison.OrdinalIgnoreCase) || v.Equals("yes", StringComparison.OrdinalIgnoreCase));
+    }
+
+    private static TimeSpan ReadSeconds(string name, double fallback)
+    {
+        var v = Environment.GetEnvironmentVariable(name);
+        if (string.IsNullOrWhiteSpace(v)) return TimeSpan.FromSeconds(fallback);
+        if (double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0) return TimeSpan.FromSeconds(s);
+        throw new InvalidOperationException($"{name}='{v}' is not a positive number of seconds.");
+    }
+
+    private static int ReadInt(string name, int fallback, int min)
+    {
+        var v = Environment.GetEnvironmentVariable(name);
+        if (string.IsNullOrWhiteSpace(v)) return fallback;
+        if (int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= min) return n;
+        throw new InvalidOperationException($"{name}='{v}' is not a whole number of at least {min}.");
+    }
+
+    private static long? ReadLong(string name)
+    {
+        var v = Environment.GetEnvironmentVariable(name);
+        if (string.IsNullOrWhiteSpace(v)) return null;
+        if (long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 0) return n;
+        throw new InvalidOperationException($"{name}='{v}' is not a whole number of bytes.");
+    }
+
+    private static AllReduceAlgorithm? ReadAlgorithm()
+    {
+        var v = Environment.GetEnvironmentVariable("ALLREDUCENET_ALGO");
+        if (string.IsNullOrWhiteSpace(v)) return null;
+        return v.Trim().ToLowerInvariant() switch
+        {
+            "auto" => null,
+            "ring" => AllReduceAlgorithm.Ring,
+            "tree" => AllReduceAlgorithm.Tree,
+            "native" or "mpi" => AllReduceAlgorithm.Native,
+            _ => throw new InvalidOperationException($"ALLREDUCENET_ALGO='{v}' is not one of ring, tree, native, auto."),
+        };
+    }
+}

@@ -1,0 +1,129 @@
+using System.Buffers;
+
+namespace AllReduceNet.Collectives.Transports.InProcess;
+
+/// <summary>
+/// A send or receive between threads. The transfer is single-copy: whichever side arrives second copies straight from
+/// the sender's buffer into the receiver's, then completes both. Waiting spins briefly and then blocks on the
+/// request's monitor, so many ranks on few cores do not burn them.
+/// </summary>
+internal sealed unsafe class InProcessRequest : Request
+{
+    internal readonly InProcessCommunicator Owner;
+    internal readonly bool IsSend;
+    internal readonly byte* Buffer;
+    internal readonly long Bytes;          // bytes to send, or the receive's capacity
+    internal readonly int Peer;            // destination of a send; source (or AnySource) of a receive
+    internal readonly int Tag;             // tag of a send; tag (or AnyTag) of a receive
+    internal readonly MessageChannel Channel;
+    internal readonly long CollectiveCount;
+    private MemoryHandle _pin;
+
+    private volatile bool _completed;
+    private int _blockedWaiters;
+    private MessageStatus _status;
+    private Exception? _error;
+    private long _peerCollectiveCount = -1;
+
+    public InProcessRequest(InProcessCommunicator owner, bool isSend, byte* buffer, long bytes, int peer, int tag,
+        MessageChannel channel, MemoryHandle pin, long collectiveCount)
+    {
+        Owner = owner;
+        IsSend = isSend;
+        Buffer = buffer;
+        Bytes = bytes;
+        Peer = peer;
+        Tag = tag;
+        Channel = channel;
+        _pin = pin;
+        CollectiveCount = collectiveCount;
+        if (isSend) _status = new MessageStatus(owner.Rank, tag, bytes);
+    }
+
+    public override bool IsCompleted => _completed;
+
+    public override MessageStatus Status => _status;
+
+    internal override TimeSpan DefaultTimeout => Owner.DefaultTimeout;
+
+    internal override long PeerCollectiveCount => _peerCollectiveCount;
+
+    /// <summary>Does a posted receive take this send? MPI's matching rule: same channel, source and tag or wildcards.</summary>
+    internal bool Matches(InProcessRequest send, int senderRank) =>
+        Channel == send.Channel
+        && (Peer == Communicator.AnySource || Peer == senderRank)
+        && (Tag == Communicator.AnyTag || Tag == send.Tag);
+
+    /// <summary>Copies a matched send into a receive and completes both. Runs outside every lock.</summary>
+    internal static void Transfer(InProcessRequest send, InProcessRequest receive)
+    {
+        long copied = Math.Min(send.Bytes, receive.Bytes);
+        if (copied > 0)
+            System.Buffer.MemoryCopy(send.Buffer, receive.Buffer, receive.Bytes, copied);
+        receive._status = new MessageStatus(send.Owner.Rank, send.Tag, send.Bytes);
+        receive._peerCollectiveCount = send.CollectiveCount;
+        // A longer message than the buffer is an error on a user receive; on the collective channel the byte count
+        // is compared by the algorithm, which names both ranks' counts.
+        if (send.Bytes > receive.Bytes && receive.Channel == MessageChannel.User)
+            receive._error = new CollectiveMismatchException(
+                $"rank {receive.Owner.Rank}: a message of {send.Bytes} bytes from rank {send.Owner.Rank} (tag {send.Tag}) is longer than the {receive.Bytes}-byte receive buffer; {copied} bytes were kept.");
+        send.Complete();
+        receive.Complete();
+    }
+
+    internal void Complete()
+    {
+        _pin.Dispose();
+        _pin = default;
+        _completed = true;
+        // Dekker-style handshake with WaitCore: the fence orders our write of _completed before the read of
+        // _blockedWaiters, as Interlocked.Exchange does on the waiter's side.
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _blockedWaiters) != 0)
+            lock (this) Monitor.PulseAll(this);
+    }
+
+    internal override bool WaitCore(Deadline deadline)
+    {
+        if (_completed) return true;
+        var world = Owner.World;
+        var spinner = new SpinWait();
+        for (int i = 0; i < world.SpinIterations && !_completed; i++)
+            spinner.SpinOnce(sleep1Threshold: -1);
+        if (_completed) return true;
+
+        lock (this)
+        {
+            Interlocked.Exchange(ref _blockedWaiters, 1);
+            while (!_completed)
+            {
+                world.ThrowIfAborted(Owner.WorldRank);
+                int ms = deadline.RemainingMilliseconds(InProcessWorld.AbortPollMilliseconds);
+                if (ms == 0) return _completed;
+                Monitor.Wait(this, ms);
+            }
+        }
+        return true;
+    }
+
+    internal override void ThrowIfFailed()
+    {
+        if (_error is not null) throw _error;
+    }
+
+    internal override string Describe() => IsSend
+        ? $"rank {Owner.Rank}: send of {Bytes} bytes to rank {Peer} (tag {Tag})"
+        : $"rank {Owner.Rank}: receive of up to {Bytes} bytes from {(Peer == Communicator.AnySource ? "any rank" : $"rank {Peer}")}" +
+          (Channel == MessageChannel.User ? $" (tag {(Tag == Communicator.AnyTag ? "any" : Tag.ToString())})" : "");
+
+    internal override bool TryCancel()
+    {
+        if (_completed) return false;
+        if (!Owner.Group.TryWithdraw(this)) return false;
+        _pin.Dispose();
+        _pin = default;
+        _error = new OperationCanceledException($"{Describe()} was withdrawn.");
+        _completed = true;
+        return true;
+    }
+}

@@ -1,0 +1,111 @@
+namespace AllReduceNet.Collectives.Transports.InProcess;
+
+/// <summary>
+/// N ranks as threads in one process: the embedded default, no MPI needed. <see cref="Run(int, Action{Communicator}, InProcessWorldOptions?)"/>
+/// starts a thread per rank and hands each its communicator. If one rank throws, the world is aborted: every rank
+/// blocked in a wait is released within a fraction of a second with <see cref="CommunicatorAbortedException"/>, all
+/// threads are joined, and Run throws <see cref="RankFailedException"/> naming the rank and its error.
+/// </summary>
+public sealed class InProcessWorld
+{
+    /// <summary>How often a blocked wait looks for an abort, in milliseconds.</summary>
+    internal const int AbortPollMilliseconds = 50;
+
+    private Failure? _failure;
+
+    private InProcessWorld(int size, InProcessWorldOptions options)
+    {
+        Size = size;
+        Timeout = options.Timeout;
+        SpinIterations = options.SpinIterations ?? (size <= Environment.ProcessorCount ? 100 : 0);
+    }
+
+    /// <summary>The number of ranks.</summary>
+    public int Size { get; }
+
+    internal TimeSpan? Timeout { get; }
+
+    internal int SpinIterations { get; }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> on <paramref name="ranks"/> threads, each with its rank's communicator, and
+    /// returns when all have finished.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">ranks is less than 1.</exception>
+    /// <exception cref="RankFailedException">A rank threw; the inner exception is its error.</exception>
+    public static void Run(int ranks, Action<Communicator> body, InProcessWorldOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        Run<object?>(ranks, comm => { body(comm); return null; }, options);
+    }
+
+    /// <summary>Runs <paramref name="body"/> on every rank and returns each rank's result, indexed by rank.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">ranks is less than 1.</exception>
+    /// <exception cref="RankFailedException">A rank threw; the inner exception is its error.</exception>
+    public static TResult[] Run<TResult>(int ranks, Func<Communicator, TResult> body, InProcessWorldOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var communicators = CreateCommunicators(ranks, options);
+        var world = ((InProcessCommunicator)communicators[0]).World;
+        var results = new TResult[ranks];
+        var threads = new Thread[ranks];
+        for (int r = 0; r < ranks; r++)
+        {
+            int rank = r;
+            threads[r] = new Thread(() =>
+            {
+                var comm = communicators[rank];
+                try { results[rank] = body(comm); }
+                catch (Exception error) { world.Abort(rank, error); }
+                finally { comm.Dispose(); }
+            })
+            { Name = $"allreducenet rank {rank}", IsBackground = true };
+        }
+        foreach (var t in threads) t.Start();
+        foreach (var t in threads) t.Join();
+        if (world._failure is { } failure) throw new RankFailedException(failure.Rank, ranks, failure.Error);
+        return results;
+    }
+
+    /// <summary>
+    /// Creates the communicators of a new world without starting threads, for callers that run the ranks on threads
+    /// of their own. Call <see cref="Abort(Communicator, Exception)"/> when a rank fails, so the others are released.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">ranks is less than 1.</exception>
+    public static Communicator[] CreateCommunicators(int ranks, InProcessWorldOptions? options = null)
+    {
+        if (ranks < 1) ThrowHelper.ArgumentOutOfRange(nameof(ranks), ranks, $"An in-process world needs at least 1 rank, but {ranks} were asked for.");
+        var world = new InProcessWorld(ranks, options ?? new InProcessWorldOptions());
+        var group = new InProcessGroup(world, Enumerable.Range(0, ranks).ToArray());
+        var communicators = new Communicator[ranks];
+        for (int r = 0; r < ranks; r++) communicators[r] = new InProcessCommunicator(group, r);
+        return communicators;
+    }
+
+    /// <summary>Aborts the world of <paramref name="communicator"/> because its rank failed with <paramref name="error"/>.</summary>
+    /// <exception cref="ArgumentException">The communicator is not an in-process one.</exception>
+    public static void Abort(Communicator communicator, Exception error)
+    {
+        if (communicator is not InProcessCommunicator c)
+            throw new ArgumentException($"rank {communicator.Rank}: only an in-process communicator can abort an in-process world.", nameof(communicator));
+        c.World.Abort(c.WorldRank, error);
+    }
+
+    /// <summary>Records the first failure; every wait in the world sees it within <see cref="AbortPollMilliseconds"/>.</summary>
+    internal void Abort(int worldRank, Exception error)
+    {
+        // A rank released by an earlier abort is a consequence, not a cause: keep the original failure.
+        Interlocked.CompareExchange(ref _failure, new Failure(worldRank, error), null);
+    }
+
+    internal bool IsAborted => Volatile.Read(ref _failure) is not null;
+
+    internal void ThrowIfAborted(int worldRank)
+    {
+        if (Volatile.Read(ref _failure) is { } f)
+            throw new CommunicatorAbortedException(f.Rank,
+                $"rank {worldRank}: the in-process world was aborted because rank {f.Rank} failed: {f.Error.GetType().Name}: {f.Error.Message}", f.Error);
+    }
+
+    private sealed record Failure(int Rank, Exception Error);
+}
