@@ -128,7 +128,7 @@ public static class MpiRuntime
     {
         if (_library is not { IsFinalized: false }) return;
         var error = e.ExceptionObject as Exception;
-        Abort(1, $"unhandled {error?.GetType().FullName ?? "exception"}: {error?.Message}{Environment.NewLine}{error}");
+        Abort(1, $"unhandled exception, ending the whole job: {error?.ToString() ?? e.ExceptionObject?.ToString()}");
     }
 
     private static InvalidOperationException NotInitialized(string member) =>
