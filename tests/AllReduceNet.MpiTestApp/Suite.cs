@@ -50,6 +50,7 @@ internal sealed class Suite(Communicator world, long largeCount)
         Barriers();
         Splits();
         PointToPoint();
+        Misuse();
         SameHashEverywhere();
 
         long[] totals = [_failures, _checks];
@@ -57,7 +58,7 @@ internal sealed class Suite(Communicator world, long largeCount)
         if (_rank == 0)
         {
             Console.WriteLine($"MPI SUITE transport='{world.TransportName}' library={MpiRuntime.LibraryPath} abi={MpiRuntime.Abi} " +
-                              $"thread-multiple={MpiRuntime.IsThreadMultiple} ranks={_size} checks={totals[1]} failures={totals[0]} " +
+                              $"thread-level={MpiRuntime.ThreadLevel} ranks={_size} checks={totals[1]} failures={totals[0]} " +
                               $"seconds={MpiRuntime.Wtime() - t0:F1} (stopwatch {clock.Elapsed.TotalSeconds:F1})");
             Console.WriteLine(totals[0] == 0 ? "MPI SUITE PASSED" : "MPI SUITE FAILED");
         }
@@ -214,6 +215,38 @@ internal sealed class Suite(Communicator world, long largeCount)
             }
         }
         world.Barrier();
+    }
+
+    /// <summary>Errors that must be reported at the call, before any message is posted.</summary>
+    private void Misuse()
+    {
+        // A send of more than int.MaxValue bytes is refused (MPI counts are C ints), and its pin is released.
+        using (var huge = new UnbackedMemory<long>(int.MaxValue / 8 + 1))
+        {
+            try
+            {
+                world.Isend<long>(huge.Memory, (_rank + 1) % _size, 3);
+                Check(false, "a send of more than int.MaxValue bytes was accepted");
+            }
+            catch (ArgumentOutOfRangeException e)
+            {
+                Check(e.Message.Contains($"rank {_rank}: a send of {(int.MaxValue / 8 + 1) * 8L} bytes"), $"oversized send message: {e.Message}");
+            }
+            Check(huge.Pins == 1 && huge.Unpins == 1, $"the oversized send's pin: {huge.Pins} pins, {huge.Unpins} unpins");
+        }
+
+        // A disposed communicator refuses every call.
+        var spare = world.Split(0, _rank)!;
+        spare.Dispose();
+        try
+        {
+            spare.Barrier();
+            Check(false, "a disposed communicator ran a barrier");
+        }
+        catch (ObjectDisposedException e)
+        {
+            Check(e.Message.Contains($"rank {_rank}"), $"disposed message: {e.Message}");
+        }
     }
 
     /// <summary>Every rank folded the same results into its hash; gather them and compare.</summary>

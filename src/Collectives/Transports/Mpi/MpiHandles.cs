@@ -32,7 +32,6 @@ internal sealed class MpiHandles
     public required int AnyTag { get; init; }
     public required int Undefined { get; init; }
     public required int ErrTruncate { get; init; }
-    public required int ThreadMultiple { get; init; }
 
     /// <summary>Bytes an out parameter of handle type (MPI_Comm*, MPI_Request*) receives: 4 for MPICH, 8 for Open MPI.</summary>
     public required int HandleBytes { get; init; }
@@ -69,7 +68,6 @@ internal sealed class MpiHandles
         AnyTag = -1,                    // mpi.h:393  #define MPI_ANY_TAG (-1)
         Undefined = -32766,             // mpi.h:363  #define MPI_UNDEFINED (-32766)
         ErrTruncate = 14,               // mpi.h:827  #define MPI_ERR_TRUNCATE 14
-        ThreadMultiple = 3,             // mpi.h:808  #define MPI_THREAD_MULTIPLE 3
         HandleBytes = 4,                // mpi.h:278,451  typedef int MPI_Comm; typedef int MPI_Request;
         // mpi.h:587-593  typedef struct MPI_Status { int count_lo; int count_hi_and_cancelled; int MPI_SOURCE;
         //                int MPI_TAG; int MPI_ERROR; } MPI_Status;
@@ -106,7 +104,6 @@ internal sealed class MpiHandles
         AnyTag = -1,                                         // mpi.h:501   #define MPI_ANY_TAG -1
         Undefined = -32766,                                  // mpi.h:506   #define MPI_UNDEFINED -32766
         ErrTruncate = 15,                                    // mpi.h:627   #define MPI_ERR_TRUNCATE 15
-        ThreadMultiple = 3,                                  // mpi.h:708-712  enum { MPI_THREAD_SINGLE, FUNNELED, SERIALIZED, MULTIPLE }
         HandleBytes = 8,                                     // mpi.h:419,426  typedef struct ompi_communicator_t *MPI_Comm; ... *MPI_Request;
         // mpi.h:438-450  struct ompi_status_public_t { int MPI_SOURCE; int MPI_TAG; int MPI_ERROR; int _cancelled;
         //                size_t _ucount; };  => 4 ints then an 8-byte size_t: 24 bytes.

@@ -26,6 +26,7 @@ internal sealed unsafe class MpiLibrary
     private readonly delegate* unmanaged<void*, int, nint, int, int, nint, nint*, int> _isend;
     private readonly delegate* unmanaged<void*, int, nint, int, int, nint, nint*, int> _irecv;
     private readonly delegate* unmanaged<nint*, int*, byte*, int> _test;
+    private readonly delegate* unmanaged<nint*, byte*, int> _wait;
     private readonly delegate* unmanaged<nint*, int> _cancel;
     private readonly delegate* unmanaged<byte*, int*, int> _testCancelled;
     private readonly delegate* unmanaged<byte*, nint, int*, int> _getCount;
@@ -55,6 +56,7 @@ internal sealed unsafe class MpiLibrary
         _isend = (delegate* unmanaged<void*, int, nint, int, int, nint, nint*, int>)Export("MPI_Isend");
         _irecv = (delegate* unmanaged<void*, int, nint, int, int, nint, nint*, int>)Export("MPI_Irecv");
         _test = (delegate* unmanaged<nint*, int*, byte*, int>)Export("MPI_Test");
+        _wait = (delegate* unmanaged<nint*, byte*, int>)Export("MPI_Wait");
         _cancel = (delegate* unmanaged<nint*, int>)Export("MPI_Cancel");
         _testCancelled = (delegate* unmanaged<byte*, int*, int>)Export("MPI_Test_cancelled");
         _getCount = (delegate* unmanaged<byte*, nint, int*, int>)Export("MPI_Get_count");
@@ -89,8 +91,11 @@ internal sealed unsafe class MpiLibrary
     /// <summary>A short name such as "MPICH 4.0.2" or "Open MPI v4.1.4", for transport names and logs.</summary>
     public string ShortName => ShortenVersion(Version, Abi);
 
-    /// <summary>True when the library granted less than MPI_THREAD_MULTIPLE, so every call takes <see cref="_gate"/>.</summary>
-    public bool Serialized { get; set; } = true;
+    /// <summary>True when the library granted less than MPI_THREAD_MULTIPLE (or it is unknown), so every call takes <see cref="_gate"/>.</summary>
+    public bool Serialized { get; private set; } = true;
+
+    /// <summary>The level MPI_Init_thread granted; null when other code initialized MPI.</summary>
+    public MpiThreadLevel? ThreadLevel { get; private set; }
 
     /// <summary>Set once MPI_Finalize ran: from then on no MPI call may be made (communicators refuse, Dispose skips MPI_Comm_free).</summary>
     public volatile bool IsFinalized;
@@ -101,7 +106,16 @@ internal sealed unsafe class MpiLibrary
 
     public int Finalized(out bool finalized) { int f; int rc; using (Enter()) rc = _finalized(&f); finalized = f != 0; return rc; }
 
-    public int InitThread(int required, out int provided) { int p; int rc; using (Enter()) rc = _initThread(null, null, required, &p); provided = p; return rc; }
+    /// <summary>MPI_Init_thread; records the granted level, and serializes every later call unless it is MPI_THREAD_MULTIPLE.</summary>
+    public int InitThread(MpiThreadLevel required)
+    {
+        int provided = 0; int rc;
+        using (Enter()) rc = _initThread(null, null, (int)required, &provided);
+        if (rc != 0) return rc;
+        ThreadLevel = (MpiThreadLevel)provided;
+        Serialized = provided < (int)MpiThreadLevel.Multiple;
+        return rc;
+    }
 
     public int Finalize() { using (Enter()) return _finalize(); }
 
@@ -132,6 +146,18 @@ internal sealed unsafe class MpiLibrary
         using (Enter()) rc = _test(&slot, &flag, status);
         request = ReadHandle(slot);
         completed = flag != 0;
+        return rc;
+    }
+
+    /// <summary>
+    /// MPI_Wait: blocks with no timeout, so it is only called where the standard makes it local (a receive after
+    /// MPI_Cancel: MPI-4.0 section 3.8.4, "MPI_WAIT behaves as a local function").
+    /// </summary>
+    public int Wait(ref nint request, byte* status)
+    {
+        nint slot = request; int rc;
+        using (Enter()) rc = _wait(&slot, status);
+        request = ReadHandle(slot);
         return rc;
     }
 
