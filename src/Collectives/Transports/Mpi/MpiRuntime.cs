@@ -16,6 +16,7 @@ namespace AllReduceNet.Collectives.Transports.Mpi;
 /// </remarks>
 public static class MpiRuntime
 {
+    private const int AbortGraceMilliseconds = 300;
     private static readonly object Gate = new();
     private static MpiLibrary? _library;
     private static MpiCommunicator? _world;
@@ -134,7 +135,13 @@ public static class MpiRuntime
         Console.Out.Flush();
         Console.Error.WriteLine($"[allreducenet] {who}: {message} (aborting the MPI job with code {code})");
         Console.Error.Flush();
-        if (mpi is { IsFinalized: false }) mpi.Abort(mpi.Handles.CommWorld, code);
+        if (mpi is { IsFinalized: false })
+        {
+            // The launcher forwards our output through a pipe and tears the job down at MPI_Abort; without a pause
+            // it sometimes kills the forwarder before the message above got through (seen with MPICH's hydra).
+            Thread.Sleep(AbortGraceMilliseconds);
+            mpi.Abort(mpi.Handles.CommWorld, code);
+        }
         Environment.Exit(code);
         throw new InvalidOperationException("unreachable: the process exited");
     }
