@@ -43,6 +43,7 @@ internal sealed class Suite(Communicator world, long largeCount)
             AllReduce<double>(algorithm, ReduceOp.Average, largeCount / 2 + 3, null);
         }
         OutOfPlaceMatchesNative();
+        Bytes();
         Broadcasts();
         Reduces();
         AllGathers();
@@ -83,6 +84,41 @@ internal sealed class Suite(Communicator world, long largeCount)
         world.AllReduce<float>(input, native, ReduceOp.Sum, new CollectiveOptions { Algorithm = AllReduceAlgorithm.Native });
         Expect(ring.AsSpan(0, count).ToArray(), native, "out-of-place ring AllReduce vs MPI_Allreduce");
         Expect(input, TestData.Fill<float>(_rank, count, ReduceOp.Sum), "out-of-place AllReduce left its input alone", sameOnEveryRank: false);
+    }
+
+    /// <summary>
+    /// Bytes: sums wrap around and Max compares unsigned on Ring and Tree. The native algorithm refuses bytes, since
+    /// both installed MPI libraries reduce MPI_UINT8_T wrongly (see MpiNativeCollectives).
+    /// </summary>
+    private void Bytes()
+    {
+        const int count = 777;
+        byte Value(int rank, int i) => (byte)((rank * 37 + i * 11) % 251);
+        var sum = new byte[count];
+        var max = new byte[count];
+        for (int i = 0; i < count; i++)
+            for (int r = 0; r < _size; r++)
+            {
+                sum[i] = unchecked((byte)(sum[i] + Value(r, i)));
+                max[i] = Math.Max(max[i], Value(r, i));
+            }
+        foreach (var algorithm in new[] { AllReduceAlgorithm.Ring, AllReduceAlgorithm.Tree, AllReduceAlgorithm.Native })
+            foreach (var (op, expected) in new[] { (ReduceOp.Sum, sum), (ReduceOp.Max, max) })
+            {
+                var data = new byte[count];
+                for (int i = 0; i < count; i++) data[i] = Value(_rank, i);
+                try
+                {
+                    world.AllReduce<byte>(data, op, new CollectiveOptions { Algorithm = algorithm });
+                }
+                catch (NotSupportedException e) when (algorithm == AllReduceAlgorithm.Native)
+                {
+                    Check(e.Message.Contains($"cannot reduce Byte with {op}"), $"native byte message: {e.Message}");
+                    continue;
+                }
+                Check(algorithm != AllReduceAlgorithm.Native, $"MPI_Allreduce of bytes ({op}) was accepted");
+                Expect(data, expected, $"AllReduce {algorithm} byte {op}");
+            }
     }
 
     private void Broadcasts()
@@ -233,6 +269,17 @@ internal sealed class Suite(Communicator world, long largeCount)
                 Check(e.Message.Contains($"rank {_rank}: a send of {(int.MaxValue / 8 + 1) * 8L} bytes"), $"oversized send message: {e.Message}");
             }
             Check(huge.Pins == 1 && huge.Unpins == 1, $"the oversized send's pin: {huge.Pins} pins, {huge.Unpins} unpins");
+        }
+
+        // MPI's C interface has no 16-bit float: the native algorithm refuses Half on every rank, before any message.
+        try
+        {
+            world.AllReduce<Half>(new Half[4], ReduceOp.Sum, new CollectiveOptions { Algorithm = AllReduceAlgorithm.Native });
+            Check(false, "MPI_Allreduce of Half was accepted");
+        }
+        catch (NotSupportedException e)
+        {
+            Check(e.Message.Contains("cannot reduce Half"), $"Half message: {e.Message}");
         }
 
         // A disposed communicator refuses every call.

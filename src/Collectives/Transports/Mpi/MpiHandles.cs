@@ -18,7 +18,6 @@ internal sealed class MpiHandles
     public required nint RequestNull { get; init; }
     public required nint ErrorsReturn { get; init; }
     public required nint Byte { get; init; }
-    public required nint UInt8 { get; init; }
     public required nint Int32 { get; init; }
     public required nint Int64 { get; init; }
     public required nint Float { get; init; }
@@ -54,7 +53,6 @@ internal sealed class MpiHandles
         RequestNull = H(0x2c000000),    // mpi.h:93   #define MPI_REQUEST_NULL ((MPI_Request)0x2c000000)
         ErrorsReturn = H(0x54000001),   // mpi.h:423  #define MPI_ERRORS_RETURN ((MPI_Errhandler)0x54000001)
         Byte = H(0x4c00010d),           // mpi.h:108  #define MPI_BYTE ((MPI_Datatype)0x4c00010d)
-        UInt8 = H(0x4c00013b),          // mpi.h:227  #define MPI_UINT8_T ((MPI_Datatype)0x4c00013b)
         Int32 = H(0x4c000439),          // mpi.h:225  #define MPI_INT32_T ((MPI_Datatype)0x4c000439)
         Int64 = H(0x4c00083a),          // mpi.h:226  #define MPI_INT64_T ((MPI_Datatype)0x4c00083a)
         Float = H(0x4c00040a),          // mpi.h:116  #define MPI_FLOAT ((MPI_Datatype)0x4c00040a)
@@ -90,7 +88,6 @@ internal sealed class MpiHandles
         RequestNull = S(library, "ompi_request_null"),       // mpi.h:855   MPI_REQUEST_NULL
         ErrorsReturn = S(library, "ompi_mpi_errors_return"), // mpi.h:1283  MPI_ERRORS_RETURN
         Byte = S(library, "ompi_mpi_byte"),                  // mpi.h:1164  MPI_BYTE
-        UInt8 = S(library, "ompi_mpi_uint8_t"),              // mpi.h:1253  MPI_UINT8_T
         Int32 = S(library, "ompi_mpi_int32_t"),              // mpi.h:1256  MPI_INT32_T
         Int64 = S(library, "ompi_mpi_int64_t"),              // mpi.h:1258  MPI_INT64_T
         Float = S(library, "ompi_mpi_float"),                // mpi.h:1170  MPI_FLOAT

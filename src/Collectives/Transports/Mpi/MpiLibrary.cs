@@ -198,7 +198,7 @@ internal sealed unsafe class MpiLibrary
     /// <summary>MPI_Abort without the lock: it must work while another thread is inside MPI.</summary>
     public int Abort(nint comm, int code) => _abort(comm, code);
 
-    public double Wtime() => _wtime();
+    public double Wtime() { using (Enter()) return _wtime(); }
 
     /// <summary>Throws <see cref="MpiException"/> naming the call, the rank and MPI's own text when <paramref name="rc"/> is not MPI_SUCCESS.</summary>
     public void Check(int rc, string call, int rank)
@@ -206,14 +206,17 @@ internal sealed unsafe class MpiLibrary
         if (rc != 0) throw Error(rc, call, rank);
     }
 
-    public MpiException Error(int rc, string call, int rank) =>
-        new($"rank {rank}: {call} failed in {ShortName} ({Path}): {ErrorText(rc)} (error code {rc}, class {ErrorClass(rc)}).", rc, ErrorClass(rc));
+    public MpiException Error(int rc, string call, int rank)
+    {
+        int errorClass = ErrorClass(rc);
+        return new($"rank {rank}: {call} failed in {ShortName} ({Path}): {ErrorText(rc)} (error code {rc}, class {errorClass}).", rc, errorClass);
+    }
 
     /// <summary>MPI_Error_class, or the code itself when that fails.</summary>
     public int ErrorClass(int rc)
     {
         int cls = rc;
-        return _errorClass(rc, &cls) == 0 ? cls : rc;
+        using (Enter()) return _errorClass(rc, &cls) == 0 ? cls : rc;
     }
 
     /// <summary>MPI_Error_string (both ABIs' MPI_MAX_ERROR_STRING are at most 512: MPICH mpi.h:356, Open MPI mpi.h:85).</summary>
@@ -221,7 +224,8 @@ internal sealed unsafe class MpiLibrary
     {
         byte* text = stackalloc byte[1024];
         int length = 0;
-        if (_errorString(rc, text, &length) != 0 || length <= 0) return "unknown MPI error";
+        using (Enter())
+            if (_errorString(rc, text, &length) != 0 || length <= 0) return "unknown MPI error";
         return Encoding.UTF8.GetString(text, Math.Min(length, 1023)).TrimEnd('\0', ' ', '\n');
     }
 

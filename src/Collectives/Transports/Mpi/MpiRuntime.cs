@@ -23,7 +23,7 @@ public static class MpiRuntime
     private static bool _hookInstalled;
 
     /// <summary>True when an MPI launcher (Open MPI's or an MPICH-family mpiexec, Slurm with PMI) started this process, judged from its environment.</summary>
-    public static bool IsLaunchedByMpiexec => MpiLibraryLoader.LaunchedByOpenMpi || MpiLibraryLoader.LaunchedByMpich;
+    public static bool IsLaunchedByMpiexec => MpiLibraryLoader.LaunchedByOpenMpi || MpiLibraryLoader.LaunchedByPmiLauncher;
 
     /// <summary>True between <see cref="Initialize"/> and <see cref="Finalize"/>.</summary>
     public static bool IsInitialized => _world is not null && _library is { IsFinalized: false };
@@ -86,7 +86,7 @@ public static class MpiRuntime
                 throw new MpiException(
                     $"rank {world.Rank}: the launcher started {announced} processes but {mpi.ShortName} ({mpi.Path}) sees a world of {world.Size}: " +
                     $"the mpiexec and the MPI library come from different families (Open MPI vs MPICH). Use the mpiexec of the library's family, " +
-                    $"or set {MpiLibraryLoader.LibraryVariable} to the library of the mpiexec's family.", 0, 0);
+                    $"or set {MpiLibraryLoader.LibraryVariable} to the library of the mpiexec's family.", -1, -1);
             }
             _world = world;
             if (!_hookInstalled)
