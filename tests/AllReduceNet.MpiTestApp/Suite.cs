@@ -26,6 +26,8 @@ internal sealed class Suite(Communicator world, long largeCount)
     {
         var clock = Stopwatch.StartNew();
         double t0 = MpiRuntime.Wtime();
+        Check(MpiRuntime.IsLaunchedByMpiexec && MpiRuntime.IsInitialized && ReferenceEquals(MpiRuntime.Initialize(), world),
+              "launched by mpiexec, initialized, and Initialize returns the same world again");
         long[] counts = [0, 1, Math.Max(1, _size - 1), _size + 1, 1000 * _size + 37];
         foreach (var algorithm in new[] { AllReduceAlgorithm.Ring, AllReduceAlgorithm.Tree, AllReduceAlgorithm.Native, AllReduceAlgorithm.Auto })
         {
@@ -54,6 +56,7 @@ internal sealed class Suite(Communicator world, long largeCount)
         Misuse();
         SameHashEverywhere();
 
+        Check(MpiRuntime.Wtime() > t0, "MPI_Wtime advances");
         long[] totals = [_failures, _checks];
         world.AllReduce<long>(totals, ReduceOp.Sum, new CollectiveOptions { Algorithm = AllReduceAlgorithm.Native });
         if (_rank == 0)
