@@ -10,8 +10,9 @@ namespace AllReduceNet.Collectives.Transports.Mpi;
 /// </summary>
 /// <remarks>
 /// When the library grants less than MPI_THREAD_MULTIPLE, every call goes through one lock (<see cref="Serialized"/>),
-/// so several threads (user point-to-point, a progress thread) may still use MPI. MPI_Abort skips the lock: it must
-/// work while another thread is inside MPI.
+/// so several threads (user point-to-point, a progress thread) may still use MPI. MPI's blocking collectives
+/// (MPI_Allreduce, MPI_Barrier, MPI_Comm_split, MPI_Comm_dup) hold the lock while they block, as the level requires.
+/// MPI_Abort skips the lock: it must work while another thread is inside MPI.
 /// </remarks>
 internal sealed unsafe class MpiLibrary
 {
