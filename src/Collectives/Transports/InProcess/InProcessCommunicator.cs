@@ -44,6 +44,16 @@ internal sealed unsafe class InProcessCommunicator : Communicator
         return receive;
     }
 
+    internal override bool CanReceiveReduce => true;
+
+    internal override Request? PostCollectiveReceiveReduce(void* target, long bytes, int source, delegate*<void*, void*, long, void> reduce)
+    {
+        World.ThrowIfAborted(WorldRank);
+        var receive = new InProcessRequest(this, isSend: false, (byte*)target, bytes, source, AnyTag, MessageChannel.Collective, default, -1) { Reduce = reduce };
+        Group.PostReceive(receive);
+        return receive;
+    }
+
     private protected override Communicator? SplitCore(int color, int key)
     {
         // Every rank learns every rank's (color, key); the members of a color then meet at one shared group,

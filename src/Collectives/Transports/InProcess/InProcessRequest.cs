@@ -17,6 +17,9 @@ internal sealed unsafe class InProcessRequest : Request
     internal readonly int Tag;             // tag of a send; tag (or AnyTag) of a receive
     internal readonly MessageChannel Channel;
     internal readonly long CollectiveCount;
+
+    /// <summary>For a receive-reduce: applied to (this buffer, the sender's buffer) instead of a copy.</summary>
+    internal delegate*<void*, void*, long, void> Reduce { get; init; }
     private MemoryHandle _pin;
     private bool _staged;
 
@@ -75,7 +78,13 @@ internal sealed unsafe class InProcessRequest : Request
     internal static void Transfer(InProcessRequest send, InProcessRequest receive)
     {
         long copied = Math.Min(send.Bytes, receive.Bytes);
-        if (copied > 0)
+        if (receive.Reduce != null)
+        {
+            // Single pass, straight from the sender's buffer; a size mismatch reduces nothing and is reported by the
+            // algorithm from the status below.
+            if (send.Bytes == receive.Bytes && copied > 0) receive.Reduce(receive.Buffer, send.Buffer, copied);
+        }
+        else if (copied > 0)
             System.Buffer.MemoryCopy(send.Buffer, receive.Buffer, receive.Bytes, copied);
         if (send._staged)
         {

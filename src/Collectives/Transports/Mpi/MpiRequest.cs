@@ -12,7 +12,9 @@ namespace AllReduceNet.Collectives.Transports.Mpi;
 internal sealed unsafe class MpiRequest : Request
 {
     private const int SpinPolls = 64;
-    private static readonly long YieldTicks = Stopwatch.Frequency / 50; // yield for 20 ms, then sleep
+    // Yield for up to a second before sleeping: a 1 ms sleep in the middle of a large transfer costs more than the
+    // transfer of a segment, and under oversubscription a yield already hands the core to the peer.
+    private static readonly long YieldTicks = Stopwatch.Frequency;
     private static readonly TimeSpan CancelBound = TimeSpan.FromSeconds(2);
 
     private readonly MpiCommunicator _owner;
