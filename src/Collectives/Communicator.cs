@@ -185,6 +185,12 @@ public abstract unsafe partial class Communicator : IDisposable
     /// </summary>
     internal virtual Request? PostCollectiveReceiveReduce(void* target, long bytes, int source, delegate*<void*, void*, long, void> reduce) => null;
 
+    /// <summary>
+    /// Hands a completed collective request back to the transport for reuse, after the algorithm's last look at it.
+    /// Transports that do not pool ignore it.
+    /// </summary>
+    internal virtual void Recycle(Request? request) { }
+
     /// <summary>True when <see cref="PostCollectiveReceiveReduce"/> is supported.</summary>
     internal virtual bool CanReceiveReduce => false;
 

@@ -47,6 +47,7 @@ internal static unsafe class RingPipeline
                 if (k + ReceivesInFlight < total) ring.PostReceive(k + ReceivesInFlight);
             }
             ring.WaitSends();
+            ring.Recycle();
         }
         catch
         {
@@ -156,7 +157,10 @@ internal static unsafe class RingPipeline
         public void FinishReceive(int item)
         {
             int slot = item % ReceivesInFlight;
-            _call.WaitReceive(_requests[_total + slot], _expectedBytes[slot]);
+            ref Request? receive = ref _requests[_total + slot];
+            _call.WaitReceive(receive, _expectedBytes[slot]);
+            _call.Comm.Recycle(receive);
+            receive = null;
             long length = _reduceLength[slot];
             if (length > 0)
             {
@@ -175,6 +179,12 @@ internal static unsafe class RingPipeline
         {
             for (int k = 0; k < _total + ReceivesInFlight; k++)
                 if (_requests[k] is { IsCompleted: false } r) r.TryCancel();
+        }
+
+        /// <summary>After success: every request is complete and looked at; the transport may reuse them.</summary>
+        public void Recycle()
+        {
+            for (int k = 0; k < _total + ReceivesInFlight; k++) _call.Comm.Recycle(_requests[k]);
         }
 
         public void Release() => ArrayPool<Request?>.Shared.Return(_requests, clearArray: true);
