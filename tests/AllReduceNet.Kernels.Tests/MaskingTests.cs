@@ -84,6 +84,37 @@ public class MaskingTests
         Assert.Equal(new[] { 1, 0, 1, 4, -4, 0, 1 }, q.ToArray());
     }
 
+    [Theory]
+    [MemberData(nameof(All))]
+    public void Quantize_MatchesScalarFormula_OnTiesAndExtremes(string name)
+    {
+        var backend = Backends.Get(name);
+        foreach (var format in new[] { new FixedPointFormat(16, 3f, 8), new FixedPointFormat(28, 3f, 2), new FixedPointFormat(0, 1e9f, 2) })
+        {
+            float scale = format.Scale, clip = format.ClipRange;
+            var rng = new Random(format.FractionalBits);
+            var x = new List<float> { float.NaN, float.PositiveInfinity, float.NegativeInfinity, clip, -clip, 0f, -0f };
+            for (int i = 0; i < 2000; i++)
+            {
+                long k = rng.NextInt64(-(long)(clip * scale), (long)(clip * scale));
+                x.Add((float)((k + 0.5) / scale));                 // exact ties where representable
+                x.Add((float)(k / (double)scale));
+                x.Add((float)((rng.NextDouble() * 2 - 1) * clip * 1.5));
+            }
+            float[] xs = x.ToArray();
+            using var xb = backend.Upload(xs);
+            using var qb = backend.Allocate<int>(xs.Length);
+            backend.QuantizeAndMask(xb, qb, 0, [default], format);
+            var q = qb.ToArray();
+            for (int i = 0; i < xs.Length; i++)
+            {
+                double c = float.IsNaN(xs[i]) ? 0 : Math.Clamp((double)xs[i], -clip, clip);
+                int expected = (int)Math.Floor(c * scale + 0.5);
+                Assert.True(expected == q[i], $"{name} bits={format.FractionalBits} x={xs[i]:R}: expected {expected}, actual {q[i]}");
+            }
+        }
+    }
+
     [Fact]
     public void MaskOfElement_IsTheDocumentedPhiloxWord()
     {

@@ -1,0 +1,77 @@
+using System.Globalization;
+using System.Text;
+using AllReduceNet.Kernels.Benchmarks;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+
+// Short in-process job: 3 warm-ups, 5 measured iterations. The whole run takes a couple of minutes on 2 cores.
+var job = Job.ShortRun.WithWarmupCount(3).WithIterationCount(5).WithToolchain(InProcessEmitToolchain.Instance);
+var config = ManualConfig.CreateMinimumViable().AddJob(job).WithOptions(ConfigOptions.DisableOptimizationsValidator);
+string output = args.Length > 0 ? args[0] : "BenchmarkDotNet.Artifacts/kernels-summary.md";
+
+var streaming = BenchmarkRunner.Run<StreamingBenchmarks>(config);
+var matmul = BenchmarkRunner.Run<MatMulBenchmarks>(config);
+
+static double MeanNs(Summary s, string method) =>
+    s.Reports.Single(r => r.BenchmarkCase.Descriptor.WorkloadMethod.Name == method).ResultStatistics!.Mean;
+
+var inv = CultureInfo.InvariantCulture;
+var md = new StringBuilder();
+double memcpy1 = StreamingBenchmarks.BytesMoved["MemcpySingleThread"] / MeanNs(streaming, "MemcpySingleThread");
+double memcpyP = StreamingBenchmarks.BytesMoved["MemcpyParallel"] / MeanNs(streaming, "MemcpyParallel");
+double memcpy = Math.Max(memcpy1, memcpyP); // bytes per ns = GB/s; the better memcpy is the baseline
+md.AppendLine("| CPU kernel, 64 MiB buffers | mean ms | GB/s (reads + writes) | x memcpy |");
+md.AppendLine("|---|---:|---:|---:|");
+foreach (var (name, bytes) in StreamingBenchmarks.BytesMoved)
+{
+    double ns = MeanNs(streaming, name);
+    double gbs = bytes / ns;
+    md.AppendLine(string.Format(inv, "| {0} | {1:F2} | {2:F1} | {3:F2} |", name, ns / 1e6, gbs, gbs / memcpy));
+}
+md.AppendLine();
+md.AppendLine(string.Format(inv, "memcpy baseline = max(single-thread {0:F1}, parallel {1:F1}) = {2:F1} GB/s", memcpy1, memcpyP, memcpy));
+md.AppendLine();
+
+// Peak: cores x 2 FMA pipes x 8 float lanes (AVX2) x 2 flops, at the nominal clock (BogoMIPS / 2 under KVM).
+double ghz = NominalGHz();
+double peak = Environment.ProcessorCount * 2 * 8 * 2 * ghz;
+md.AppendLine("| CPU matrix product | m x k x n | mean ms | GFLOP/s | x peak |");
+md.AppendLine("|---|---|---:|---:|---:|");
+foreach (var (name, (m, k, n)) in MatMulBenchmarks.Shapes)
+{
+    double ns = MeanNs(matmul, name);
+    double gflops = 2.0 * m * k * n / ns;
+    md.AppendLine(string.Format(inv, "| {0} | {1} x {2} x {3} | {4:F2} | {5:F1} | {6:F2} |", name, m, k, n, ns / 1e6, gflops, gflops / peak));
+}
+md.AppendLine();
+md.AppendLine(string.Format(inv, "peak = {0} cores x 2 FMA x 8 lanes x 2 flops x {1:F3} GHz = {2:F1} GFLOP/s (AVX2 FMA)", Environment.ProcessorCount, ghz, peak));
+
+Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+File.WriteAllText(output, md.ToString());
+Console.WriteLine();
+Console.WriteLine(md.ToString());
+
+static double NominalGHz()
+{
+    // /proc/cpuinfo "cpu MHz" is the nominal clock under KVM; fall back to BogoMIPS / 2.
+    try
+    {
+        foreach (var line in File.ReadLines("/proc/cpuinfo"))
+        {
+            if (line.StartsWith("cpu MHz", StringComparison.Ordinal))
+                return double.Parse(line.Split(':')[1].Trim(), CultureInfo.InvariantCulture) / 1000.0;
+        }
+        foreach (var line in File.ReadLines("/proc/cpuinfo"))
+        {
+            if (line.StartsWith("bogomips", StringComparison.Ordinal))
+                return double.Parse(line.Split(':')[1].Trim(), CultureInfo.InvariantCulture) / 2000.0;
+        }
+    }
+    catch (IOException)
+    {
+    }
+    return 2.6;
+}
