@@ -13,6 +13,8 @@ var config = ManualConfig.CreateMinimumViable().AddJob(job).WithOptions(ConfigOp
 string output = args.Length > 0 ? args[0] : "BenchmarkDotNet.Artifacts/kernels-summary.md";
 
 var streaming = BenchmarkRunner.Run<StreamingBenchmarks>(config);
+var clipJob = Job.ShortRun.WithWarmupCount(3).WithIterationCount(15).WithToolchain(InProcessEmitToolchain.Instance);
+var clip = BenchmarkRunner.Run<ClipBenchmarks>(ManualConfig.CreateMinimumViable().AddJob(clipJob).WithOptions(ConfigOptions.DisableOptimizationsValidator));
 var matmul = BenchmarkRunner.Run<MatMulBenchmarks>(config);
 
 static double MeanNs(Summary s, string method) =>
@@ -30,6 +32,11 @@ foreach (var (name, bytes) in StreamingBenchmarks.BytesMoved)
     double ns = MeanNs(streaming, name);
     double gbs = bytes / ns;
     md.AppendLine(string.Format(inv, "| {0} | {1:F2} | {2:F1} | {3:F2} |", name, ns / 1e6, gbs, gbs / memcpy));
+}
+{
+    double ns = MeanNs(clip, "ClipRows");
+    double gbs = ClipBenchmarks.BytesMoved / ns;
+    md.AppendLine(string.Format(inv, "| ClipRows (every row clipped) | {0:F2} | {1:F1} | {2:F2} |", ns / 1e6, gbs, gbs / memcpy));
 }
 md.AppendLine();
 md.AppendLine(string.Format(inv, "memcpy baseline = max(single-thread {0:F1}, parallel {1:F1}) = {2:F1} GB/s", memcpy1, memcpyP, memcpy));

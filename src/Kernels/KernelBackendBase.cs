@@ -136,7 +136,6 @@ internal abstract class KernelBackendBase : IKernelBackend
         Matrix(rows, rowCount, rowLength);
         AtLeast(norms, rowCount, "rowCount");
         ThrowHelper.ThrowIfNotPositiveFinite(clipNorm);
-        RowNormsCore(rows, rowCount, rowLength, norms);
         ClipRowsCore(rows, rowCount, rowLength, clipNorm, norms);
     }
 
@@ -249,6 +248,7 @@ internal abstract class KernelBackendBase : IKernelBackend
     protected abstract void AddWrappingCore(DeviceBuffer<int> accumulator, DeviceBuffer<int> addend, int n);
     protected abstract void DequantizeCore(DeviceBuffer<int> sum, DeviceBuffer<float> output, int n, float scale);
     protected abstract void RowNormsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, DeviceBuffer<float> norms);
+    /// <summary>Writes each row's norm to norms, then scales the rows above clipNorm.</summary>
     protected abstract void ClipRowsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, float clipNorm, DeviceBuffer<float> norms);
     protected abstract void SumRowsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, DeviceBuffer<float> output);
     protected abstract void NoiseCore(DeviceBuffer<float> buffer, int n, float standardDeviation, Seed128 seed);

@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
@@ -26,12 +27,18 @@ internal sealed partial class IlgpuBackend : KernelBackendBase
         _gridThreads = Math.Max(1, accelerator.NumMultiprocessors * accelerator.MaxNumThreadsPerMultiprocessor);
     }
 
+    /// <summary>
+    /// Context options shared by every ILGPU backend (and the PTX compilation tests): EnableAlgorithms maps
+    /// MathF.Exp/Log/Sqrt/Sin/Cos in the kernels to implementations the PTX backend can emit.
+    /// </summary>
+    internal static Context.Builder Configure(Context.Builder builder) => builder.EnableAlgorithms();
+
     /// <summary>ILGPU's CPU accelerator, shaped so that 256-thread groups (the 16 x 16 matmul tile) fit in one group.</summary>
     public static IlgpuBackend CreateCpu()
     {
         // 4 threads per warp x 64 warps = 256 threads per group, one emulated multiprocessor.
         var device = new CPUDevice(4, 64, 1);
-        var context = Context.Create(b => b.CPU(device));
+        var context = Context.Create(b => Configure(b.CPU(device)));
         try
         {
             return new IlgpuBackend(context, context.GetCPUDevice(0).CreateCPUAccelerator(context), "ilgpu-cpu");
@@ -49,7 +56,7 @@ internal sealed partial class IlgpuBackend : KernelBackendBase
         Context? context = null;
         try
         {
-            context = Context.Create(b => b.Cuda());
+            context = Context.Create(b => Configure(b.Cuda()));
             if (context.GetCudaDevices().Count == 0)
             {
                 context.Dispose();
