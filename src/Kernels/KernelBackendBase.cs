@@ -59,13 +59,35 @@ internal abstract class KernelBackendBase : IKernelBackend
     {
         int n = Own(accumulator).Length;
         AtLeast(addend, n, "accumulator.Length");
-        AddCore(accumulator, addend, n);
+        AddCore(accumulator, 0, addend, 0, n);
+    }
+
+    public void Add(DeviceBuffer<float> accumulator, int accumulatorOffset, DeviceBuffer<float> addend, int addendOffset, int count)
+    {
+        Slice(accumulator, accumulatorOffset, count);
+        Slice(addend, addendOffset, count);
+        AddCore(accumulator, accumulatorOffset, addend, addendOffset, count);
+    }
+
+    public void Scale(DeviceBuffer<float> buffer, int offset, int count, float factor)
+    {
+        Slice(buffer, offset, count);
+        ScaleCore(buffer, offset, count, factor);
+    }
+
+    public void Copy(DeviceBuffer<float> source, int sourceOffset, DeviceBuffer<float> destination, int destinationOffset, int count)
+    {
+        Slice(source, sourceOffset, count);
+        Slice(destination, destinationOffset, count);
+        if (ReferenceEquals(source, destination) && count > 0 && sourceOffset < destinationOffset + count && destinationOffset < sourceOffset + count)
+            ThrowHelper.ThrowArgument(nameof(destination), $"destination slice [{destinationOffset}, {destinationOffset + count}) overlaps source slice [{sourceOffset}, {sourceOffset + count}) of the same buffer.");
+        CopyCore(source, sourceOffset, destination, destinationOffset, count);
     }
 
     public void Scale(DeviceBuffer<float> buffer, float factor)
     {
         int n = Own(buffer).Length;
-        ScaleCore(buffer, factor, n);
+        ScaleCore(buffer, 0, n, factor);
     }
 
     public void Sum(IReadOnlyList<DeviceBuffer<float>> inputs, DeviceBuffer<float> output)
@@ -79,14 +101,14 @@ internal abstract class KernelBackendBase : IKernelBackend
             if (i > 0 && ReferenceEquals(inputs[i], output))
                 ThrowHelper.ThrowArgument(nameof(output), $"output is inputs[{i}]; it may only alias inputs[0].");
         }
-        if (!ReferenceEquals(inputs[0], output)) CopyCore(inputs[0], output, n);
-        for (int i = 1; i < inputs.Count; i++) AddCore(output, inputs[i], n);
+        if (!ReferenceEquals(inputs[0], output)) CopyCore(inputs[0], 0, output, 0, n);
+        for (int i = 1; i < inputs.Count; i++) AddCore(output, 0, inputs[i], 0, n);
     }
 
     public void Average(IReadOnlyList<DeviceBuffer<float>> inputs, DeviceBuffer<float> output)
     {
         Sum(inputs, output);
-        ScaleCore(output, 1f / inputs.Count, output.Length);
+        ScaleCore(output, 0, output.Length, 1f / inputs.Count);
     }
 
     public void QuantizeAndMask(DeviceBuffer<float> update, DeviceBuffer<int> masked, int clientIndex, ReadOnlySpan<Seed128> pairSeeds, FixedPointFormat format)
@@ -241,9 +263,9 @@ internal abstract class KernelBackendBase : IKernelBackend
     protected abstract DeviceBuffer<T> AllocateCore<T>(int length) where T : unmanaged;
     protected abstract void SgdCore(DeviceBuffer<float> p, DeviceBuffer<float> g, DeviceBuffer<float> v, int n, SgdOptions o);
     protected abstract void AdamCore(DeviceBuffer<float> p, DeviceBuffer<float> g, DeviceBuffer<float> m, DeviceBuffer<float> v, int n, AdamScalars s);
-    protected abstract void CopyCore(DeviceBuffer<float> source, DeviceBuffer<float> destination, int n);
-    protected abstract void AddCore(DeviceBuffer<float> accumulator, DeviceBuffer<float> addend, int n);
-    protected abstract void ScaleCore(DeviceBuffer<float> buffer, float factor, int n);
+    protected abstract void CopyCore(DeviceBuffer<float> source, int sourceOffset, DeviceBuffer<float> destination, int destinationOffset, int n);
+    protected abstract void AddCore(DeviceBuffer<float> accumulator, int accumulatorOffset, DeviceBuffer<float> addend, int addendOffset, int n);
+    protected abstract void ScaleCore(DeviceBuffer<float> buffer, int offset, int n, float factor);
     protected abstract void QuantizeAndMaskCore(DeviceBuffer<float> update, DeviceBuffer<int> masked, int n, MaskPeer[] peers, float clip, float scale);
     protected abstract void AddWrappingCore(DeviceBuffer<int> accumulator, DeviceBuffer<int> addend, int n);
     protected abstract void DequantizeCore(DeviceBuffer<int> sum, DeviceBuffer<float> output, int n, float scale);
@@ -280,6 +302,15 @@ internal abstract class KernelBackendBase : IKernelBackend
     {
         Own(buffer, name);
         ThrowHelper.ThrowIfTooShort(buffer.Length, required, name!, expectation);
+    }
+
+    private void Slice<T>(DeviceBuffer<T> buffer, int offset, int count, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(buffer))] string? name = null) where T : unmanaged
+    {
+        Own(buffer, name);
+        ThrowHelper.ThrowIfNegative(offset);
+        ThrowHelper.ThrowIfNegative(count);
+        if ((long)offset + count > buffer.Length)
+            throw new ArgumentOutOfRangeException(name, $"{name} slice [{offset}, {(long)offset + count}) runs past its length {buffer.Length}.");
     }
 
     private long Matrix(DeviceBuffer<float> rows, int rowCount, int rowLength, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(rows))] string? name = null)

@@ -19,17 +19,9 @@ internal sealed class CpuBuffer<T> : DeviceBuffer<T> where T : unmanaged
 
     public override IKernelBackend Backend => _backend;
 
-    public override void CopyFrom(ReadOnlySpan<T> source)
-    {
-        CheckCopyLength(source.Length, nameof(source));
-        source.CopyTo(Array);
-    }
+    protected override void CopyFromCore(ReadOnlySpan<T> source, int offset) => source.CopyTo(Array.AsSpan(offset));
 
-    public override void CopyTo(Span<T> destination)
-    {
-        CheckCopyLength(destination.Length, nameof(destination));
-        Array.AsSpan(0, destination.Length).CopyTo(destination);
-    }
+    protected override void CopyToCore(int offset, Span<T> destination) => Array.AsSpan(offset, destination.Length).CopyTo(destination);
 
     public override void Clear() => System.Array.Clear(Array);
 
