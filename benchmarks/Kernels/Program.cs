@@ -14,6 +14,7 @@ var job = Job.ShortRun.WithWarmupCount(3).WithIterationCount(15).WithIterationTi
     .WithToolchain(InProcessEmitToolchain.Instance);
 var config = ManualConfig.CreateMinimumViable().AddJob(job).WithOptions(ConfigOptions.DisableOptimizationsValidator);
 string output = args.Length > 0 ? args[0] : "BenchmarkDotNet.Artifacts/kernels-summary.md";
+string loadBefore = LoadAverage();
 
 var streaming = BenchmarkRunner.Run<StreamingBenchmarks>(config);
 var clipJob = Job.ShortRun.WithWarmupCount(3).WithIterationCount(25).WithToolchain(InProcessEmitToolchain.Instance);
@@ -59,10 +60,25 @@ foreach (var (name, (m, k, n)) in MatMulBenchmarks.Shapes)
 md.AppendLine();
 md.AppendLine(string.Format(inv, "peak = {0} cores x 2 FMA x 8 lanes x 2 flops x {1:F3} GHz = {2:F1} GFLOP/s (AVX2 FMA)", Environment.ProcessorCount, ghz, peak));
 
+md.AppendLine();
+md.AppendLine($"load average (1, 5, 15 min) before: {loadBefore}; after: {LoadAverage()}");
+
 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
 File.WriteAllText(output, md.ToString());
 Console.WriteLine();
 Console.WriteLine(md.ToString());
+
+static string LoadAverage()
+{
+    try
+    {
+        return string.Join(", ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+    }
+    catch (IOException)
+    {
+        return "unknown";
+    }
+}
 
 static double NominalGHz()
 {

@@ -332,16 +332,3 @@ internal abstract class KernelBackendBase : IKernelBackend
         ThrowHelper.CheckedElements(inFeatures, outFeatures, nameof(inFeatures), nameof(outFeatures));
     }
 }
-
-/// <summary>Adam's per-step scalars, folded on the host once per step (passed to kernels by value).</summary>
-internal struct AdamScalars
-{
-    public float Beta1, OneMinusBeta1, Beta2, OneMinusBeta2, StepSize, InvSqrtBc2, Epsilon, L2, Decay;
-}
-
-/// <summary>One peer of a masking client: the shared seed and the sign (+1 for j &gt; i, -1 for j &lt; i).</summary>
-internal struct MaskPeer
-{
-    public Seed128 Seed;
-    public int Sign;
-}
