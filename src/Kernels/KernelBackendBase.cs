@@ -119,7 +119,7 @@ internal abstract class KernelBackendBase : IKernelBackend
         if (pairSeeds.Length == 0) ThrowHelper.ThrowArgument(nameof(pairSeeds), "pairSeeds must hold one entry per client, but was empty.");
         ThrowHelper.ThrowIfOutside(clientIndex, 0, pairSeeds.Length - 1);
         if (pairSeeds.Length > format.MaxClients)
-            throw new ArgumentOutOfRangeException(nameof(pairSeeds), pairSeeds.Length,
+            ThrowHelper.ThrowOutOfRange(nameof(pairSeeds), pairSeeds.Length,
                 $"pairSeeds.Length = {pairSeeds.Length} clients exceeds format.MaxClients = {format.MaxClients}: the sum could overflow.");
         var peers = new MaskPeer[pairSeeds.Length - 1];
         for (int j = 0, p = 0; j < pairSeeds.Length; j++)
@@ -241,7 +241,7 @@ internal abstract class KernelBackendBase : IKernelBackend
         for (int r = 0; r < batch; r++)
         {
             if ((uint)hostLabels[r] >= (uint)classes)
-                throw new ArgumentOutOfRangeException(nameof(labels), hostLabels[r], $"labels[{r}] = {hostLabels[r]} is outside [0, {classes}).");
+                ThrowHelper.ThrowOutOfRange(nameof(labels), hostLabels[r], $"labels[{r}] = {hostLabels[r]} is outside [0, {classes}).");
         }
         var rowLoss = new float[batch];
         SoftmaxCrossEntropyCore(logits, labels, logitsGradient, rowLoss, batch, classes);
@@ -310,7 +310,7 @@ internal abstract class KernelBackendBase : IKernelBackend
         ThrowHelper.ThrowIfNegative(offset);
         ThrowHelper.ThrowIfNegative(count);
         if ((long)offset + count > buffer.Length)
-            throw new ArgumentOutOfRangeException(name, $"{name} slice [{offset}, {(long)offset + count}) runs past its length {buffer.Length}.");
+            ThrowHelper.ThrowOutOfRange(name!, offset, $"{name} slice [{offset}, {(long)offset + count}) runs past its length {buffer.Length}.");
     }
 
     private long Matrix(DeviceBuffer<float> rows, int rowCount, int rowLength, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(rows))] string? name = null)

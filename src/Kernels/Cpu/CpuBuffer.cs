@@ -13,7 +13,7 @@ internal sealed class CpuBuffer<T> : DeviceBuffer<T> where T : unmanaged
     }
 
     /// <summary>The backing array.</summary>
-    public T[] Array => _array ?? throw new ObjectDisposedException(nameof(CpuBuffer<T>));
+    public T[] Array => _array ?? ThrowHelper.ThrowDisposed<T[]>(nameof(DeviceBuffer<T>));
 
     public override int Length => Array.Length;
 

@@ -21,7 +21,7 @@ internal sealed class IlgpuBuffer<T> : DeviceBuffer<T> where T : unmanaged
     }
 
     /// <summary>The first <see cref="Length"/> elements, as kernels take them.</summary>
-    public ArrayView<T> View => (_buffer ?? throw new ObjectDisposedException(nameof(IlgpuBuffer<T>))).View.SubView(0, _length);
+    public ArrayView<T> View => (_buffer ?? ThrowHelper.ThrowDisposed<MemoryBuffer1D<T, Stride1D.Dense>>(nameof(DeviceBuffer<T>))).View.SubView(0, _length);
 
     public override int Length => _length;
 
