@@ -20,6 +20,7 @@ var streaming = BenchmarkRunner.Run<StreamingBenchmarks>(config);
 var clipJob = Job.ShortRun.WithWarmupCount(3).WithIterationCount(25).WithToolchain(InProcessEmitToolchain.Instance);
 var clip = BenchmarkRunner.Run<ClipBenchmarks>(ManualConfig.CreateMinimumViable().AddJob(clipJob).WithOptions(ConfigOptions.DisableOptimizationsValidator));
 var matmul = BenchmarkRunner.Run<MatMulBenchmarks>(config);
+var emulated = BenchmarkRunner.Run<IlgpuCpuBenchmarks>(config);
 
 static double MedianNs(Summary s, string method) =>
     s.Reports.Single(r => r.BenchmarkCase.Descriptor.WorkloadMethod.Name == method).ResultStatistics!.Median;
@@ -60,6 +61,9 @@ foreach (var (name, (m, k, n)) in MatMulBenchmarks.Shapes)
 md.AppendLine();
 md.AppendLine(string.Format(inv, "peak = {0} cores x 2 FMA x 8 lanes x 2 flops x {1:F3} GHz = {2:F1} GFLOP/s (AVX2 FMA)", Environment.ProcessorCount, ghz, peak));
 
+md.AppendLine();
+md.AppendLine(string.Format(inv, "SGD step over {0}M floats: CPU path {1:F2} ms, ILGPU CPU accelerator (grid-stride kernel, emulated threads) {2:F2} ms",
+    IlgpuCpuBenchmarks.Elements >> 20, MedianNs(emulated, "SgdCpuPath") / 1e6, MedianNs(emulated, "SgdIlgpuCpuAccelerator") / 1e6));
 md.AppendLine();
 md.AppendLine($"load average (1, 5, 15 min) before: {loadBefore}; after: {LoadAverage()}");
 

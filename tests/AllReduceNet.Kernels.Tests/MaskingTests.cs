@@ -121,7 +121,7 @@ public class MaskingTests
         var backend = Backends.Cpu;
         var format = new FixedPointFormat(8, 1f, 2);
         var s = new Seed128(1, 2, 3, 4);
-        int n = 37;
+        int n = 203; // four-chain AVX2 blocks of 64, a 16-element block and a scalar tail
         using var x = backend.Allocate<float>(n);
         using var q = backend.Allocate<int>(n);
         backend.QuantizeAndMask(x, q, 0, [default, s], format); // client 0 adds +PRG(s_01)
