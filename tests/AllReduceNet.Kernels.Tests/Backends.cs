@@ -51,16 +51,9 @@ public sealed class Backends : IDisposable
     }
 }
 
-/// <summary>Helpers to move arrays in and out of backends.</summary>
+/// <summary>Random test data.</summary>
 internal static class BufferExtensions
 {
-    public static DeviceBuffer<T> Upload<T>(this IKernelBackend backend, T[] data) where T : unmanaged
-    {
-        var buffer = backend.Allocate<T>(data.Length);
-        buffer.CopyFrom(data);
-        return buffer;
-    }
-
     public static float[] RandomFloats(this Random random, int n, float scale = 1f)
     {
         var a = new float[n];

@@ -16,7 +16,7 @@ public class ReductionTests
         {
             var rng = new Random(n * 31 + count);
             var inputs = Enumerable.Range(0, count).Select(_ => rng.RandomFloats(n)).ToArray();
-            var buffers = inputs.Select(backend.Upload).ToArray();
+            var buffers = inputs.Select(x => backend.Upload<float>(x)).ToArray();
             using var output = backend.Allocate<float>(n);
 
             // Reference: the documented fixed order ((x0 + x1) + x2) ..., rounded to float at each step.
