@@ -5,9 +5,9 @@ namespace AllReduceNet.Kernels.Tests;
 /// <summary>
 /// One instance of each backend for the whole run (ILGPU compiles each kernel once per accelerator). Every kernel test
 /// is a theory over these names: the CPU path always, ILGPU's CPU accelerator always (it runs the GPU kernels without a
-/// GPU), and CUDA when a device is present.
+/// GPU), and CUDA when a device is present. They live as long as the test process.
 /// </summary>
-public sealed class Backends : IDisposable
+public sealed class Backends
 {
     private static readonly Lazy<Backends> s_shared = new(() => new Backends());
     private readonly Dictionary<string, IKernelBackend> _byName = new();
@@ -43,11 +43,6 @@ public sealed class Backends : IDisposable
             if (s_shared.Value._byName.ContainsKey("cuda")) data.Add("cuda");
             return data;
         }
-    }
-
-    public void Dispose()
-    {
-        foreach (var b in _byName.Values) b.Dispose();
     }
 }
 
