@@ -1,0 +1,69 @@
+using System.Numerics.Tensors;
+
+namespace AllReduceNet.Kernels.Cpu;
+
+/// <summary>Dense layers and softmax cross-entropy on the CPU.</summary>
+internal sealed partial class CpuBackend
+{
+    protected override void MatMulCore(DeviceBuffer<float> a, DeviceBuffer<float> b, DeviceBuffer<float> c, int m, int k, int n, bool transposeA, bool transposeB) =>
+        CpuGemm.Multiply(A(a), A(b), A(c), m, k, n, transposeA, transposeB);
+
+    protected override void BiasActivationCore(DeviceBuffer<float> output, DeviceBuffer<float> bias, int rows, int columns, bool relu)
+    {
+        float[] y = A(output), bb = A(bias);
+        ForRows(rows, columns, r =>
+        {
+            var row = y.AsSpan(r * columns, columns);
+            TensorPrimitives.Add(row, bb.AsSpan(0, columns), row);
+            if (relu) TensorPrimitives.Max(row, 0f, row);
+        });
+    }
+
+    protected override void ReluBackwardCore(DeviceBuffer<float> output, DeviceBuffer<float> gradient, int n)
+    {
+        float[] y = A(output), g = A(gradient);
+        ForBlocks(n, BlockSize, (start, len) =>
+        {
+            for (int i = start; i < start + len; i++)
+            {
+                if (!(y[i] > 0f)) g[i] = 0f;
+            }
+        });
+    }
+
+    protected override void SoftmaxCore(DeviceBuffer<float> logits, DeviceBuffer<float> probabilities, int rows, int classes)
+    {
+        float[] z = A(logits), p = A(probabilities);
+        ForRows(rows, classes, r => SoftmaxRow(z.AsSpan(r * classes, classes), p.AsSpan(r * classes, classes)));
+    }
+
+    protected override void SoftmaxCrossEntropyCore(DeviceBuffer<float> logits, DeviceBuffer<int> labels, DeviceBuffer<float> gradient, float[] rowLoss, int rows, int classes)
+    {
+        float[] z = A(logits), g = A(gradient);
+        int[] y = A(labels);
+        float invBatch = 1f / rows;
+        ForRows(rows, classes, r =>
+        {
+            var zr = z.AsSpan(r * classes, classes);
+            var gr = g.AsSpan(r * classes, classes);
+            int label = y[r];
+            float zLabel = zr[label];
+            float logSum = SoftmaxRow(zr, gr);
+            // loss = log(sum exp(z - max)) - (z_label - max)
+            rowLoss[r] = logSum - zLabel;
+            gr[label] -= 1f;
+            TensorPrimitives.Multiply(gr, invBatch, gr);
+        });
+    }
+
+    /// <summary>p = softmax(z) stably; returns max + log(sum exp(z - max)), the log-partition (p may alias z).</summary>
+    private static float SoftmaxRow(ReadOnlySpan<float> z, Span<float> p)
+    {
+        float max = TensorPrimitives.Max(z);
+        TensorPrimitives.Subtract(z, max, p);
+        TensorPrimitives.Exp(p, p);
+        float sum = TensorPrimitives.Sum(p);
+        TensorPrimitives.Multiply(p, 1f / sum, p);
+        return max + MathF.Log(sum);
+    }
+}

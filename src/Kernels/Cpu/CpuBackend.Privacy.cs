@@ -1,0 +1,73 @@
+using System.Numerics.Tensors;
+
+namespace AllReduceNet.Kernels.Cpu;
+
+/// <summary>Differential privacy on the CPU: per-row norms and clipping, row sums, Philox/Box-Muller noise.</summary>
+internal sealed partial class CpuBackend
+{
+    protected override void RowNormsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, DeviceBuffer<float> norms)
+    {
+        float[] x = A(rows), nr = A(norms);
+        // One row per task: each norm is one TensorPrimitives call, so its summation order is fixed.
+        ForRows(rowCount, rowLength, r => nr[r] = TensorPrimitives.Norm(x.AsSpan(r * rowLength, rowLength)));
+    }
+
+    protected override void ClipRowsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, float clipNorm, DeviceBuffer<float> norms)
+    {
+        float[] x = A(rows), nr = A(norms);
+        ForRows(rowCount, rowLength, r =>
+        {
+            float s = ClipMath.Scale(nr[r], clipNorm);
+            if (s != 1f)
+            {
+                var row = x.AsSpan(r * rowLength, rowLength);
+                TensorPrimitives.Multiply(row, s, row);
+            }
+        });
+    }
+
+    protected override void SumRowsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, DeviceBuffer<float> output)
+    {
+        float[] x = A(rows), o = A(output);
+        // Parallel over column blocks; inside a block rows are added in order 0, 1, 2, ...
+        ForBlocks(rowLength, BlockSize, (start, len) =>
+        {
+            var dst = o.AsSpan(start, len);
+            if (rowCount == 0)
+            {
+                dst.Clear();
+                return;
+            }
+            x.AsSpan(start, len).CopyTo(dst);
+            for (int r = 1; r < rowCount; r++) TensorPrimitives.Add(dst, x.AsSpan(r * rowLength + start, len), dst);
+        });
+    }
+
+    protected override void NoiseCore(DeviceBuffer<float> buffer, int n, float standardDeviation, Seed128 seed)
+    {
+        float[] x = A(buffer);
+        ForBlocks(n, BlockSize, (start, len) =>
+        {
+            int end = start + len;
+            for (int i = start; i < end; i += 4)
+            {
+                UInt4 block = Philox4x32.StreamBlock(seed, i >> 2);
+                int count = Math.Min(4, end - i);
+                for (int l = 0; l < count; l++) x[i + l] += standardDeviation * GaussianTransform.Normal(block, l);
+            }
+        });
+    }
+
+    /// <summary>Parallel over rows when the matrix is big enough to be worth it.</summary>
+    private static void ForRows(int rowCount, int rowLength, Action<int> body)
+    {
+        if ((long)rowCount * rowLength < 2 * BlockSize || rowCount == 1)
+        {
+            for (int r = 0; r < rowCount; r++) body(r);
+        }
+        else
+        {
+            Parallel.For(0, rowCount, body);
+        }
+    }
+}

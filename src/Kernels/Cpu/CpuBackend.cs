@@ -1,0 +1,63 @@
+using System.Numerics.Tensors;
+
+namespace AllReduceNet.Kernels.Cpu;
+
+/// <summary>
+/// The SIMD CPU backend: TensorPrimitives for the arithmetic, Parallel.For over fixed blocks for the cores. Blocks are
+/// cut the same way whatever the scheduling, and every reduction runs in a fixed order inside its block, so results
+/// are deterministic. The kernel families live in the partial files beside this one.
+/// </summary>
+internal sealed partial class CpuBackend : KernelBackendBase
+{
+    /// <summary>Elements per parallel block for streaming kernels: 8K floats = 32 KiB, small enough that the
+    /// several TensorPrimitives passes over one block hit L1/L2 and memory is read once.</summary>
+    internal const int BlockSize = 8192;
+
+    public override string Name => "cpu";
+
+    public override void Synchronize() => ThrowIfDisposed();
+
+    protected override DeviceBuffer<T> AllocateCore<T>(int length) => new CpuBuffer<T>(this, length);
+
+    protected override bool Owns<T>(DeviceBuffer<T> buffer) => buffer is CpuBuffer<T> b && ReferenceEquals(b.Backend, this);
+
+    protected override void DisposeCore() { }
+
+    internal static T[] A<T>(DeviceBuffer<T> buffer) where T : unmanaged => ((CpuBuffer<T>)buffer).Array;
+
+    /// <summary>Runs <paramref name="body"/>(start, length) over [0, n) cut into blocks of <paramref name="block"/>;
+    /// inline when there is only one block, so small calls pay no scheduling cost.</summary>
+    internal static void ForBlocks(int n, int block, Action<int, int> body)
+    {
+        int blocks = (int)(((long)n + block - 1) / block);
+        if (blocks <= 1)
+        {
+            if (n > 0) body(0, n);
+            return;
+        }
+        Parallel.For(0, blocks, b =>
+        {
+            int start = b * block;
+            body(start, Math.Min(block, n - start));
+        });
+    }
+
+    protected override void CopyCore(DeviceBuffer<float> source, DeviceBuffer<float> destination, int n)
+    {
+        float[] s = A(source), d = A(destination);
+        ForBlocks(n, BlockSize * 4, (start, len) => s.AsSpan(start, len).CopyTo(d.AsSpan(start, len)));
+    }
+
+    protected override void AddCore(DeviceBuffer<float> accumulator, DeviceBuffer<float> addend, int n)
+    {
+        float[] acc = A(accumulator), add = A(addend);
+        ForBlocks(n, BlockSize, (start, len) =>
+            TensorPrimitives.Add(acc.AsSpan(start, len), add.AsSpan(start, len), acc.AsSpan(start, len)));
+    }
+
+    protected override void ScaleCore(DeviceBuffer<float> buffer, float factor, int n)
+    {
+        float[] x = A(buffer);
+        ForBlocks(n, BlockSize, (start, len) => TensorPrimitives.Multiply(x.AsSpan(start, len), factor, x.AsSpan(start, len)));
+    }
+}

@@ -1,0 +1,42 @@
+using ILGPU;
+
+namespace AllReduceNet.Kernels.Ilgpu;
+
+/// <summary>SGD and Adam steps as ILGPU kernels (grid-stride, one element per iteration; formulas in the options types).</summary>
+internal static class OptimizerKernels
+{
+    /// <summary>SGD scalars, passed by value.</summary>
+    public struct SgdScalars
+    {
+        public float LearningRate, Momentum, WeightDecay;
+        public int Nesterov;
+    }
+
+    public static void Sgd(Index1D index, ArrayView<float> p, ArrayView<float> g, ArrayView<float> v, SgdScalars s, GridStride range)
+    {
+        for (long i = index.X; i < range.Count; i += range.Stride)
+        {
+            float d = g[i] + s.WeightDecay * p[i];
+            float vi = s.Momentum * v[i] + d;
+            v[i] = vi;
+            float step = s.Nesterov != 0 ? d + s.Momentum * vi : vi;
+            p[i] = p[i] - s.LearningRate * step;
+        }
+    }
+
+    public static void Adam(Index1D index, ArrayView<float> p, ArrayView<float> g, ArrayView<float> m, ArrayView<float> v, AdamScalars s, GridStride range)
+    {
+        for (long i = index.X; i < range.Count; i += range.Stride)
+        {
+            float pi = p[i];
+            float d = g[i] + s.L2 * pi;
+            pi *= s.Decay;
+            float mi = s.Beta1 * m[i] + s.OneMinusBeta1 * d;
+            float vi = s.Beta2 * v[i] + s.OneMinusBeta2 * (d * d);
+            m[i] = mi;
+            v[i] = vi;
+            float denom = MathF.Sqrt(vi) * s.InvSqrtBc2 + s.Epsilon;
+            p[i] = pi - s.StepSize * (mi / denom);
+        }
+    }
+}

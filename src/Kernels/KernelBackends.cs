@@ -1,0 +1,50 @@
+using AllReduceNet.Kernels.Cpu;
+using AllReduceNet.Kernels.Ilgpu;
+
+namespace AllReduceNet.Kernels;
+
+/// <summary>Creates kernel backends by name.</summary>
+public static class KernelBackends
+{
+    /// <summary>The names <see cref="Create"/> accepts.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["auto", "cpu", "ilgpu-cpu", "cuda"];
+
+    /// <summary>
+    /// Creates a backend: "cpu" is the SIMD CPU path (TensorPrimitives + Parallel.For); "cuda" is ILGPU on the first
+    /// CUDA device; "ilgpu-cpu" is ILGPU's CPU accelerator, which emulates GPU threads and exists to test the GPU kernels
+    /// without a GPU (it is slow: do not train on it); "auto" is "cuda" when a CUDA device exists and "cpu" otherwise.
+    /// Names are case-insensitive.
+    /// </summary>
+    /// <param name="name">One of <see cref="Names"/>.</param>
+    /// <returns>A new backend; dispose it when done.</returns>
+    /// <exception cref="ArgumentNullException">name is null.</exception>
+    /// <exception cref="ArgumentException">name is not one of <see cref="Names"/>.</exception>
+    /// <exception cref="NotSupportedException">"cuda" was requested but no CUDA device was found.</exception>
+    public static IKernelBackend Create(string name)
+    {
+        ThrowHelper.ThrowIfNull(name);
+        switch (name.Trim().ToLowerInvariant())
+        {
+            case "cpu":
+                return new CpuBackend();
+            case "ilgpu-cpu":
+                return IlgpuBackend.CreateCpu();
+            case "cuda":
+                return IlgpuBackend.TryCreateCuda()
+                    ?? throw new NotSupportedException("cuda requested but no CUDA device found (or the CUDA driver could not be loaded); use \"auto\" or \"cpu\".");
+            case "auto":
+                return (IKernelBackend?)IlgpuBackend.TryCreateCuda() ?? new CpuBackend();
+            default:
+                ThrowHelper.ThrowArgument(nameof(name), $"name is '{name}', but must be one of: {string.Join(", ", Names)}.");
+                return null!;
+        }
+    }
+
+    /// <summary>True when a CUDA device is present and usable by ILGPU.</summary>
+    /// <returns>Whether "auto" would pick CUDA.</returns>
+    public static bool IsCudaAvailable()
+    {
+        using var backend = IlgpuBackend.TryCreateCuda();
+        return backend is not null;
+    }
+}
