@@ -23,6 +23,9 @@ internal readonly unsafe struct CollectiveCall
     public CollectiveCall(Communicator comm, CollectiveKind kind, ElementType type, ReduceOp? op, long count, TimeSpan? timeout)
     {
         comm.ThrowIfDisposed();
+        Timeout = timeout ?? comm.DefaultTimeout;
+        Deadline = Deadline.After(Timeout);
+        comm.WaitForStartedCollectives(Deadline, Timeout);
         Comm = comm;
         Rank = comm.Rank;
         Size = comm.Size;
@@ -31,8 +34,6 @@ internal readonly unsafe struct CollectiveCall
         Count = count;
         CallNumber = comm.NextCollectiveCall();
         Tag = CollectiveSignature.Tag(kind, type, op, CallNumber);
-        Timeout = timeout ?? comm.DefaultTimeout;
-        Deadline = Deadline.After(Timeout);
         comm.OnCollectiveEntered(CallNumber);
     }
 

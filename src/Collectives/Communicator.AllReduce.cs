@@ -89,6 +89,8 @@ public abstract unsafe partial class Communicator
         var nativeOp = op == ReduceOp.Average ? ReduceOp.Sum : op;
         if (!native.SupportsAllReduce(type, nativeOp))
             throw new NotSupportedException($"rank {Rank}: the {TransportName} library cannot reduce {ElementTypes.NameOf<T>()} with {op}; use Ring, Tree or Auto.");
+        var timeout = DefaultTimeout;
+        WaitForStartedCollectives(Deadline.After(timeout), timeout);
         NextCollectiveCall();
         native.AllReduce(input, result, count, type, nativeOp);
         if (op == ReduceOp.Average) DivideBySize(result, count);

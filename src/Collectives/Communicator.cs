@@ -214,6 +214,7 @@ public abstract unsafe partial class Communicator : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        DisposeQueue();
         DisposeCore();
         FreeScratch();
         GC.SuppressFinalize(this);

@@ -11,13 +11,14 @@ internal sealed unsafe class InProcessRequest : Request
 {
     internal readonly InProcessCommunicator Owner;
     internal readonly bool IsSend;
-    internal readonly byte* Buffer;
+    internal byte* Buffer;                 // for an eager send, the staged copy once the sender's buffer was released
     internal readonly long Bytes;          // bytes to send, or the receive's capacity
     internal readonly int Peer;            // destination of a send; source (or AnySource) of a receive
     internal readonly int Tag;             // tag of a send; tag (or AnyTag) of a receive
     internal readonly MessageChannel Channel;
     internal readonly long CollectiveCount;
     private MemoryHandle _pin;
+    private bool _staged;
 
     private volatile bool _completed;
     private int _blockedWaiters;
@@ -54,12 +55,33 @@ internal sealed unsafe class InProcessRequest : Request
         && (Peer == Communicator.AnySource || Peer == senderRank)
         && (Tag == Communicator.AnyTag || Tag == send.Tag);
 
+    /// <summary>Messages up to this size are sent eagerly: copied aside so the sender goes on before a receive is posted.</summary>
+    internal const long EagerLimitBytes = 8 * 1024;
+
+    /// <summary>
+    /// Copies a small unmatched send aside and completes it, as MPI libraries do below their eager limit, so that
+    /// code which sends a few small messages before receiving (legal but unsafe MPI) does not stall. Called under
+    /// the mailbox lock, before the send becomes visible to receivers.
+    /// </summary>
+    internal void StageEagerly()
+    {
+        byte* copy = (byte*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)Math.Max(1, Bytes));
+        System.Buffer.MemoryCopy(Buffer, copy, Bytes, Bytes);
+        Buffer = copy;
+        _staged = true;
+    }
+
     /// <summary>Copies a matched send into a receive and completes both. Runs outside every lock.</summary>
     internal static void Transfer(InProcessRequest send, InProcessRequest receive)
     {
         long copied = Math.Min(send.Bytes, receive.Bytes);
         if (copied > 0)
             System.Buffer.MemoryCopy(send.Buffer, receive.Buffer, receive.Bytes, copied);
+        if (send._staged)
+        {
+            System.Runtime.InteropServices.NativeMemory.Free(send.Buffer);
+            send.Buffer = null;
+        }
         receive._status = new MessageStatus(send.Owner.Rank, send.Tag, send.Bytes);
         receive._peerCollectiveCount = send.CollectiveCount;
         // A longer message than the buffer is an error on a user receive; on the collective channel the byte count
@@ -73,6 +95,7 @@ internal sealed unsafe class InProcessRequest : Request
 
     internal void Complete()
     {
+        if (_completed) return;
         _pin.Dispose();
         _pin = default;
         _completed = true;

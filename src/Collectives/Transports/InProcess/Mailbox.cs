@@ -14,6 +14,7 @@ internal sealed class Mailbox
     public void PostSend(InProcessRequest send)
     {
         InProcessRequest? receive = null;
+        bool eager = false;
         int sender = send.Owner.Rank;
         lock (_gate)
         {
@@ -26,9 +27,15 @@ internal sealed class Mailbox
                     break;
                 }
             }
-            if (receive is null) _unexpectedSends.Add(send);
+            if (receive is null)
+            {
+                eager = send.Bytes <= InProcessRequest.EagerLimitBytes;
+                if (eager) send.StageEagerly();
+                _unexpectedSends.Add(send);
+            }
         }
         if (receive is not null) InProcessRequest.Transfer(send, receive);
+        else if (eager) send.Complete();
     }
 
     public void PostReceive(InProcessRequest receive)

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what AllReduceNet needs and a fresh Debian or Ubuntu machine may lack: MPICH (and Open MPI, so both MPI
+# ABIs are tested) and the Fashion-MNIST data set. Uses sudo when not root. Safe to run again: it only installs
+# what is missing.
+set -euo pipefail
+
+need=()
+command -v mpiexec.mpich >/dev/null 2>&1 || need+=(mpich)
+command -v mpiexec.openmpi >/dev/null 2>&1 || need+=(openmpi-bin)
+[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || need+=(dataset-fashion-mnist)
+
+if [ ${#need[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "setup: missing ${need[*]} and no apt-get here; install them with your package manager." >&2
+    exit 1
+  fi
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "setup: need root or sudo to install ${need[*]}" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  echo "setup: installing ${need[*]}"
+  $sudo apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${need[@]}" >/dev/null
+fi
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "setup: the .NET SDK 10 is needed (dotnet not found on PATH): https://learn.microsoft.com/dotnet/core/install/linux" >&2
+  exit 1
+fi

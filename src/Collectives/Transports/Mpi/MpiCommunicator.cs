@@ -1,0 +1,117 @@
+using System.Buffers;
+
+namespace AllReduceNet.Collectives.Transports.Mpi;
+
+/// <summary>
+/// A communicator whose ranks are MPI processes. It wraps two MPI communicators with the same group: the user's
+/// (point-to-point traffic on <see cref="MessageChannel.User"/>) and an MPI_Comm_dup of it for the collectives'
+/// messages, so a collective's receive (any tag, from one source) never takes a user's message. Both have
+/// MPI_ERRORS_RETURN installed, so failures come back as exceptions instead of killing the job silently.
+/// </summary>
+/// <remarks>
+/// One MPI message carries at most int.MaxValue bytes (MPI counts are C ints and the binding sends MPI_BYTE); a
+/// larger point-to-point send fails with <see cref="ArgumentOutOfRangeException"/>. The collectives never hit the limit:
+/// they cut messages into segments, and the native AllReduce splits its count into int-sized pieces.
+/// </remarks>
+internal sealed unsafe class MpiCommunicator : Communicator
+{
+    private readonly nint _userComm;
+    private readonly nint _collectiveComm;
+    private readonly bool _ownsUserComm;
+    private readonly int _rank;
+    private readonly int _size;
+    private MpiNativeCollectives? _native;
+
+    /// <summary>Wraps <paramref name="userComm"/> and duplicates it for the collectives (collective over its ranks).</summary>
+    /// <exception cref="MpiException">An MPI call failed.</exception>
+    public MpiCommunicator(MpiLibrary library, nint userComm, bool ownsUserComm)
+    {
+        Library = library;
+        _userComm = userComm;
+        _ownsUserComm = ownsUserComm;
+        library.Check(library.CommRank(userComm, out _rank), "MPI_Comm_rank", -1);
+        library.Check(library.CommSize(userComm, out _size), "MPI_Comm_size", _rank);
+        library.Check(library.CommSetErrorsReturn(userComm), "MPI_Comm_set_errhandler(MPI_ERRORS_RETURN)", _rank);
+        library.Check(library.CommDup(userComm, out _collectiveComm), "MPI_Comm_dup (the collectives' channel)", _rank);
+        library.Check(library.CommSetErrorsReturn(_collectiveComm), "MPI_Comm_set_errhandler(MPI_ERRORS_RETURN)", _rank);
+    }
+
+    internal MpiLibrary Library { get; }
+
+    /// <summary>The MPI communicator the collectives' messages travel on.</summary>
+    internal nint CollectiveComm => _collectiveComm;
+
+    public override int Rank => _rank;
+
+    public override int Size => _size;
+
+    public override string TransportName => $"mpi ({Library.ShortName})";
+
+    internal override INativeCollectives? Native => _native ??= new MpiNativeCollectives(this);
+
+    private protected override Request PostSend(void* data, long bytes, int destination, int tag, MessageChannel channel, MemoryHandle pin, long collectiveCount)
+    {
+        if (Library.IsFinalized || bytes > int.MaxValue)
+        {
+            pin.Dispose();
+            ThrowIfFinalized();
+            ThrowHelper.ArgumentOutOfRange("data", bytes,
+                $"rank {_rank}: a send of {bytes} bytes to rank {destination} exceeds the {int.MaxValue} bytes one MPI message can carry " +
+                "(MPI counts are C ints); send it in pieces, or use a collective, which segments its messages.");
+        }
+        int rc = Library.Isend(data, (int)bytes, destination, tag, CommOf(channel), out var handle);
+        if (rc != 0)
+        {
+            pin.Dispose();
+            throw Library.Error(rc, $"MPI_Isend of {bytes} bytes to rank {destination} (tag {tag})", _rank);
+        }
+        return new MpiRequest(this, isSend: true, handle, bytes, destination, tag, channel, pin);
+    }
+
+    private protected override Request PostReceive(void* data, long capacity, int source, int tag, MessageChannel channel, MemoryHandle pin)
+    {
+        if (Library.IsFinalized)
+        {
+            pin.Dispose();
+            ThrowIfFinalized();
+        }
+        // No message exceeds int.MaxValue bytes (see PostSend), so a larger buffer can safely be announced as that.
+        int announced = (int)Math.Min(capacity, int.MaxValue);
+        var h = Library.Handles;
+        int mpiSource = source == AnySource ? h.AnySource : source;
+        int mpiTag = tag == AnyTag ? h.AnyTag : tag;
+        int rc = Library.Irecv(data, announced, mpiSource, mpiTag, CommOf(channel), out var handle);
+        if (rc != 0)
+        {
+            pin.Dispose();
+            throw Library.Error(rc, $"MPI_Irecv of up to {capacity} bytes from {(source == AnySource ? "any rank" : $"rank {source}")}", _rank);
+        }
+        return new MpiRequest(this, isSend: false, handle, capacity, source, tag, channel, pin);
+    }
+
+    /// <summary>MPI_Comm_split on the user's communicator; MPI_UNDEFINED for a negative color. Blocks until every rank calls it.</summary>
+    private protected override Communicator? SplitCore(int color, int key)
+    {
+        ThrowIfFinalized();
+        int mpiColor = color < 0 ? Library.Handles.Undefined : color;
+        Library.Check(Library.CommSplit(_userComm, mpiColor, key, out var newComm), $"MPI_Comm_split(color {color}, key {key})", _rank);
+        if (newComm == Library.Handles.CommNull) return null;
+        return new MpiCommunicator(Library, newComm, ownsUserComm: true) { DefaultTimeout = DefaultTimeout };
+    }
+
+    /// <summary>Frees the duplicated communicator (and a split's own); MPI_COMM_WORLD itself is never freed.</summary>
+    protected override void DisposeCore()
+    {
+        if (Library.IsFinalized) return;
+        Library.CommFree(_collectiveComm);
+        if (_ownsUserComm) Library.CommFree(_userComm);
+    }
+
+    private nint CommOf(MessageChannel channel) => channel == MessageChannel.Collective ? _collectiveComm : _userComm;
+
+    private void ThrowIfFinalized()
+    {
+        if (Library.IsFinalized)
+            throw new InvalidOperationException($"rank {_rank}: MPI was finalized (MpiRuntime.Finalize); no MPI communication is possible any more.");
+    }
+}

@@ -1,0 +1,136 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace AllReduceNet.Collectives.Transports.Mpi;
+
+/// <summary>
+/// The MPI transport's entry point: loads the system's MPI library (at the first call, never earlier), initializes it,
+/// and hands out the world communicator. Run the program under <c>mpiexec -n N dotnet app.dll</c>; every process
+/// calls <see cref="Initialize"/> once at start and <see cref="Finalize"/> before it exits.
+/// </summary>
+/// <remarks>
+/// The library is ALLREDUCENET_MPI_LIBRARY if set, otherwise libmpich.so.12 / libmpi.so.12 (MPICH ABI: MPICH, Intel
+/// MPI, MVAPICH, Cray) or libmpi.so.40 (Open MPI), the launcher's family first. MPI_THREAD_MULTIPLE is requested;
+/// when less is granted every MPI call is serialized through one lock. Initialize installs an unhandled-exception
+/// hook that calls MPI_Abort, so one failing rank ends the whole job instead of leaving the others blocked.
+/// </remarks>
+public static class MpiRuntime
+{
+    private static readonly object Gate = new();
+    private static MpiLibrary? _library;
+    private static MpiCommunicator? _world;
+    private static bool _hookInstalled;
+
+    /// <summary>True when an MPI launcher (Open MPI's or an MPICH-family mpiexec, Slurm with PMI) started this process, judged from its environment.</summary>
+    public static bool IsLaunchedByMpiexec => MpiLibraryLoader.LaunchedByOpenMpi || MpiLibraryLoader.LaunchedByMpich;
+
+    /// <summary>True between <see cref="Initialize"/> and <see cref="Finalize"/>.</summary>
+    public static bool IsInitialized => _world is not null && _library is { IsFinalized: false };
+
+    /// <summary>The loaded library's short name, e.g. "MPICH 4.0.2" or "Open MPI v4.1.4"; null before <see cref="Initialize"/>.</summary>
+    public static string? LibraryName => _library?.ShortName;
+
+    /// <summary>The MPI library file that was loaded; null before <see cref="Initialize"/>.</summary>
+    public static string? LibraryPath => _library?.Path;
+
+    /// <summary>The ABI of the loaded library; null before <see cref="Initialize"/>.</summary>
+    public static MpiAbi? Abi => _library?.Abi;
+
+    /// <summary>True when the library granted MPI_THREAD_MULTIPLE; false when the binding serializes all MPI calls through one lock.</summary>
+    /// <exception cref="InvalidOperationException">MPI was not initialized.</exception>
+    public static bool IsThreadMultiple => !(_library ?? throw NotInitialized("IsThreadMultiple")).Serialized;
+
+    /// <summary>
+    /// Loads and initializes MPI (MPI_Init_thread asking MPI_THREAD_MULTIPLE) and returns the world communicator:
+    /// MPI_COMM_WORLD with MPI_ERRORS_RETURN, its collectives on an MPI_Comm_dup of it. Calling it again returns
+    /// the same communicator.
+    /// </summary>
+    /// <exception cref="MpiUnavailableException">No MPI library could be loaded; the message says what was tried and how to install one.</exception>
+    /// <exception cref="MpiException">MPI failed to initialize, or the launcher and the library disagree (e.g. Open MPI's mpiexec with MPICH's library).</exception>
+    /// <exception cref="InvalidOperationException">MPI was already finalized in this process.</exception>
+    public static Communicator Initialize()
+    {
+        lock (Gate)
+        {
+            if (_world is not null && !_library!.IsFinalized) return _world;
+            if (_library is { IsFinalized: true })
+                throw new InvalidOperationException("MPI was finalized in this process; MPI cannot be initialized twice.");
+
+            var mpi = MpiLibraryLoader.Load();
+            mpi.Check(mpi.Finalized(out bool finalized), "MPI_Finalized", -1);
+            if (finalized) throw new InvalidOperationException($"MPI ({mpi.Path}) was already finalized by other code in this process.");
+            mpi.Check(mpi.Initialized(out bool initialized), "MPI_Initialized", -1);
+            if (!initialized)
+            {
+                mpi.Check(mpi.InitThread(mpi.Handles.ThreadMultiple, out int provided), "MPI_Init_thread(MPI_THREAD_MULTIPLE)", -1);
+                mpi.Serialized = provided < mpi.Handles.ThreadMultiple;
+            }
+            // Initialized by other code: its thread level is unknown here, so keep the lock (Serialized stays true).
+
+            var world = new MpiCommunicator(mpi, mpi.Handles.CommWorld, ownsUserComm: false);
+            if (MpiLibraryLoader.LauncherWorldSize is int announced && announced != world.Size)
+                throw new MpiException(
+                    $"rank {world.Rank}: the launcher started {announced} processes but {mpi.ShortName} ({mpi.Path}) sees a world of {world.Size}: " +
+                    $"the mpiexec and the library come from different MPI families. Use the mpiexec of the library's family, or set {MpiLibraryLoader.LibraryVariable}.", 0, 0);
+
+            _library = mpi;
+            _world = world;
+            if (!_hookInstalled)
+            {
+                AppDomain.CurrentDomain.UnhandledException += OnUnhandledException;
+                _hookInstalled = true;
+            }
+            return world;
+        }
+    }
+
+    /// <summary>
+    /// Frees the world communicator's duplicate and calls MPI_Finalize. Every rank calls it once, after its last MPI
+    /// communication; communicators still alive refuse further calls afterwards. Does nothing if MPI is not initialized.
+    /// </summary>
+    /// <exception cref="MpiException">MPI_Finalize failed.</exception>
+#pragma warning disable CS0465 // named after MPI_Finalize; a static class has no destructor for it to shadow
+    public static void Finalize()
+#pragma warning restore CS0465
+    {
+        lock (Gate)
+        {
+            if (_library is not { IsFinalized: false } mpi || _world is null) return;
+            int rank = _world.Rank;
+            _world.Dispose();
+            mpi.IsFinalized = true;
+            mpi.Check(mpi.Finalize(), "MPI_Finalize", rank);
+        }
+    }
+
+    /// <summary>MPI_Wtime: seconds since an arbitrary point in the past, on this rank's clock.</summary>
+    /// <exception cref="InvalidOperationException">MPI was not initialized.</exception>
+    public static double Wtime() => (_library ?? throw NotInitialized("Wtime")).Wtime();
+
+    /// <summary>
+    /// Ends the whole MPI job: writes <paramref name="message"/> to standard error, naming this rank, then calls
+    /// MPI_Abort on MPI_COMM_WORLD with <paramref name="code"/>. Does not return. Without MPI initialized it exits
+    /// this process with the code.
+    /// </summary>
+    [DoesNotReturn]
+    public static void Abort(int code, string message)
+    {
+        var mpi = _library;
+        var world = _world;
+        var who = world is not null ? $"rank {world.Rank} of {world.Size}" : $"process {Environment.ProcessId}";
+        Console.Error.WriteLine($"[allreducenet] {who}: {message} (aborting the MPI job with code {code})");
+        Console.Error.Flush();
+        if (mpi is { IsFinalized: false } && world is not null) mpi.Abort(mpi.Handles.CommWorld, code);
+        Environment.Exit(code);
+        throw new InvalidOperationException("unreachable: the process exited");
+    }
+
+    private static void OnUnhandledException(object sender, UnhandledExceptionEventArgs e)
+    {
+        if (_library is not { IsFinalized: false }) return;
+        var error = e.ExceptionObject as Exception;
+        Abort(1, $"unhandled exception, ending the whole job: {error?.ToString() ?? e.ExceptionObject?.ToString()}");
+    }
+
+    private static InvalidOperationException NotInitialized(string member) =>
+        new($"MpiRuntime.{member} needs MPI: call MpiRuntime.Initialize() first.");
+}

@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using AllReduceNet.Collectives.Transports.InProcess;
+
+namespace AllReduceNet.Collectives.Tests;
+
+/// <summary>Misuse is an error with a clear message within seconds, never a hang or garbage.</summary>
+public class ErrorTests
+{
+    private static RankFailedException Fails(int ranks, Action<Communicator> body, TimeSpan? timeout = null)
+    {
+        var watch = Stopwatch.StartNew();
+        var error = Assert.Throws<RankFailedException>(() =>
+            InProcessWorld.Run(ranks, body, new InProcessWorldOptions { Timeout = timeout ?? TimeSpan.FromSeconds(20) }));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"the failure took {watch.Elapsed} to surface");
+        return error;
+    }
+
+    [Theory]
+    [InlineData(AllReduceAlgorithm.Ring)]
+    [InlineData(AllReduceAlgorithm.Tree)]
+    public void DifferentCountsNameTheRanksAndCounts(AllReduceAlgorithm algorithm)
+    {
+        var error = Fails(4, comm =>
+            comm.AllReduce<float>(new float[comm.Rank == 2 ? 1001 : 1000], ReduceOp.Sum, new CollectiveOptions { Algorithm = algorithm }));
+        var message = error.InnerException!.Message;
+        Assert.IsType<CollectiveMismatchException>(error.InnerException);
+        Assert.Contains("different counts", message);
+        Assert.Contains("passed 1001 x float", message);
+        Assert.Contains("passed 1000 x float", message);
+    }
+
+    [Fact]
+    public void DifferentElementTypesAreNamed()
+    {
+        var error = Fails(2, comm =>
+        {
+            if (comm.Rank == 0) comm.AllReduce<float>(new float[8], ReduceOp.Sum);
+            else comm.AllReduce<int>(new int[8], ReduceOp.Sum);
+        });
+        Assert.IsType<CollectiveMismatchException>(error.InnerException);
+        Assert.Contains("of int", error.InnerException!.Message);
+        Assert.Contains("of float", error.InnerException.Message);
+    }
+
+    [Fact]
+    public void DifferentCollectivesAreNamed()
+    {
+        // Rank 0 broadcasts to rank 1, which meanwhile runs a ring AllReduce and so receives the broadcast's message.
+        var error = Fails(2, comm =>
+        {
+            if (comm.Rank == 0) comm.Broadcast<int>(new int[8], 0);
+            else comm.AllReduce<int>(new int[8], ReduceOp.Max);
+        });
+        Assert.IsType<CollectiveMismatchException>(error.InnerException);
+        Assert.Contains("received from rank 0 a message of Broadcast of int", error.InnerException!.Message);
+        Assert.Contains("AllReduce(ring) of int with Max", error.InnerException.Message);
+    }
+
+    [Fact]
+    public void ValidationListsEveryRanksArguments()
+    {
+        var error = Fails(3, comm =>
+            comm.AllReduce<double>(new double[comm.Rank + 5], ReduceOp.Sum, new CollectiveOptions { Validate = true }));
+        var message = error.InnerException!.Message;
+        Assert.Contains("rank 0: AllReduce(ring) of 5 x double with Sum", message.Replace("AllReduce(tree)", "AllReduce(ring)"));
+        Assert.Contains("rank 2:", message);
+        Assert.Contains("of 7 x double", message);
+    }
+
+    [Fact]
+    public void ATimedOutCollectiveNamesTheCallAndTheMissingRanks()
+    {
+        var error = Fails(4, comm =>
+        {
+            if (comm.Rank == 3) { Thread.Sleep(1500); return; } // never joins
+            comm.AllReduce<int>(new int[64], ReduceOp.Sum);
+        }, timeout: TimeSpan.FromMilliseconds(500));
+        var message = error.InnerException!.Message;
+        Assert.IsType<CommunicationTimeoutException>(error.InnerException);
+        Assert.Contains("call #1", message);
+        Assert.Contains("Ranks that never reached call #1: 3", message);
+    }
+
+    [Fact]
+    public void AThrowingRankFailsTheWorldAndNamesTheRank()
+    {
+        var released = new bool[5];
+        var error = Fails(5, comm =>
+        {
+            if (comm.Rank == 2) throw new InvalidOperationException("boom on purpose");
+            try { comm.AllReduce<float>(new float[100_000], ReduceOp.Sum); }
+            catch (CommunicatorAbortedException e) when (e.FailedRank == 2) { released[comm.Rank] = true; throw; }
+        });
+        Assert.Equal(2, error.Rank);
+        Assert.IsType<InvalidOperationException>(error.InnerException);
+        Assert.Contains("Rank 2 of 5 failed", error.Message);
+        Assert.Contains("boom on purpose", error.Message);
+        Assert.Equal(new[] { true, true, false, true, true }, released);
+    }
+
+    [Fact]
+    public void InvalidRootIsRejected()
+    {
+        var error = Fails(3, comm => comm.Broadcast<int>(new int[3], root: 3));
+        Assert.IsType<ArgumentOutOfRangeException>(error.InnerException);
+        Assert.Contains("root must be in [0, 3)", error.InnerException!.Message);
+    }
+
+    [Fact]
+    public void TooSmallBuffersAreRejected()
+    {
+        World.Run(2, comm =>
+        {
+            var e = Assert.Throws<ArgumentException>(() => comm.AllReduce<int>(new int[10], new int[9], ReduceOp.Sum));
+            Assert.Contains("result holds 9 elements but AllReduce of 10 elements needs at least 10", e.Message);
+            Assert.Throws<ArgumentException>(() => comm.AllGather<int>(new int[3], new int[5]));
+            Assert.Throws<ArgumentException>(() => comm.ReduceScatter<int>(new int[5], new int[3], ReduceOp.Sum));
+        });
+    }
+
+    [Fact]
+    public void ADisposedCommunicatorRefusesWork()
+    {
+        var comms = InProcessWorld.CreateCommunicators(1);
+        comms[0].Dispose();
+        var e = Assert.Throws<ObjectDisposedException>(() => comms[0].AllReduce<int>(new int[1], ReduceOp.Sum));
+        Assert.Contains("rank 0", e.Message);
+        Assert.Throws<ObjectDisposedException>(() => comms[0].Send<int>(new int[1], 0, 0));
+    }
+
+    [Fact]
+    public void ZeroRanksIsRejected() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => InProcessWorld.Run(0, _ => { }));
+}
