@@ -34,18 +34,24 @@ internal static class TrainCommand
         }
         try
         {
-            var settings = SettingsValidator.Validate(parsed.Value, WorldLauncher.LaunchedWorldSize());
+            var settings = SettingsValidator.Validate(parsed.Value, WorldLauncher.MpiWorldSize());
             var data = LoadData(parsed.Value, settings);
             Checkpoint? initial = settings.Resume ? LoadCheckpoint(settings) : null;
-            var report = new ReportWriter(output, settings.LogJson, settings.Quiet);
+            var report = new ReportWriter(output, WorldLauncher.IsLeadProcess ? settings.LogJson : null, settings.Quiet);
             var final = WorldLauncher.Run(settings.Ranks, world => Trainer.Run(world, settings, data, initial, report, afterStep));
-            report.Summary($"done: {final.CompletedEpochs} epochs{(settings.CheckpointPath is null ? "" : $", checkpoint {settings.CheckpointPath}")}");
+            if (WorldLauncher.IsLeadProcess)
+                report.Summary($"done: {final.CompletedEpochs} epochs{(settings.CheckpointPath is null ? "" : $", checkpoint {settings.CheckpointPath}")}");
             return 0;
         }
         catch (Exception e) when (Unwrap(e) is TrainingException problem)
         {
-            error.WriteLine($"error: {problem.Message}");
+            // Under MPI every rank finds the same problem; one message is enough.
+            if (WorldLauncher.IsLeadProcess) error.WriteLine($"error: {problem.Message}");
             return 2;
+        }
+        finally
+        {
+            WorldLauncher.Shutdown();
         }
     }
 

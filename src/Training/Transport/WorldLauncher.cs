@@ -1,36 +1,57 @@
 using AllReduceNet.Collectives;
 using AllReduceNet.Collectives.Transports.InProcess;
+using AllReduceNet.Collectives.Transports.Mpi;
 
 namespace AllReduceNet.Training.Transport;
 
 /// <summary>
 /// The one place that chooses the transport: under mpiexec, the MPI world (one rank per process); otherwise
-/// in-process ranks as threads.
+/// in-process ranks as threads. Everything else in Train.dll sees only a <see cref="Communicator"/>.
 /// </summary>
 internal static class WorldLauncher
 {
-    // Environment variables that MPICH/Hydra, Open MPI, Intel MPI and Slurm's PMI set in every launched process.
-    private static readonly string[] RankVariables = ["PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "MPI_LOCALRANKID"];
-    private static readonly string[] SizeVariables = ["PMI_SIZE", "OMPI_COMM_WORLD_SIZE"];
+    private static Communicator? _mpiWorld;
 
-    /// <summary>True when this process was started by mpiexec/mpirun.</summary>
-    public static bool IsLaunchedByMpiexec => RankVariables.Any(v => Environment.GetEnvironmentVariable(v) is not null);
+    /// <summary>True when mpiexec started this process.</summary>
+    public static bool UnderMpi => MpiRuntime.IsLaunchedByMpiexec;
 
-    /// <summary>The world size mpiexec announced, or null when not under mpiexec.</summary>
-    public static int? LaunchedWorldSize()
+    /// <summary>True in the process that hosts rank 0 (the one that prints).</summary>
+    public static bool IsLeadProcess => _mpiWorld is null || _mpiWorld.Rank == 0;
+
+    /// <summary>Under mpiexec: initializes MPI and returns the world size; otherwise null.</summary>
+    /// <exception cref="TrainingException">No MPI library could be loaded.</exception>
+    public static int? MpiWorldSize()
     {
-        if (!IsLaunchedByMpiexec) return null;
-        foreach (string name in SizeVariables)
-            if (int.TryParse(Environment.GetEnvironmentVariable(name), out int size)) return size;
-        return null;
+        if (!UnderMpi) return null;
+        try { _mpiWorld ??= MpiRuntime.Initialize(); }
+        catch (MpiUnavailableException e)
+        {
+            throw new TrainingException($"started by mpiexec, but no MPI library could be loaded: {e.Message}", e);
+        }
+        return _mpiWorld.Size;
     }
 
-    /// <summary>Runs <paramref name="body"/> on every rank and returns rank 0's result.</summary>
-    /// <exception cref="TrainingException">Started by mpiexec, but this build has no MPI transport.</exception>
+    /// <summary>Runs <paramref name="body"/> on every rank; returns this process's rank 0 result (under MPI: its own rank's).</summary>
     public static T Run<T>(int ranks, Func<Communicator, T> body)
     {
-        if (IsLaunchedByMpiexec)
-            throw new TrainingException("this Train.dll was started by mpiexec, but it was built without the MPI transport; run it without mpiexec and use --ranks N for in-process ranks.");
+        if (UnderMpi)
+        {
+            var world = _mpiWorld ?? MpiRuntime.Initialize();
+            try { return body(world); }
+            catch (Exception e) when (e is not TrainingException)
+            {
+                // The other ranks may be blocked waiting for this one: end the whole job, naming the cause.
+                MpiRuntime.Abort(3, $"training failed: {e}");
+                throw;
+            }
+        }
         return InProcessWorld.Run(ranks, body)[0];
+    }
+
+    /// <summary>Finalizes MPI if it was initialized.</summary>
+    public static void Shutdown()
+    {
+        if (_mpiWorld is not null) MpiRuntime.Finalize();
+        _mpiWorld = null;
     }
 }
