@@ -9,6 +9,8 @@ internal static class StrategyFactory
     {
         StrategyKind.Ddp => new DdpStrategy(context),
         StrategyKind.Zero => new ZeroStrategy(context),
+        StrategyKind.ParameterServer => new ParameterServerStrategy(context),
+        StrategyKind.Pipeline => new PipelineStrategy(context),
         _ => throw new ArgumentOutOfRangeException(nameof(context), context.Settings.Strategy, "unknown strategy"),
     };
 }
