@@ -67,6 +67,12 @@ internal static class SettingsValidator
         };
         float lr = options.LearningRate ?? (kind == OptimizerKind.Adam ? 1e-3f : 0.05f);
         if (!(lr > 0) || !float.IsFinite(lr)) throw new TrainingException($"--lr must be positive, but was {lr}.");
+        bool cosine = options.LrSchedule.Trim().ToLowerInvariant() switch
+        {
+            "cosine" => true,
+            "constant" => false,
+            _ => throw new TrainingException($"--lr-schedule '{options.LrSchedule}' is unknown; use cosine or constant."),
+        };
         if (!(options.Momentum >= 0 && options.Momentum < 1)) throw new TrainingException($"--momentum must be in [0, 1), but was {options.Momentum}.");
         if (!(options.WeightDecay >= 0) || !float.IsFinite(options.WeightDecay)) throw new TrainingException($"--weight-decay must be non-negative, but was {options.WeightDecay}.");
 
@@ -107,6 +113,7 @@ internal static class SettingsValidator
             BatchSize = options.BatchSize,
             Optimizer = new OptimizerSettings(kind, lr, options.Momentum, options.WeightDecay),
             Seed = options.Seed,
+            CosineSchedule = cosine,
             Servers = options.Servers,
             Async = options.Async,
             Staleness = options.Staleness,

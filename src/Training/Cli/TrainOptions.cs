@@ -32,6 +32,9 @@ internal sealed class TrainOptions
     [Option("lr", HelpText = "Learning rate. Default 0.05 for sgd, 0.001 for adam.")]
     public float? LearningRate { get; set; }
 
+    [Option("lr-schedule", Default = "cosine", HelpText = "Learning-rate schedule over the epochs: cosine (decay from --lr towards 0) or constant.")]
+    public string LrSchedule { get; set; } = "cosine";
+
     [Option("momentum", Default = 0.9f, HelpText = "SGD momentum in [0, 1).")]
     public float Momentum { get; set; } = 0.9f;
 

@@ -15,6 +15,8 @@ internal sealed record TrainSettings
     public int BatchSize { get; init; } = 128;
     public OptimizerSettings Optimizer { get; init; } = new(OptimizerKind.Sgd, 0.05f, 0.9f, 0f);
     public int Seed { get; init; } = 1;
+    /// <summary>Cosine learning-rate decay over the epochs (else constant).</summary>
+    public bool CosineSchedule { get; init; }
     public int Servers { get; init; } = 1;
     public bool Async { get; init; }
     public int Staleness { get; init; } = 4;

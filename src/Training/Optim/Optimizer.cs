@@ -11,11 +11,13 @@ internal sealed class Optimizer : IDisposable
 {
     private readonly IKernelBackend _backend;
     private readonly OptimizerSettings _settings;
+    private readonly LearningRateSchedule? _schedule;
     private readonly DeviceBuffer<float> _parameters, _gradients;
     private readonly DeviceBuffer<float>[] _slots;
 
-    public Optimizer(IKernelBackend backend, OptimizerSettings settings, int length)
+    public Optimizer(IKernelBackend backend, OptimizerSettings settings, int length, LearningRateSchedule? schedule = null)
     {
+        _schedule = schedule;
         _backend = backend;
         _settings = settings;
         Length = length;
@@ -39,12 +41,13 @@ internal sealed class Optimizer : IDisposable
         if (Length == 0) return;
         _parameters.CopyFrom(parameters);
         _gradients.CopyFrom(gradients);
+        float lr = _schedule?.Current ?? _settings.LearningRate;
         if (_settings.Kind == OptimizerKind.Adam)
             _backend.AdamStep(_parameters, _gradients, _slots[0], _slots[1], (int)StepCount,
-                new AdamOptions(_settings.LearningRate, weightDecay: _settings.WeightDecay));
+                new AdamOptions(lr, weightDecay: _settings.WeightDecay));
         else
             _backend.SgdStep(_parameters, _gradients, _slots[0],
-                new SgdOptions(_settings.LearningRate, _settings.Momentum, _settings.WeightDecay));
+                new SgdOptions(lr, _settings.Momentum, _settings.WeightDecay));
         _parameters.CopyTo(parameters);
     }
 

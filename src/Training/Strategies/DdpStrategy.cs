@@ -32,7 +32,7 @@ internal sealed class DdpStrategy : IStrategy
         _activations = _model.CreateActivations(maxLocal);
         _head = new LossHead(context.Backend, _model.OutputSize, maxLocal);
         _input = new BatchInput(context.Backend, context.Data.Train, maxLocal);
-        _optimizer = new Optimizer(context.Backend, settings.Optimizer, context.Layout.Count);
+        _optimizer = new Optimizer(context.Backend, settings.Optimizer, context.Layout.Count, context.Schedule);
         _parameters = new float[context.Layout.Count];
         _buckets = new GradientBuckets(context, _model);
     }

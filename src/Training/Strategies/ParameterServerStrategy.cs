@@ -58,7 +58,7 @@ internal sealed class ParameterServerStrategy : IStrategy
         if (_isServer)
         {
             var (_, length) = _shards[context.World.Rank - _workers];
-            _optimizer = new Optimizer(context.Backend, settings.Optimizer, length);
+            _optimizer = new Optimizer(context.Backend, settings.Optimizer, length, context.Schedule);
             _shard = new float[length];
             _accumulator = new float[length];
             _receive = new int[SparseGradientCodec.Capacity(length)];

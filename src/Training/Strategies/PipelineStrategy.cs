@@ -64,7 +64,7 @@ internal sealed class PipelineStrategy : IStrategy
         _parameters = new float[_model.Layout.Count];
         _gradients = new float[_model.Layout.Count];
         _microGradients = new float[_model.Layout.Count];
-        _optimizer = new Optimizer(context.Backend, settings.Optimizer, _model.Layout.Count);
+        _optimizer = new Optimizer(context.Backend, settings.Optimizer, _model.Layout.Count, context.Schedule);
     }
 
     private bool IsFirst => _stage == 0;

@@ -3,6 +3,7 @@ using AllReduceNet.Kernels;
 using AllReduceNet.Training.Cli;
 using AllReduceNet.Training.Data;
 using AllReduceNet.Training.Model;
+using AllReduceNet.Training.Optim;
 using AllReduceNet.Training.Training;
 
 namespace AllReduceNet.Training.Strategies;
@@ -12,4 +13,5 @@ internal sealed record StrategyContext(Communicator World, TrainSettings Setting
 {
     public ParameterLayout Layout { get; } = new(Settings.Layers);
     public CollectiveOptions Collective { get; } = new() { Algorithm = Settings.Algorithm };
+    public LearningRateSchedule Schedule { get; } = new(Settings.Optimizer.LearningRate, Settings.CosineSchedule, Settings.Epochs);
 }

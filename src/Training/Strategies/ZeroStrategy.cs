@@ -37,7 +37,7 @@ internal sealed class ZeroStrategy : IStrategy
         _activations = _model.CreateActivations(maxLocal);
         _head = new LossHead(context.Backend, _model.OutputSize, maxLocal);
         _input = new BatchInput(context.Backend, context.Data.Train, maxLocal);
-        _optimizer = new Optimizer(context.Backend, settings.Optimizer, _owned);
+        _optimizer = new Optimizer(context.Backend, settings.Optimizer, _owned, context.Schedule);
         _parameters = new float[_shard * n];
         _gradients = new float[_shard * n];
         _shardGradients = new float[_shard];

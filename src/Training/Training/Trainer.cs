@@ -44,6 +44,7 @@ internal static class Trainer
         {
             var sampler = new EpochSampler(data.Train.Count, settings.BatchSize, settings.Seed, epoch);
             clock.Reset();
+            context.Schedule.SetEpoch(epoch);
             world.Barrier();
             long start = Stopwatch.GetTimestamp();
             int shownEpoch = epoch + 1;
