@@ -1,14 +1,39 @@
 using AllReduceNet.Collectives;
 using AllReduceNet.Collectives.Transports.InProcess;
+using AllReduceNet.Collectives.Transports.Mpi;
 
 namespace AllReduceNet.Perf;
 
 /// <summary>Runs the sweep on every rank: threads of this process, or the processes of an mpiexec job.</summary>
 public static class Launcher
 {
-    public static bool UnderMpi => false;
+    /// <summary>True when mpiexec started this process: then the ranks are the job's processes.</summary>
+    public static bool UnderMpi => MpiRuntime.IsLaunchedByMpiexec;
 
-    public static int Run(PerfOptions options, SweepPlan plan)
+    public static int Run(PerfOptions options, SweepPlan plan) => UnderMpi ? RunUnderMpi(options, plan) : RunInProcess(options, plan);
+
+    private static int RunUnderMpi(PerfOptions options, SweepPlan plan)
+    {
+        var world = MpiRuntime.Initialize();
+        try
+        {
+            var rows = RunOn(world, options, plan);
+            int code = world.Rank == 0 ? Report(rows, options) : 0;
+            world.Barrier();
+            return code;
+        }
+        catch (Exception e)
+        {
+            MpiRuntime.Abort(1, $"AllReducePerf failed: {e.GetType().Name}: {e.Message}");
+            return 1;
+        }
+        finally
+        {
+            MpiRuntime.Finalize();
+        }
+    }
+
+    private static int RunInProcess(PerfOptions options, SweepPlan plan)
     {
         List<ResultRow>? rows = null;
         try
