@@ -24,6 +24,16 @@ public class EquivalenceTests
         Assert.Equal(reference.OptimizerSteps, result.OptimizerSteps);
     }
 
+    [Theory]
+    [InlineData(AllReduceNet.Collectives.AllReduceAlgorithm.Ring, true)]
+    [InlineData(AllReduceNet.Collectives.AllReduceAlgorithm.Tree, true)]
+    [InlineData(AllReduceNet.Collectives.AllReduceAlgorithm.Auto, false)]
+    public void Ddp_equals_one_rank_with_each_algorithm_and_with_or_without_overlap(AllReduceNet.Collectives.AllReduceAlgorithm algorithm, bool overlap)
+    {
+        var result = Harness.Train(Harness.Settings(StrategyKind.Ddp, 4) with { Algorithm = algorithm, Overlap = overlap });
+        Harness.AssertClose(SingleRank.Value.Parameters, result.Parameters, Tolerance, $"ddp 4 ranks, {algorithm}, overlap {overlap}");
+    }
+
     [Fact]
     public void Ddp_with_adam_on_two_ranks_equals_one_rank()
     {

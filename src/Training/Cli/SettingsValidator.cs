@@ -114,6 +114,7 @@ internal static class SettingsValidator
             Optimizer = new OptimizerSettings(kind, lr, options.Momentum, options.WeightDecay),
             Seed = options.Seed,
             CosineSchedule = cosine,
+            Overlap = !options.NoOverlap,
             Servers = options.Servers,
             Async = options.Async,
             Staleness = options.Staleness,

@@ -50,6 +50,9 @@ internal sealed class TrainOptions
     [Option("synthetic", HelpText = "Train on a synthetic data set of this many training samples (test set a quarter of it) instead of Fashion-MNIST; its features and classes follow --layers.")]
     public int? Synthetic { get; set; }
 
+    [Option("no-overlap", HelpText = "ddp: run each bucket's AllReduce blocking instead of overlapping it with the backward pass.")]
+    public bool NoOverlap { get; set; }
+
     [Option("servers", Default = 1, HelpText = "ps: number of parameter-server ranks (the last K ranks); must be fewer than the ranks.")]
     public int Servers { get; set; } = 1;
 

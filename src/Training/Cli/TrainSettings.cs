@@ -17,6 +17,8 @@ internal sealed record TrainSettings
     public int Seed { get; init; } = 1;
     /// <summary>Cosine learning-rate decay over the epochs (else constant).</summary>
     public bool CosineSchedule { get; init; }
+    /// <summary>ddp: start each bucket's AllReduce during the backward pass (non-blocking).</summary>
+    public bool Overlap { get; init; } = true;
     public int Servers { get; init; } = 1;
     public bool Async { get; init; }
     public int Staleness { get; init; } = 4;

@@ -80,7 +80,7 @@ internal sealed class DdpStrategy : IStrategy
 
     public IReadOnlyList<string> Describe() =>
     [
-        $"ddp: {_context.Layout.LayerCount} gradient buckets (one per layer), AllReduce {_context.Settings.Algorithm}, {_buckets.Mode}",
+        $"ddp: {_context.Layout.LayerCount} gradient buckets (one per layer), AllReduce {_context.Settings.Algorithm}; {_buckets.Mode}",
         $"optimizer state per rank: {_optimizer.StateBytes / 1024.0:F1} KiB (full replica)",
     ];
 
