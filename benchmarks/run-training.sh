@@ -11,5 +11,7 @@ run ddp-8        --strategy ddp --ranks 8 --device cpu
 run zero-8       --strategy zero --ranks 8 --device cpu
 run ps-sync-8    --strategy ps --ranks 8 --servers 1 --sync --device cpu
 run ps-async-8   --strategy ps --ranks 8 --servers 1 --async --staleness 4 --device cpu
+run ps-sync-8-scaled --strategy ps --ranks 8 --servers 2 --sync --normalize scale --device cpu
+run ddp-8-no-overlap --strategy ddp --ranks 8 --no-overlap --device cpu
 run pipeline-3   --strategy pipeline --ranks 3 --micro-batches 4 --device cpu
 for n in 1 2 4; do run ddp-$n --strategy ddp --ranks $n --device cpu; done

@@ -65,7 +65,9 @@ internal static class SettingsValidator
             "adam" => OptimizerKind.Adam,
             _ => throw new TrainingException($"--optimizer '{options.Optimizer}' is unknown; use sgd or adam."),
         };
-        float lr = options.LearningRate ?? (kind == OptimizerKind.Adam ? 1e-3f : 0.05f);
+        bool asyncPs = strategy == StrategyKind.ParameterServer && options.Async;
+        float lr = options.LearningRate ?? (kind == OptimizerKind.Adam ? 1e-3f : asyncPs ? 0.2f : 0.05f);
+        float momentum = options.Momentum ?? (asyncPs ? 0f : 0.9f);
         if (!(lr > 0) || !float.IsFinite(lr)) throw new TrainingException($"--lr must be positive, but was {lr}.");
         bool cosine = options.LrSchedule.Trim().ToLowerInvariant() switch
         {
@@ -73,7 +75,7 @@ internal static class SettingsValidator
             "constant" => false,
             _ => throw new TrainingException($"--lr-schedule '{options.LrSchedule}' is unknown; use cosine or constant."),
         };
-        if (!(options.Momentum >= 0 && options.Momentum < 1)) throw new TrainingException($"--momentum must be in [0, 1), but was {options.Momentum}.");
+        if (!(momentum >= 0 && momentum < 1)) throw new TrainingException($"--momentum must be in [0, 1), but was {momentum}.");
         if (!(options.WeightDecay >= 0) || !float.IsFinite(options.WeightDecay)) throw new TrainingException($"--weight-decay must be non-negative, but was {options.WeightDecay}.");
 
         if (options.Sync && options.Async) throw new TrainingException("--sync and --async exclude each other; pick one.");
@@ -100,6 +102,8 @@ internal static class SettingsValidator
 
         if (options.Synthetic is int synthetic && synthetic < options.BatchSize)
             throw new TrainingException($"--synthetic {synthetic} is smaller than --batch-size {options.BatchSize}: not one step per epoch.");
+        if (options.Normalize.Trim().ToLowerInvariant() is not ("standardize" or "scale"))
+            throw new TrainingException($"--normalize '{options.Normalize}' is unknown; use standardize or scale.");
         if (options.Resume && options.NoCheckpoint) throw new TrainingException("--resume needs a checkpoint, but --no-checkpoint was given.");
 
         return new TrainSettings
@@ -111,7 +115,7 @@ internal static class SettingsValidator
             Device = device,
             Epochs = options.Epochs,
             BatchSize = options.BatchSize,
-            Optimizer = new OptimizerSettings(kind, lr, options.Momentum, options.WeightDecay),
+            Optimizer = new OptimizerSettings(kind, lr, momentum, options.WeightDecay),
             Seed = options.Seed,
             CosineSchedule = cosine,
             Overlap = !options.NoOverlap,

@@ -29,14 +29,14 @@ internal sealed class TrainOptions
     [Option("optimizer", Default = "sgd", HelpText = "Optimizer: sgd (with --momentum) or adam.")]
     public string Optimizer { get; set; } = "sgd";
 
-    [Option("lr", HelpText = "Learning rate. Default 0.05 for sgd, 0.001 for adam.")]
+    [Option("lr", HelpText = "Learning rate. Default 0.05 for sgd (0.2 for ps --async, which uses no momentum), 0.001 for adam.")]
     public float? LearningRate { get; set; }
 
     [Option("lr-schedule", Default = "cosine", HelpText = "Learning-rate schedule over the epochs: cosine (decay from --lr towards 0) or constant.")]
     public string LrSchedule { get; set; } = "cosine";
 
-    [Option("momentum", Default = 0.9f, HelpText = "SGD momentum in [0, 1).")]
-    public float Momentum { get; set; } = 0.9f;
+    [Option("momentum", HelpText = "SGD momentum in [0, 1). Default 0.9, but 0 for ps --async: asynchrony itself acts like momentum (Mitliagkas et al. 2016), and momentum on stale gradients overshoots.")]
+    public float? Momentum { get; set; }
 
     [Option("weight-decay", Default = 0f, HelpText = "L2 weight decay.")]
     public float WeightDecay { get; set; }
@@ -46,6 +46,9 @@ internal sealed class TrainOptions
 
     [Option("data", HelpText = "Directory with the Fashion-MNIST IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz). Default " + AllReduceNet.Training.Data.FashionMnist.DefaultDirectory + " (sudo apt-get install dataset-fashion-mnist).")]
     public string? Data { get; set; }
+
+    [Option("normalize", Default = "standardize", HelpText = "Fashion-MNIST pixels: standardize (subtract the training mean, divide by the deviation; trains best) or scale (to [0, 1]: blank pixels stay 0, so first-layer gradients and ps pushes are sparse).")]
+    public string Normalize { get; set; } = "standardize";
 
     [Option("synthetic", HelpText = "Train on a synthetic data set of this many training samples (test set a quarter of it) instead of Fashion-MNIST; its features and classes follow --layers.")]
     public int? Synthetic { get; set; }

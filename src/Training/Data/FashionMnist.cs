@@ -12,12 +12,14 @@ internal static class FashionMnist
 
     /// <summary>Loads the four files from <paramref name="directory"/>.</summary>
     /// <exception cref="TrainingException">The directory or a file is missing or damaged.</exception>
-    public static TrainTestData Load(string directory)
+    public static TrainTestData Load(string directory, bool standardize = true)
     {
         if (!Directory.Exists(directory))
             throw new TrainingException($"data directory '{directory}' does not exist. {HowToGet}");
         var train = LoadPair(directory, "train");
         var test = LoadPair(directory, "t10k");
+        if (!standardize)
+            return new TrainTestData(train, test, $"Fashion-MNIST from {directory} ({train.Count} train, {test.Count} test; pixels scaled to [0, 1])");
         // Standardize with the training set's pixel mean and deviation (one scalar each), as is usual for MNIST-like
         // data: centred inputs make SGD converge faster and more steadily.
         double sum = 0, squares = 0;

@@ -216,9 +216,9 @@ internal sealed class ParameterServerStrategy : IStrategy
         Span<long> stale = [_maxStaleness];
         _side.AllReduce(stale, ReduceOp.Max);
         local[3] = stale[0];
+        // Every member of a side now holds its side's totals and the other side holds zeros there: Max carries them.
         Span<long> all = [local[0], local[1], local[2], local[3]];
-        _context.World.AllReduce(all[..3], ReduceOp.Sum);
-        _context.World.AllReduce(all[3..], ReduceOp.Max);
+        _context.World.AllReduce(all, ReduceOp.Max);
         double saved = all[1] == 0 ? 0 : 1 - (double)all[0] / all[1];
         var lines = new List<string>
         {

@@ -37,6 +37,7 @@ internal static class Trainer
         {
             report.Line($"Train: {settings.StrategyName} on {settings.Ranks} ranks ({world.TransportName}), device {backend.Name}, layers {string.Join(",", settings.Layers)} ({context.Layout.Count} parameters)");
             report.Line($"data: {data.Description}; global batch {settings.BatchSize}, {settings.Optimizer.Kind} lr {settings.Optimizer.LearningRate}" +
+                (settings.Optimizer.Kind == Optim.OptimizerKind.Sgd ? $" momentum {settings.Optimizer.Momentum}" : "") + (settings.CosineSchedule ? " (cosine decay)" : "") +
                 (initial.CompletedEpochs > 0 ? $"; resuming after epoch {initial.CompletedEpochs}" : ""));
         }
         var state = initial;
