@@ -127,7 +127,19 @@ public static class CheckpointFile
         SHA256.HashData(body, hash);
         if (!hash.SequenceEqual(bytes[^HashBytes..]))
             throw new CheckpointException(path, $"it is damaged or truncated: its SHA-256 checksum does not match its {bytes.Length} bytes");
+        try
+        {
+            return ParseBody(body, at, path);
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            // Only a file written with a correct checksum over an inconsistent body can get here.
+            throw new CheckpointException(path, "its header announces more data than the file holds");
+        }
+    }
 
+    private static Checkpoint ParseBody(ReadOnlySpan<byte> body, int at, string path)
+    {
         int layerCount = GetInt(body, ref at);
         if (layerCount < 2 || layerCount > 1024) throw new CheckpointException(path, $"it claims {layerCount} layer sizes");
         var sizes = new int[layerCount];
@@ -143,7 +155,7 @@ public static class CheckpointFile
         long p = BinaryPrimitives.ReadInt64LittleEndian(body[at..]); at += 8;
         if (p != ParameterCount(sizes)) throw new CheckpointException(path, $"it holds {p} parameters, but its layer sizes imply {ParameterCount(sizes)}");
         if (body.Length - at != 4 * p * (1 + slots))
-            throw new CheckpointException(path, $"its length {bytes.Length} does not match its header");
+            throw new CheckpointException(path, $"its length {body.Length + HashBytes} does not match its header");
         var parameters = GetFloats(body, ref at, (int)p);
         var slotData = new float[slots][];
         for (int s = 0; s < slots; s++) slotData[s] = GetFloats(body, ref at, (int)p);

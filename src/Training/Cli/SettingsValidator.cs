@@ -136,7 +136,7 @@ internal static class SettingsValidator
         if (text is null)
         {
             if (ranks > layerCount)
-                throw new TrainingException($"pipeline: {layerCount} dense layers cannot be split over {ranks} ranks (each stage needs at least one layer); use --ranks {layerCount} or fewer, or more layers.");
+                throw new TrainingException($"pipeline: {layerCount} dense layer{(layerCount == 1 ? "" : "s")} cannot be split over {ranks} ranks (each stage needs at least one layer); use --ranks {layerCount} or fewer, or more layers.");
             var even = new int[ranks];
             for (int s = 0; s < ranks; s++) even[s] = layerCount * (s + 1) / ranks - layerCount * s / ranks;
             return even;

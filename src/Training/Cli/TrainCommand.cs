@@ -34,9 +34,23 @@ internal static class TrainCommand
         }
         try
         {
-            var settings = SettingsValidator.Validate(parsed.Value, WorldLauncher.MpiWorldSize());
-            var data = LoadData(parsed.Value, settings);
-            Checkpoint? initial = settings.Resume ? LoadCheckpoint(settings) : null;
+            int? mpiWorld = WorldLauncher.MpiWorldSize();
+            TrainSettings settings;
+            TrainTestData data;
+            Checkpoint? initial;
+            try
+            {
+                settings = SettingsValidator.Validate(parsed.Value, mpiWorld);
+                data = LoadData(parsed.Value, settings);
+                initial = settings.Resume ? LoadCheckpoint(settings) : null;
+            }
+            catch (TrainingException problem)
+            {
+                // Under MPI the ranks agree before any work, so a problem found on one node stops all of them.
+                WorldLauncher.AgreeOnFailure(problem);
+                throw;
+            }
+            WorldLauncher.AgreeOnFailure(null);
             var report = new ReportWriter(output, WorldLauncher.IsLeadProcess ? settings.LogJson : null, settings.Quiet);
             var final = WorldLauncher.Run(settings.Ranks, world => Trainer.Run(world, settings, data, initial, report, afterStep));
             if (WorldLauncher.IsLeadProcess)
@@ -45,8 +59,8 @@ internal static class TrainCommand
         }
         catch (Exception e) when (Unwrap(e) is TrainingException problem)
         {
-            // Under MPI every rank finds the same problem; one message is enough.
-            if (WorldLauncher.IsLeadProcess) error.WriteLine($"error: {problem.Message}");
+            // Under MPI only the lowest rank that found a problem prints it (usually every rank finds the same one).
+            if (WorldLauncher.ShouldReport(problem)) error.WriteLine($"error: {problem.Message}");
             return 2;
         }
         finally

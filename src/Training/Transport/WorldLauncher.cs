@@ -11,6 +11,7 @@ namespace AllReduceNet.Training.Transport;
 internal static class WorldLauncher
 {
     private static Communicator? _mpiWorld;
+    private static int? _firstFailedRank;
 
     /// <summary>True when mpiexec started this process.</summary>
     public static bool UnderMpi => MpiRuntime.IsLaunchedByMpiexec;
@@ -31,6 +32,26 @@ internal static class WorldLauncher
         return _mpiWorld.Size;
     }
 
+    /// <summary>
+    /// Collective under MPI, before training: every rank says whether it found a problem; if any did, every rank
+    /// throws, and <see cref="ShouldReport"/> picks the lowest such rank to print. In-process there is one process and
+    /// nothing to agree on.
+    /// </summary>
+    /// <exception cref="TrainingException">Another rank found a problem (this rank found none).</exception>
+    public static void AgreeOnFailure(TrainingException? problem)
+    {
+        if (_mpiWorld is null) return;
+        Span<int> first = [problem is null ? int.MaxValue : _mpiWorld.Rank];
+        _mpiWorld.AllReduce(first, ReduceOp.Min);
+        _firstFailedRank = first[0] == int.MaxValue ? null : first[0];
+        if (problem is null && _firstFailedRank is int rank)
+            throw new TrainingException($"rank {rank} could not start (it prints why); stopping.");
+    }
+
+    /// <summary>True in the process that should print <paramref name="problem"/>.</summary>
+    public static bool ShouldReport(TrainingException problem) =>
+        _mpiWorld is null || _mpiWorld.Rank == (_firstFailedRank ?? 0);
+
     /// <summary>Runs <paramref name="body"/> on every rank; returns this process's rank 0 result (under MPI: its own rank's).</summary>
     public static T Run<T>(int ranks, Func<Communicator, T> body)
     {
@@ -38,10 +59,10 @@ internal static class WorldLauncher
         {
             var world = _mpiWorld ?? MpiRuntime.Initialize();
             try { return body(world); }
-            catch (Exception e) when (e is not TrainingException)
+            catch (Exception e)
             {
                 // The other ranks may be blocked waiting for this one: end the whole job, naming the cause.
-                MpiRuntime.Abort(3, $"training failed: {e}");
+                MpiRuntime.Abort(e is TrainingException ? 2 : 3, e is TrainingException ? $"error: {e.Message}" : $"training failed: {e}");
                 throw;
             }
         }
