@@ -41,6 +41,12 @@ public sealed class PerfOptions
     [CommandLineParser.Option("json", HelpText = "Also write the rows as JSON to this file.")]
     public string? JsonPath { get; set; }
 
+    [CommandLineParser.Option("plot", HelpText = "Instead of a sweep: draw busbw against size from these comma-separated CSV files into --svg.")]
+    public string? PlotCsv { get; set; }
+
+    [CommandLineParser.Option("svg", HelpText = "The SVG file --plot writes. Default busbw.svg.")]
+    public string SvgPath { get; set; } = "busbw.svg";
+
     [CommandLineParser.Option("no-memcpy", HelpText = "Skip the memcpy bandwidth column.")]
     public bool NoMemcpy { get; set; }
 }

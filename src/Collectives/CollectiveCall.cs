@@ -43,6 +43,11 @@ internal readonly unsafe struct CollectiveCall
 
     public Request Receive(void* data, long bytes, int peer) => Comm.PostCollectiveReceive(data, bytes, peer);
 
+    /// <summary>A receive reduced straight into <paramref name="target"/>; only where <see cref="Communicator.CanReceiveReduce"/>.</summary>
+    public Request ReceiveReduce(void* target, long bytes, int peer, delegate*<void*, void*, long, void> reduce) =>
+        Comm.PostCollectiveReceiveReduce(target, bytes, peer, reduce)
+        ?? throw new InvalidOperationException($"the {Comm.TransportName} transport cannot reduce on receive.");
+
     public void WaitSend(Request? request)
     {
         if (request is null) return;

@@ -178,6 +178,22 @@ public abstract unsafe partial class Communicator : IDisposable
     internal Request PostCollectiveReceive(void* data, long bytes, int source) =>
         PostReceive(data, bytes, source, AnyTag, MessageChannel.Collective, default);
 
+    /// <summary>
+    /// Posts a collective receive whose payload is reduced into <paramref name="target"/> (target = target op payload)
+    /// instead of copied, where the transport can read the sender's buffer directly. Null when it cannot; the caller
+    /// then receives into scratch and reduces itself.
+    /// </summary>
+    internal virtual Request? PostCollectiveReceiveReduce(void* target, long bytes, int source, delegate*<void*, void*, long, void> reduce) => null;
+
+    /// <summary>
+    /// Hands a completed collective request back to the transport for reuse, after the algorithm's last look at it.
+    /// Transports that do not pool ignore it.
+    /// </summary>
+    internal virtual void Recycle(Request? request) { }
+
+    /// <summary>True when <see cref="PostCollectiveReceiveReduce"/> is supported.</summary>
+    internal virtual bool CanReceiveReduce => false;
+
     /// <summary>Throws <see cref="ObjectDisposedException"/> naming the rank when the communicator was disposed.</summary>
     internal void ThrowIfDisposed()
     {

@@ -26,6 +26,8 @@ internal sealed class Suite(Communicator world, long largeCount)
     {
         var clock = Stopwatch.StartNew();
         double t0 = MpiRuntime.Wtime();
+        Check(MpiRuntime.IsLaunchedByMpiexec && MpiRuntime.IsInitialized && ReferenceEquals(MpiRuntime.Initialize(), world),
+              "launched by mpiexec, initialized, and Initialize returns the same world again");
         long[] counts = [0, 1, Math.Max(1, _size - 1), _size + 1, 1000 * _size + 37];
         foreach (var algorithm in new[] { AllReduceAlgorithm.Ring, AllReduceAlgorithm.Tree, AllReduceAlgorithm.Native, AllReduceAlgorithm.Auto })
         {
@@ -43,6 +45,7 @@ internal sealed class Suite(Communicator world, long largeCount)
             AllReduce<double>(algorithm, ReduceOp.Average, largeCount / 2 + 3, null);
         }
         OutOfPlaceMatchesNative();
+        Bytes();
         Broadcasts();
         Reduces();
         AllGathers();
@@ -50,14 +53,16 @@ internal sealed class Suite(Communicator world, long largeCount)
         Barriers();
         Splits();
         PointToPoint();
+        Misuse();
         SameHashEverywhere();
 
+        Check(MpiRuntime.Wtime() > t0, "MPI_Wtime advances");
         long[] totals = [_failures, _checks];
         world.AllReduce<long>(totals, ReduceOp.Sum, new CollectiveOptions { Algorithm = AllReduceAlgorithm.Native });
         if (_rank == 0)
         {
             Console.WriteLine($"MPI SUITE transport='{world.TransportName}' library={MpiRuntime.LibraryPath} abi={MpiRuntime.Abi} " +
-                              $"thread-multiple={MpiRuntime.IsThreadMultiple} ranks={_size} checks={totals[1]} failures={totals[0]} " +
+                              $"thread-level={MpiRuntime.ThreadLevel} ranks={_size} checks={totals[1]} failures={totals[0]} " +
                               $"seconds={MpiRuntime.Wtime() - t0:F1} (stopwatch {clock.Elapsed.TotalSeconds:F1})");
             Console.WriteLine(totals[0] == 0 ? "MPI SUITE PASSED" : "MPI SUITE FAILED");
         }
@@ -82,6 +87,41 @@ internal sealed class Suite(Communicator world, long largeCount)
         world.AllReduce<float>(input, native, ReduceOp.Sum, new CollectiveOptions { Algorithm = AllReduceAlgorithm.Native });
         Expect(ring.AsSpan(0, count).ToArray(), native, "out-of-place ring AllReduce vs MPI_Allreduce");
         Expect(input, TestData.Fill<float>(_rank, count, ReduceOp.Sum), "out-of-place AllReduce left its input alone", sameOnEveryRank: false);
+    }
+
+    /// <summary>
+    /// Bytes: sums wrap around and Max compares unsigned on Ring and Tree. The native algorithm refuses bytes, since
+    /// both installed MPI libraries reduce MPI_UINT8_T wrongly (see MpiNativeCollectives).
+    /// </summary>
+    private void Bytes()
+    {
+        const int count = 777;
+        byte Value(int rank, int i) => (byte)((rank * 37 + i * 11) % 251);
+        var sum = new byte[count];
+        var max = new byte[count];
+        for (int i = 0; i < count; i++)
+            for (int r = 0; r < _size; r++)
+            {
+                sum[i] = unchecked((byte)(sum[i] + Value(r, i)));
+                max[i] = Math.Max(max[i], Value(r, i));
+            }
+        foreach (var algorithm in new[] { AllReduceAlgorithm.Ring, AllReduceAlgorithm.Tree, AllReduceAlgorithm.Native })
+            foreach (var (op, expected) in new[] { (ReduceOp.Sum, sum), (ReduceOp.Max, max) })
+            {
+                var data = new byte[count];
+                for (int i = 0; i < count; i++) data[i] = Value(_rank, i);
+                try
+                {
+                    world.AllReduce<byte>(data, op, new CollectiveOptions { Algorithm = algorithm });
+                }
+                catch (NotSupportedException e) when (algorithm == AllReduceAlgorithm.Native)
+                {
+                    Check(e.Message.Contains($"cannot reduce Byte with {op}"), $"native byte message: {e.Message}");
+                    continue;
+                }
+                Check(algorithm != AllReduceAlgorithm.Native, $"MPI_Allreduce of bytes ({op}) was accepted");
+                Expect(data, expected, $"AllReduce {algorithm} byte {op}");
+            }
     }
 
     private void Broadcasts()
@@ -214,6 +254,49 @@ internal sealed class Suite(Communicator world, long largeCount)
             }
         }
         world.Barrier();
+    }
+
+    /// <summary>Errors that must be reported at the call, before any message is posted.</summary>
+    private void Misuse()
+    {
+        // A send of more than int.MaxValue bytes is refused (MPI counts are C ints), and its pin is released.
+        using (var huge = new UnbackedMemory<long>(int.MaxValue / 8 + 1))
+        {
+            try
+            {
+                world.Isend<long>(huge.Memory, (_rank + 1) % _size, 3);
+                Check(false, "a send of more than int.MaxValue bytes was accepted");
+            }
+            catch (ArgumentOutOfRangeException e)
+            {
+                Check(e.Message.Contains($"rank {_rank}: a send of {(int.MaxValue / 8 + 1) * 8L} bytes"), $"oversized send message: {e.Message}");
+            }
+            Check(huge.Pins == 1 && huge.Unpins == 1, $"the oversized send's pin: {huge.Pins} pins, {huge.Unpins} unpins");
+        }
+
+        // MPI's C interface has no 16-bit float: the native algorithm refuses Half on every rank, before any message.
+        try
+        {
+            world.AllReduce<Half>(new Half[4], ReduceOp.Sum, new CollectiveOptions { Algorithm = AllReduceAlgorithm.Native });
+            Check(false, "MPI_Allreduce of Half was accepted");
+        }
+        catch (NotSupportedException e)
+        {
+            Check(e.Message.Contains("cannot reduce Half"), $"Half message: {e.Message}");
+        }
+
+        // A disposed communicator refuses every call.
+        var spare = world.Split(0, _rank)!;
+        spare.Dispose();
+        try
+        {
+            spare.Barrier();
+            Check(false, "a disposed communicator ran a barrier");
+        }
+        catch (ObjectDisposedException e)
+        {
+            Check(e.Message.Contains($"rank {_rank}"), $"disposed message: {e.Message}");
+        }
     }
 
     /// <summary>Every rank folded the same results into its hash; gather them and compare.</summary>

@@ -35,7 +35,7 @@ internal static unsafe class RingPipeline
         int total = (endStep - firstStep) * segments;
 
         var ring = new Ring<T, TOp>(call, data, layout, segmentElements, segments, firstStep, total,
-            reduceScatter ? (T*)call.Comm.Scratch(SlotBytes<T>(layout, segmentBytes)) : null);
+            reduceScatter && !call.Comm.CanReceiveReduce ? (T*)call.Comm.Scratch(SlotBytes<T>(layout, segmentBytes)) : null);
         try
         {
             for (int j = 0; j < segments; j++) ring.Send(j);
@@ -47,6 +47,7 @@ internal static unsafe class RingPipeline
                 if (k + ReceivesInFlight < total) ring.PostReceive(k + ReceivesInFlight);
             }
             ring.WaitSends();
+            ring.Recycle();
         }
         catch
         {
@@ -72,6 +73,7 @@ internal static unsafe class RingPipeline
         private readonly long _segmentElements;
         private readonly int _segments, _firstStep, _total, _n, _rank, _left, _right;
         private readonly Request?[] _requests;       // [0, total): sends by item; then one per receive slot
+        private readonly bool _reduceOnReceive;
         private fixed long _expectedBytes[ReceivesInFlight];
         private fixed long _reduceOffset[ReceivesInFlight];
         private fixed long _reduceLength[ReceivesInFlight];
@@ -90,6 +92,7 @@ internal static unsafe class RingPipeline
             _rank = call.Rank;
             _left = (_rank - 1 + _n) % _n;
             _right = (_rank + 1) % _n;
+            _reduceOnReceive = call.Comm.CanReceiveReduce;
             _requests = ArrayPool<Request?>.Shared.Rent(total + ReceivesInFlight);
             Array.Clear(_requests, 0, total + ReceivesInFlight);
         }
@@ -130,6 +133,13 @@ internal static unsafe class RingPipeline
             ref Request? receive = ref _requests[_total + slot];
             if (length == 0) { receive = null; return; }
             T* target;
+            if (IsReduceStep(step) && _reduceOnReceive)
+            {
+                // The transport reduces straight from the sender's buffer into ours: nothing left to do after.
+                _reduceLength[slot] = 0;
+                receive = _call.ReceiveReduce(_data + offset, length * sizeof(T), _left, Reducer<T, TOp>.Pointer);
+                return;
+            }
             if (IsReduceStep(step))
             {
                 target = _slots + slot * _segmentElements;
@@ -147,7 +157,10 @@ internal static unsafe class RingPipeline
         public void FinishReceive(int item)
         {
             int slot = item % ReceivesInFlight;
-            _call.WaitReceive(_requests[_total + slot], _expectedBytes[slot]);
+            ref Request? receive = ref _requests[_total + slot];
+            _call.WaitReceive(receive, _expectedBytes[slot]);
+            _call.Comm.Recycle(receive);
+            receive = null;
             long length = _reduceLength[slot];
             if (length > 0)
             {
@@ -166,6 +179,12 @@ internal static unsafe class RingPipeline
         {
             for (int k = 0; k < _total + ReceivesInFlight; k++)
                 if (_requests[k] is { IsCompleted: false } r) r.TryCancel();
+        }
+
+        /// <summary>After success: every request is complete and looked at; the transport may reuse them.</summary>
+        public void Recycle()
+        {
+            for (int k = 0; k < _total + ReceivesInFlight; k++) _call.Comm.Recycle(_requests[k]);
         }
 
         public void Release() => ArrayPool<Request?>.Shared.Return(_requests, clearArray: true);

@@ -40,11 +40,14 @@ internal static unsafe class TreePipeline
                     int slot = (j % Depth) * 2 + c;
                     call.WaitReceive(requests[segments + slot], length * sizeof(T));
                     TOp.Apply(mine, new ReadOnlySpan<T>(slots + slot * segmentElements, (int)length), mine);
+                    call.Comm.Recycle(requests[segments + slot]);
+                    requests[segments + slot] = null;
                 }
                 if (tree.Parent >= 0) requests[j] = call.Send(values + offset, length * sizeof(T), tree.Parent);
                 if (j + Depth < segments) PostFromChildren(call, tree, requests, segments, slots, j + Depth, count, segmentElements);
             }
             for (int j = 0; j < segments; j++) call.WaitSend(requests[j]);
+            Recycle(call, requests, segments + Depth * 2);
         }
         catch
         {
@@ -93,12 +96,15 @@ internal static unsafe class TreePipeline
                 if (tree.Parent >= 0)
                 {
                     call.WaitReceive(requests[2 * segments + j % Depth], length * sizeof(T));
+                    call.Comm.Recycle(requests[2 * segments + j % Depth]);
+                    requests[2 * segments + j % Depth] = null;
                     if (j + Depth < segments) PostFromParent(call, tree, requests, segments, values, j + Depth, count, segmentElements);
                 }
                 for (int c = 0; c < children; c++)
                     requests[2 * j + c] = call.Send(values + offset, length * sizeof(T), tree.Child(c));
             }
             for (int k = 0; k < 2 * segments; k++) call.WaitSend(requests[k]);
+            Recycle(call, requests, 2 * segments + Depth);
         }
         catch
         {
@@ -116,6 +122,12 @@ internal static unsafe class TreePipeline
     {
         long offset = j * segmentElements, length = Math.Min(segmentElements, count - offset);
         requests[2 * segments + j % Depth] = call.Receive(values + offset, length * sizeof(T), tree.Parent);
+    }
+
+    /// <summary>After success: the transport may reuse the requests.</summary>
+    private static void Recycle(in CollectiveCall call, Request?[] requests, int count)
+    {
+        for (int k = 0; k < count; k++) call.Comm.Recycle(requests[k]);
     }
 
     private static void Withdraw(Request?[] requests, int count)

@@ -21,6 +21,20 @@ public class MpiFailureTests
     [MpiFact(MpiJob.OpenMpi)]
     public void AThrowingRankAbortsTheOpenMpiJob() => AssertAborted(MpiJob.Launch(MpiJob.OpenMpi, 2, "throw", Timeout));
 
+    [MpiFact(MpiJob.OpenMpi, MpiJob.Mpich)]
+    public void OpenMpiLauncherWithMpichLibraryIsToldApart()
+    {
+        var result = MpiJob.Launch(MpiJob.OpenMpi, 2, "suite", Timeout, new Dictionary<string, string> { ["ALLREDUCENET_MPI_LIBRARY"] = "libmpich.so.12" });
+        AssertFamiliesTold(result, "MPICH");
+    }
+
+    [MpiFact(MpiJob.Mpich, MpiJob.OpenMpi)]
+    public void MpichLauncherWithOpenMpiLibraryIsToldApart()
+    {
+        var result = MpiJob.Launch(MpiJob.Mpich, 2, "suite", Timeout, new Dictionary<string, string> { ["ALLREDUCENET_MPI_LIBRARY"] = "libmpi.so.40" });
+        AssertFamiliesTold(result, "Open MPI");
+    }
+
     [Fact]
     public void AMissingLibraryGivesAClearErrorInTheApp()
     {
@@ -68,6 +82,15 @@ public class MpiFailureTests
         Assert.Contains("aborting the MPI job", result.Output);
         Assert.DoesNotContain("returned, which it must not", result.Output);
         Assert.True(result.Elapsed < TimeSpan.FromSeconds(25), result.ToString());
+    }
+
+    private static void AssertFamiliesTold(MpiJob.Result result, string library)
+    {
+        Assert.False(result.TimedOut, result.ToString());
+        Assert.True(result.ExitCode != 0, result.ToString());
+        Assert.Contains($"the launcher started 2 processes but {library}", result.Output);
+        Assert.Contains("sees a world of 1", result.Output);
+        Assert.DoesNotContain("MPI SUITE", result.Output);
     }
 
     private static void AssertAborted(MpiJob.Result result)

@@ -31,7 +31,8 @@ internal sealed unsafe class InProcessCommunicator : Communicator
     private protected override Request PostSend(void* data, long bytes, int destination, int tag, MessageChannel channel, MemoryHandle pin, long collectiveCount)
     {
         World.ThrowIfAborted(WorldRank);
-        var send = new InProcessRequest(this, isSend: true, (byte*)data, bytes, destination, tag, channel, pin, collectiveCount);
+        var send = (channel == MessageChannel.Collective ? RentRequest() : new InProcessRequest(this))
+            .Init(isSend: true, (byte*)data, bytes, destination, tag, channel, pin, collectiveCount);
         Group.PostSend(send);
         return send;
     }
@@ -39,7 +40,18 @@ internal sealed unsafe class InProcessCommunicator : Communicator
     private protected override Request PostReceive(void* data, long capacity, int source, int tag, MessageChannel channel, MemoryHandle pin)
     {
         World.ThrowIfAborted(WorldRank);
-        var receive = new InProcessRequest(this, isSend: false, (byte*)data, capacity, source, tag, channel, pin, -1);
+        var receive = (channel == MessageChannel.Collective ? RentRequest() : new InProcessRequest(this))
+            .Init(isSend: false, (byte*)data, capacity, source, tag, channel, pin, -1);
+        Group.PostReceive(receive);
+        return receive;
+    }
+
+    internal override bool CanReceiveReduce => true;
+
+    internal override Request? PostCollectiveReceiveReduce(void* target, long bytes, int source, delegate*<void*, void*, long, void> reduce)
+    {
+        World.ThrowIfAborted(WorldRank);
+        var receive = RentRequest().Init(isSend: false, (byte*)target, bytes, source, AnyTag, MessageChannel.Collective, default, -1, reduce);
         Group.PostReceive(receive);
         return receive;
     }
@@ -62,6 +74,33 @@ internal sealed unsafe class InProcessCommunicator : Communicator
             _ => new InProcessGroup(World, members.Select(r => Group.WorldRanks[r]).ToArray()));
         if (group.Joined() == members.Length) Group.Splits.TryRemove((call.CallNumber, color), out _);
         return new InProcessCommunicator(group, Array.IndexOf(members, Rank)) { DefaultTimeout = DefaultTimeout };
+    }
+
+    // Collective requests are pooled (collectives of one communicator run one at a time), so a steady stream of
+    // collectives allocates nothing. A request returned while its transfer may still touch it (an eager send not
+    // yet taken) waits in limbo until it is released.
+    private readonly Stack<InProcessRequest> _free = new();
+    private readonly List<InProcessRequest> _limbo = new();
+
+    private InProcessRequest RentRequest()
+    {
+        if (_free.Count == 0)
+        {
+            for (int i = _limbo.Count - 1; i >= 0; i--)
+            {
+                if (!_limbo[i].IsReleased) continue;
+                _free.Push(_limbo[i]);
+                _limbo.RemoveAt(i);
+            }
+        }
+        return _free.Count > 0 ? _free.Pop() : new InProcessRequest(this);
+    }
+
+    internal override void Recycle(Request? request)
+    {
+        if (request is not InProcessRequest r || r.Owner != this || r.Channel != MessageChannel.Collective || !r.IsCompleted) return;
+        if (r.IsReleased) _free.Push(r);
+        else if (_limbo.Count < 1024) _limbo.Add(r);
     }
 
     internal override void OnCollectiveEntered(long callNumber) => Group.Entered(_rank, callNumber);

@@ -10,26 +10,32 @@ namespace AllReduceNet.Collectives.Transports.InProcess;
 internal sealed unsafe class InProcessRequest : Request
 {
     internal readonly InProcessCommunicator Owner;
-    internal readonly bool IsSend;
+    internal bool IsSend;
     internal byte* Buffer;                 // for an eager send, the staged copy once the sender's buffer was released
-    internal readonly long Bytes;          // bytes to send, or the receive's capacity
-    internal readonly int Peer;            // destination of a send; source (or AnySource) of a receive
-    internal readonly int Tag;             // tag of a send; tag (or AnyTag) of a receive
-    internal readonly MessageChannel Channel;
-    internal readonly long CollectiveCount;
+    internal long Bytes;                   // bytes to send, or the receive's capacity
+    internal int Peer;                     // destination of a send; source (or AnySource) of a receive
+    internal int Tag;                      // tag of a send; tag (or AnyTag) of a receive
+    internal MessageChannel Channel;
+    internal long CollectiveCount;
+
+    /// <summary>For a receive-reduce: applied to (this buffer, the sender's buffer) instead of a copy.</summary>
+    internal delegate*<void*, void*, long, void> Reduce;
     private MemoryHandle _pin;
     private bool _staged;
 
     private volatile bool _completed;
+    private volatile bool _released;       // the transfer is over and touches this object no more: it may be reused
     private int _blockedWaiters;
     private MessageStatus _status;
     private Exception? _error;
     private long _peerCollectiveCount = -1;
 
-    public InProcessRequest(InProcessCommunicator owner, bool isSend, byte* buffer, long bytes, int peer, int tag,
-        MessageChannel channel, MemoryHandle pin, long collectiveCount)
+    public InProcessRequest(InProcessCommunicator owner) => Owner = owner;
+
+    /// <summary>Sets the request up for one transfer; also how a pooled collective request is reused.</summary>
+    public InProcessRequest Init(bool isSend, byte* buffer, long bytes, int peer, int tag, MessageChannel channel,
+        MemoryHandle pin, long collectiveCount, delegate*<void*, void*, long, void> reduce = null)
     {
-        Owner = owner;
         IsSend = isSend;
         Buffer = buffer;
         Bytes = bytes;
@@ -38,8 +44,19 @@ internal sealed unsafe class InProcessRequest : Request
         Channel = channel;
         _pin = pin;
         CollectiveCount = collectiveCount;
-        if (isSend) _status = new MessageStatus(owner.Rank, tag, bytes);
+        Reduce = reduce;
+        _staged = false;
+        _blockedWaiters = 0;
+        _error = null;
+        _peerCollectiveCount = -1;
+        _status = isSend ? new MessageStatus(Owner.Rank, tag, bytes) : default;
+        _released = false;
+        _completed = false;
+        return this;
     }
+
+    /// <summary>True once the transfer is finished with this object, so a pool may hand it out again.</summary>
+    internal bool IsReleased => _released;
 
     public override bool IsCompleted => _completed;
 
@@ -75,7 +92,13 @@ internal sealed unsafe class InProcessRequest : Request
     internal static void Transfer(InProcessRequest send, InProcessRequest receive)
     {
         long copied = Math.Min(send.Bytes, receive.Bytes);
-        if (copied > 0)
+        if (receive.Reduce != null)
+        {
+            // Single pass, straight from the sender's buffer; a size mismatch reduces nothing and is reported by the
+            // algorithm from the status below.
+            if (send.Bytes == receive.Bytes && copied > 0) receive.Reduce(receive.Buffer, send.Buffer, copied);
+        }
+        else if (copied > 0)
             System.Buffer.MemoryCopy(send.Buffer, receive.Buffer, receive.Bytes, copied);
         if (send._staged)
         {
@@ -91,6 +114,8 @@ internal sealed unsafe class InProcessRequest : Request
                 $"rank {receive.Owner.Rank}: a message of {send.Bytes} bytes from rank {send.Owner.Rank} (tag {send.Tag}) is longer than the {receive.Bytes}-byte receive buffer; {copied} bytes were kept.");
         send.Complete();
         receive.Complete();
+        send._released = true;
+        receive._released = true;
     }
 
     internal void Complete()
@@ -147,6 +172,7 @@ internal sealed unsafe class InProcessRequest : Request
         _pin = default;
         _error = new OperationCanceledException($"{Describe()} was withdrawn.");
         _completed = true;
+        _released = true;
         return true;
     }
 }

@@ -6,10 +6,10 @@ namespace AllReduceNet.Collectives.Transports.Mpi;
 /// </summary>
 public sealed class MpiException : CollectiveException
 {
-    /// <summary>The code the MPI call returned.</summary>
+    /// <summary>The code the MPI call returned; -1 for an inconsistency the binding found itself (no MPI call failed).</summary>
     public int ErrorCode { get; }
 
-    /// <summary>The MPI error class of <see cref="ErrorCode"/> (MPI_Error_class), e.g. MPI_ERR_TRUNCATE.</summary>
+    /// <summary>The MPI error class of <see cref="ErrorCode"/> (MPI_Error_class), e.g. MPI_ERR_TRUNCATE; -1 with an <see cref="ErrorCode"/> of -1.</summary>
     public int ErrorClass { get; }
 
     /// <summary>Creates the exception.</summary>

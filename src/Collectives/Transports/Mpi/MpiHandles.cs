@@ -18,7 +18,6 @@ internal sealed class MpiHandles
     public required nint RequestNull { get; init; }
     public required nint ErrorsReturn { get; init; }
     public required nint Byte { get; init; }
-    public required nint UInt8 { get; init; }
     public required nint Int32 { get; init; }
     public required nint Int64 { get; init; }
     public required nint Float { get; init; }
@@ -32,7 +31,6 @@ internal sealed class MpiHandles
     public required int AnyTag { get; init; }
     public required int Undefined { get; init; }
     public required int ErrTruncate { get; init; }
-    public required int ThreadMultiple { get; init; }
 
     /// <summary>Bytes an out parameter of handle type (MPI_Comm*, MPI_Request*) receives: 4 for MPICH, 8 for Open MPI.</summary>
     public required int HandleBytes { get; init; }
@@ -55,7 +53,6 @@ internal sealed class MpiHandles
         RequestNull = H(0x2c000000),    // mpi.h:93   #define MPI_REQUEST_NULL ((MPI_Request)0x2c000000)
         ErrorsReturn = H(0x54000001),   // mpi.h:423  #define MPI_ERRORS_RETURN ((MPI_Errhandler)0x54000001)
         Byte = H(0x4c00010d),           // mpi.h:108  #define MPI_BYTE ((MPI_Datatype)0x4c00010d)
-        UInt8 = H(0x4c00013b),          // mpi.h:227  #define MPI_UINT8_T ((MPI_Datatype)0x4c00013b)
         Int32 = H(0x4c000439),          // mpi.h:225  #define MPI_INT32_T ((MPI_Datatype)0x4c000439)
         Int64 = H(0x4c00083a),          // mpi.h:226  #define MPI_INT64_T ((MPI_Datatype)0x4c00083a)
         Float = H(0x4c00040a),          // mpi.h:116  #define MPI_FLOAT ((MPI_Datatype)0x4c00040a)
@@ -69,7 +66,6 @@ internal sealed class MpiHandles
         AnyTag = -1,                    // mpi.h:393  #define MPI_ANY_TAG (-1)
         Undefined = -32766,             // mpi.h:363  #define MPI_UNDEFINED (-32766)
         ErrTruncate = 14,               // mpi.h:827  #define MPI_ERR_TRUNCATE 14
-        ThreadMultiple = 3,             // mpi.h:808  #define MPI_THREAD_MULTIPLE 3
         HandleBytes = 4,                // mpi.h:278,451  typedef int MPI_Comm; typedef int MPI_Request;
         // mpi.h:587-593  typedef struct MPI_Status { int count_lo; int count_hi_and_cancelled; int MPI_SOURCE;
         //                int MPI_TAG; int MPI_ERROR; } MPI_Status;
@@ -92,7 +88,6 @@ internal sealed class MpiHandles
         RequestNull = S(library, "ompi_request_null"),       // mpi.h:855   MPI_REQUEST_NULL
         ErrorsReturn = S(library, "ompi_mpi_errors_return"), // mpi.h:1283  MPI_ERRORS_RETURN
         Byte = S(library, "ompi_mpi_byte"),                  // mpi.h:1164  MPI_BYTE
-        UInt8 = S(library, "ompi_mpi_uint8_t"),              // mpi.h:1253  MPI_UINT8_T
         Int32 = S(library, "ompi_mpi_int32_t"),              // mpi.h:1256  MPI_INT32_T
         Int64 = S(library, "ompi_mpi_int64_t"),              // mpi.h:1258  MPI_INT64_T
         Float = S(library, "ompi_mpi_float"),                // mpi.h:1170  MPI_FLOAT
@@ -106,7 +101,6 @@ internal sealed class MpiHandles
         AnyTag = -1,                                         // mpi.h:501   #define MPI_ANY_TAG -1
         Undefined = -32766,                                  // mpi.h:506   #define MPI_UNDEFINED -32766
         ErrTruncate = 15,                                    // mpi.h:627   #define MPI_ERR_TRUNCATE 15
-        ThreadMultiple = 3,                                  // mpi.h:708-712  enum { MPI_THREAD_SINGLE, FUNNELED, SERIALIZED, MULTIPLE }
         HandleBytes = 8,                                     // mpi.h:419,426  typedef struct ompi_communicator_t *MPI_Comm; ... *MPI_Request;
         // mpi.h:438-450  struct ompi_status_public_t { int MPI_SOURCE; int MPI_TAG; int MPI_ERROR; int _cancelled;
         //                size_t _ucount; };  => 4 ints then an 8-byte size_t: 24 bytes.

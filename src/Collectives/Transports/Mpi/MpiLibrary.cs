@@ -10,8 +10,9 @@ namespace AllReduceNet.Collectives.Transports.Mpi;
 /// </summary>
 /// <remarks>
 /// When the library grants less than MPI_THREAD_MULTIPLE, every call goes through one lock (<see cref="Serialized"/>),
-/// so several threads (user point-to-point, a progress thread) may still use MPI. MPI_Abort skips the lock: it must
-/// work while another thread is inside MPI.
+/// so several threads (user point-to-point, a progress thread) may still use MPI. MPI's blocking collectives
+/// (MPI_Allreduce, MPI_Barrier, MPI_Comm_split, MPI_Comm_dup) hold the lock while they block, as the level requires.
+/// MPI_Abort skips the lock: it must work while another thread is inside MPI.
 /// </remarks>
 internal sealed unsafe class MpiLibrary
 {
@@ -26,6 +27,7 @@ internal sealed unsafe class MpiLibrary
     private readonly delegate* unmanaged<void*, int, nint, int, int, nint, nint*, int> _isend;
     private readonly delegate* unmanaged<void*, int, nint, int, int, nint, nint*, int> _irecv;
     private readonly delegate* unmanaged<nint*, int*, byte*, int> _test;
+    private readonly delegate* unmanaged<nint*, byte*, int> _wait;
     private readonly delegate* unmanaged<nint*, int> _cancel;
     private readonly delegate* unmanaged<byte*, int*, int> _testCancelled;
     private readonly delegate* unmanaged<byte*, nint, int*, int> _getCount;
@@ -55,6 +57,7 @@ internal sealed unsafe class MpiLibrary
         _isend = (delegate* unmanaged<void*, int, nint, int, int, nint, nint*, int>)Export("MPI_Isend");
         _irecv = (delegate* unmanaged<void*, int, nint, int, int, nint, nint*, int>)Export("MPI_Irecv");
         _test = (delegate* unmanaged<nint*, int*, byte*, int>)Export("MPI_Test");
+        _wait = (delegate* unmanaged<nint*, byte*, int>)Export("MPI_Wait");
         _cancel = (delegate* unmanaged<nint*, int>)Export("MPI_Cancel");
         _testCancelled = (delegate* unmanaged<byte*, int*, int>)Export("MPI_Test_cancelled");
         _getCount = (delegate* unmanaged<byte*, nint, int*, int>)Export("MPI_Get_count");
@@ -89,8 +92,11 @@ internal sealed unsafe class MpiLibrary
     /// <summary>A short name such as "MPICH 4.0.2" or "Open MPI v4.1.4", for transport names and logs.</summary>
     public string ShortName => ShortenVersion(Version, Abi);
 
-    /// <summary>True when the library granted less than MPI_THREAD_MULTIPLE, so every call takes <see cref="_gate"/>.</summary>
-    public bool Serialized { get; set; } = true;
+    /// <summary>True when the library granted less than MPI_THREAD_MULTIPLE (or it is unknown), so every call takes <see cref="_gate"/>.</summary>
+    public bool Serialized { get; private set; } = true;
+
+    /// <summary>The level MPI_Init_thread granted; null when other code initialized MPI.</summary>
+    public MpiThreadLevel? ThreadLevel { get; private set; }
 
     /// <summary>Set once MPI_Finalize ran: from then on no MPI call may be made (communicators refuse, Dispose skips MPI_Comm_free).</summary>
     public volatile bool IsFinalized;
@@ -101,7 +107,16 @@ internal sealed unsafe class MpiLibrary
 
     public int Finalized(out bool finalized) { int f; int rc; using (Enter()) rc = _finalized(&f); finalized = f != 0; return rc; }
 
-    public int InitThread(int required, out int provided) { int p; int rc; using (Enter()) rc = _initThread(null, null, required, &p); provided = p; return rc; }
+    /// <summary>MPI_Init_thread; records the granted level, and serializes every later call unless it is MPI_THREAD_MULTIPLE.</summary>
+    public int InitThread(MpiThreadLevel required)
+    {
+        int provided = 0; int rc;
+        using (Enter()) rc = _initThread(null, null, (int)required, &provided);
+        if (rc != 0) return rc;
+        ThreadLevel = (MpiThreadLevel)provided;
+        Serialized = provided < (int)MpiThreadLevel.Multiple;
+        return rc;
+    }
 
     public int Finalize() { using (Enter()) return _finalize(); }
 
@@ -132,6 +147,18 @@ internal sealed unsafe class MpiLibrary
         using (Enter()) rc = _test(&slot, &flag, status);
         request = ReadHandle(slot);
         completed = flag != 0;
+        return rc;
+    }
+
+    /// <summary>
+    /// MPI_Wait: blocks with no timeout, so it is only called where the standard makes it local (a receive after
+    /// MPI_Cancel: MPI-4.0 section 3.8.4, "MPI_WAIT behaves as a local function").
+    /// </summary>
+    public int Wait(ref nint request, byte* status)
+    {
+        nint slot = request; int rc;
+        using (Enter()) rc = _wait(&slot, status);
+        request = ReadHandle(slot);
         return rc;
     }
 
@@ -172,7 +199,7 @@ internal sealed unsafe class MpiLibrary
     /// <summary>MPI_Abort without the lock: it must work while another thread is inside MPI.</summary>
     public int Abort(nint comm, int code) => _abort(comm, code);
 
-    public double Wtime() => _wtime();
+    public double Wtime() { using (Enter()) return _wtime(); }
 
     /// <summary>Throws <see cref="MpiException"/> naming the call, the rank and MPI's own text when <paramref name="rc"/> is not MPI_SUCCESS.</summary>
     public void Check(int rc, string call, int rank)
@@ -180,14 +207,17 @@ internal sealed unsafe class MpiLibrary
         if (rc != 0) throw Error(rc, call, rank);
     }
 
-    public MpiException Error(int rc, string call, int rank) =>
-        new($"rank {rank}: {call} failed in {ShortName} ({Path}): {ErrorText(rc)} (error code {rc}, class {ErrorClass(rc)}).", rc, ErrorClass(rc));
+    public MpiException Error(int rc, string call, int rank)
+    {
+        int errorClass = ErrorClass(rc);
+        return new($"rank {rank}: {call} failed in {ShortName} ({Path}): {ErrorText(rc)} (error code {rc}, class {errorClass}).", rc, errorClass);
+    }
 
     /// <summary>MPI_Error_class, or the code itself when that fails.</summary>
     public int ErrorClass(int rc)
     {
         int cls = rc;
-        return _errorClass(rc, &cls) == 0 ? cls : rc;
+        using (Enter()) return _errorClass(rc, &cls) == 0 ? cls : rc;
     }
 
     /// <summary>MPI_Error_string (both ABIs' MPI_MAX_ERROR_STRING are at most 512: MPICH mpi.h:356, Open MPI mpi.h:85).</summary>
@@ -195,7 +225,8 @@ internal sealed unsafe class MpiLibrary
     {
         byte* text = stackalloc byte[1024];
         int length = 0;
-        if (_errorString(rc, text, &length) != 0 || length <= 0) return "unknown MPI error";
+        using (Enter())
+            if (_errorString(rc, text, &length) != 0 || length <= 0) return "unknown MPI error";
         return Encoding.UTF8.GetString(text, Math.Min(length, 1023)).TrimEnd('\0', ' ', '\n');
     }
 

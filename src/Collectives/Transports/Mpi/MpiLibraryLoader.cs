@@ -23,8 +23,8 @@ internal static class MpiLibraryLoader
     /// <summary>True when Open MPI's launcher started this process.</summary>
     public static bool LaunchedByOpenMpi => Has("OMPI_COMM_WORLD_SIZE");
 
-    /// <summary>True when an MPICH-family launcher (hydra, Intel's mpirun, Slurm's PMI) started this process.</summary>
-    public static bool LaunchedByMpich => Has("PMI_RANK") || Has("PMI_SIZE") || Has("MPI_LOCALNRANKS") || Has("PMIX_RANK");
+    /// <summary>True when a PMI launcher started this process: MPICH's hydra (also Intel MPI's), or Slurm's srun with PMI or PMIx.</summary>
+    public static bool LaunchedByPmiLauncher => Has("PMI_RANK") || Has("PMI_SIZE") || Has("MPI_LOCALNRANKS") || Has("PMIX_RANK");
 
     /// <summary>The world size the launcher announced, or null when it did not.</summary>
     public static int? LauncherWorldSize =>

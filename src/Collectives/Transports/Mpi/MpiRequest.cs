@@ -4,15 +4,17 @@ using System.Diagnostics;
 namespace AllReduceNet.Collectives.Transports.Mpi;
 
 /// <summary>
-/// An MPI_Isend or MPI_Irecv in flight. Waiting polls MPI_Test until the deadline (never a blocking MPI_Wait, which
-/// has no timeout): it spins briefly, then yields, then sleeps a millisecond at a time, so that many ranks on few
+/// An MPI_Isend or MPI_Irecv in flight. Waiting polls MPI_Test until the deadline (a blocking MPI_Wait has no
+/// timeout, so it is used only where it cannot hang: after a receive's MPI_Cancel): it spins briefly, then yields, then sleeps a millisecond at a time, so that many ranks on few
 /// cores leave each other the CPU. The pin is released in the same step that sees MPI complete the request, and
 /// never earlier: until then MPI holds the raw pointer.
 /// </summary>
 internal sealed unsafe class MpiRequest : Request
 {
     private const int SpinPolls = 64;
-    private static readonly long YieldTicks = Stopwatch.Frequency / 50; // yield for 20 ms, then sleep
+    // Yield for up to a second before sleeping: a 1 ms sleep in the middle of a large transfer costs more than the
+    // transfer of a segment, and under oversubscription a yield already hands the core to the peer.
+    private static readonly long YieldTicks = Stopwatch.Frequency;
     private static readonly TimeSpan CancelBound = TimeSpan.FromSeconds(2);
 
     private readonly MpiCommunicator _owner;
@@ -72,8 +74,10 @@ internal sealed unsafe class MpiRequest : Request
           (_channel == MessageChannel.User ? $" (tag {(_tag == Communicator.AnyTag ? "any" : _tag.ToString())})" : " (collective)");
 
     /// <summary>
-    /// MPI_Cancel, then MPI_Test until MPI completes the request (bounded, since a send may not be cancellable once
-    /// the receiver matched it). True when it was cancelled before matching; false when it had completed or matched.
+    /// MPI_Cancel, then completes the request so that its buffer is free: a receive with MPI_Wait, which the standard
+    /// makes local after a cancel; a send by polling MPI_Test for a bounded time, since some libraries cannot cancel a
+    /// send and would then complete it only when a receiver matches it. True when it was cancelled before matching;
+    /// false when it had completed or matched (or a send did not finish within the bound: it stays pending, pinned).
     /// </summary>
     internal override bool TryCancel()
     {
@@ -82,11 +86,15 @@ internal sealed unsafe class MpiRequest : Request
             if (_completed) return false;
             var mpi = _owner.Library;
             if (mpi.Cancel(_handle) != 0) return false;
+            byte* status = stackalloc byte[MpiHandles.MaxStatusBytes];
+            new Span<byte>(status, MpiHandles.MaxStatusBytes).Clear();
+            if (!_isSend)
+                return Finish(mpi, mpi.Wait(ref _handle, status), status, checkCancelled: true);
             var deadline = Deadline.After(CancelBound);
             while (!deadline.HasPassed)
             {
-                if (TestOnce(checkCancelled: true, out bool cancelled))
-                    return cancelled;
+                int rc = mpi.Test(ref _handle, out bool done, status);
+                if (rc != 0 || done) return Finish(mpi, rc, status, checkCancelled: true);
                 Thread.Yield();
             }
             return false;
@@ -97,38 +105,42 @@ internal sealed unsafe class MpiRequest : Request
     private bool Poll()
     {
         lock (this)
-            return _completed || TestOnce(checkCancelled: false, out _);
-    }
-
-    /// <summary>Tests once; on completion records the status or error, releases the pin, and returns true.</summary>
-    private bool TestOnce(bool checkCancelled, out bool cancelled)
-    {
-        cancelled = false;
-        var mpi = _owner.Library;
-        var h = mpi.Handles;
-        byte* status = stackalloc byte[MpiHandles.MaxStatusBytes];
-        new Span<byte>(status, MpiHandles.MaxStatusBytes).Clear();
-        int rc = mpi.Test(ref _handle, out bool done, status);
-        if (rc == 0 && !done) return false;
-        if (rc != 0 && _handle != h.RequestNull)
         {
-            // MPI reported an error without freeing the request: it may still hold the buffer, so the pin stays.
-            _error = mpi.Error(rc, $"MPI_Test of the {Describe()}", _owner.Rank);
-            _completed = true;
+            if (_completed) return true;
+            var mpi = _owner.Library;
+            byte* status = stackalloc byte[MpiHandles.MaxStatusBytes];
+            new Span<byte>(status, MpiHandles.MaxStatusBytes).Clear();
+            int rc = mpi.Test(ref _handle, out bool done, status);
+            if (rc == 0 && !done) return false;
+            Finish(mpi, rc, status, checkCancelled: false);
             return true;
         }
+    }
 
+    /// <summary>
+    /// Records how MPI completed the request (status, or error) and releases the pin. Returns true when
+    /// <paramref name="checkCancelled"/> and MPI_Test_cancelled says the request was cancelled.
+    /// </summary>
+    private bool Finish(MpiLibrary mpi, int rc, byte* status, bool checkCancelled)
+    {
+        if (rc != 0 && _handle != mpi.Handles.RequestNull)
+        {
+            // MPI reported an error without freeing the request: it may still hold the buffer, so the pin stays.
+            _error = mpi.Error(rc, $"completing the {Describe()}", _owner.Rank);
+            _completed = true;
+            return false;
+        }
+        bool cancelled = false;
         if (checkCancelled && rc == 0 && mpi.TestCancelled(status, out cancelled) == 0 && cancelled)
             _error = new OperationCanceledException($"{Describe()} was withdrawn (MPI_Cancel).");
         else if (!_isSend)
             RecordReceive(mpi, status, rc);
         else if (rc != 0)
             _error = mpi.Error(rc, $"the {Describe()}", _owner.Rank);
-
         _pin.Dispose();
         _pin = default;
-        _completed = true;
-        return true;
+        _completed = true; // last: the volatile write publishes the status and error to other threads
+        return cancelled;
     }
 
     private void RecordReceive(MpiLibrary mpi, byte* status, int rc)

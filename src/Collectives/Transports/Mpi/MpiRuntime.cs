@@ -9,19 +9,21 @@ namespace AllReduceNet.Collectives.Transports.Mpi;
 /// </summary>
 /// <remarks>
 /// The library is ALLREDUCENET_MPI_LIBRARY if set, otherwise libmpich.so.12 / libmpi.so.12 (MPICH ABI: MPICH, Intel
-/// MPI, MVAPICH, Cray) or libmpi.so.40 (Open MPI), the launcher's family first. MPI_THREAD_MULTIPLE is requested;
-/// when less is granted every MPI call is serialized through one lock. Initialize installs an unhandled-exception
-/// hook that calls MPI_Abort, so one failing rank ends the whole job instead of leaving the others blocked.
+/// MPI, MVAPICH, Cray) or libmpi.so.40 (Open MPI), the launcher's family first. MPI_THREAD_MULTIPLE is requested by
+/// default; when less is granted every MPI call is serialized through one lock. Initialize installs an
+/// unhandled-exception hook that calls MPI_Abort, so one failing rank ends the whole job instead of leaving the others
+/// blocked. See docs/mpi.md.
 /// </remarks>
 public static class MpiRuntime
 {
+    private const int AbortGraceMilliseconds = 300;
     private static readonly object Gate = new();
     private static MpiLibrary? _library;
     private static MpiCommunicator? _world;
     private static bool _hookInstalled;
 
     /// <summary>True when an MPI launcher (Open MPI's or an MPICH-family mpiexec, Slurm with PMI) started this process, judged from its environment.</summary>
-    public static bool IsLaunchedByMpiexec => MpiLibraryLoader.LaunchedByOpenMpi || MpiLibraryLoader.LaunchedByMpich;
+    public static bool IsLaunchedByMpiexec => MpiLibraryLoader.LaunchedByOpenMpi || MpiLibraryLoader.LaunchedByPmiLauncher;
 
     /// <summary>True between <see cref="Initialize"/> and <see cref="Finalize"/>.</summary>
     public static bool IsInitialized => _world is not null && _library is { IsFinalized: false };
@@ -29,25 +31,35 @@ public static class MpiRuntime
     /// <summary>The loaded library's short name, e.g. "MPICH 4.0.2" or "Open MPI v4.1.4"; null before <see cref="Initialize"/>.</summary>
     public static string? LibraryName => _library?.ShortName;
 
+    /// <summary>MPI_Get_library_version's full text; null before <see cref="Initialize"/>.</summary>
+    public static string? LibraryVersion => _library?.Version;
+
     /// <summary>The MPI library file that was loaded; null before <see cref="Initialize"/>.</summary>
     public static string? LibraryPath => _library?.Path;
 
     /// <summary>The ABI of the loaded library; null before <see cref="Initialize"/>.</summary>
     public static MpiAbi? Abi => _library?.Abi;
 
-    /// <summary>True when the library granted MPI_THREAD_MULTIPLE; false when the binding serializes all MPI calls through one lock.</summary>
-    /// <exception cref="InvalidOperationException">MPI was not initialized.</exception>
-    public static bool IsThreadMultiple => !(_library ?? throw NotInitialized("IsThreadMultiple")).Serialized;
+    /// <summary>
+    /// The thread level MPI granted; null before <see cref="Initialize"/>, or when other code had initialized MPI.
+    /// Below <see cref="MpiThreadLevel.Multiple"/> the binding serializes all MPI calls through one lock.
+    /// </summary>
+    public static MpiThreadLevel? ThreadLevel => _library?.ThreadLevel;
 
     /// <summary>
-    /// Loads and initializes MPI (MPI_Init_thread asking MPI_THREAD_MULTIPLE) and returns the world communicator:
-    /// MPI_COMM_WORLD with MPI_ERRORS_RETURN, its collectives on an MPI_Comm_dup of it. Calling it again returns
-    /// the same communicator.
+    /// Loads and initializes MPI (MPI_Init_thread with <paramref name="threadLevel"/>) and returns the world
+    /// communicator: MPI_COMM_WORLD with MPI_ERRORS_RETURN, its collectives on an MPI_Comm_dup of it. Calling it again
+    /// returns the same communicator. If other code initialized MPI already, that initialization is used.
     /// </summary>
+    /// <param name="threadLevel">
+    /// The level to ask for. <see cref="MpiThreadLevel.Multiple"/> (the default) lets any thread call MPI at any time;
+    /// with less, the binding serializes its calls through one lock, and with <see cref="MpiThreadLevel.Funneled"/> or
+    /// <see cref="MpiThreadLevel.Single"/> the caller must make every MPI call on this thread.
+    /// </param>
     /// <exception cref="MpiUnavailableException">No MPI library could be loaded; the message says what was tried and how to install one.</exception>
     /// <exception cref="MpiException">MPI failed to initialize, or the launcher and the library disagree (e.g. Open MPI's mpiexec with MPICH's library).</exception>
     /// <exception cref="InvalidOperationException">MPI was already finalized in this process.</exception>
-    public static Communicator Initialize()
+    public static Communicator Initialize(MpiThreadLevel threadLevel = MpiThreadLevel.Multiple)
     {
         lock (Gate)
         {
@@ -55,24 +67,27 @@ public static class MpiRuntime
             if (_library is { IsFinalized: true })
                 throw new InvalidOperationException("MPI was finalized in this process; MPI cannot be initialized twice.");
 
-            var mpi = MpiLibraryLoader.Load();
-            mpi.Check(mpi.Finalized(out bool finalized), "MPI_Finalized", -1);
-            if (finalized) throw new InvalidOperationException($"MPI ({mpi.Path}) was already finalized by other code in this process.");
-            mpi.Check(mpi.Initialized(out bool initialized), "MPI_Initialized", -1);
-            if (!initialized)
+            if (_library is null)
             {
-                mpi.Check(mpi.InitThread(mpi.Handles.ThreadMultiple, out int provided), "MPI_Init_thread(MPI_THREAD_MULTIPLE)", -1);
-                mpi.Serialized = provided < mpi.Handles.ThreadMultiple;
+                var loaded = MpiLibraryLoader.Load();
+                loaded.Check(loaded.Finalized(out bool finalized), "MPI_Finalized", -1);
+                if (finalized) throw new InvalidOperationException($"MPI ({loaded.Path}) was already finalized by other code in this process.");
+                loaded.Check(loaded.Initialized(out bool initialized), "MPI_Initialized", -1);
+                // Initialized by other code: its thread level is unknown here, so every call keeps the lock.
+                if (!initialized) loaded.Check(loaded.InitThread(threadLevel), $"MPI_Init_thread(MPI_THREAD_{threadLevel.ToString().ToUpperInvariant()})", -1);
+                _library = loaded; // from here on Finalize and Abort work, even if the checks below fail
             }
-            // Initialized by other code: its thread level is unknown here, so keep the lock (Serialized stays true).
+            var mpi = _library;
 
             var world = new MpiCommunicator(mpi, mpi.Handles.CommWorld, ownsUserComm: false);
             if (MpiLibraryLoader.LauncherWorldSize is int announced && announced != world.Size)
+            {
+                world.Dispose();
                 throw new MpiException(
                     $"rank {world.Rank}: the launcher started {announced} processes but {mpi.ShortName} ({mpi.Path}) sees a world of {world.Size}: " +
-                    $"the mpiexec and the library come from different MPI families. Use the mpiexec of the library's family, or set {MpiLibraryLoader.LibraryVariable}.", 0, 0);
-
-            _library = mpi;
+                    $"the mpiexec and the MPI library come from different families (Open MPI vs MPICH). Use the mpiexec of the library's family, " +
+                    $"or set {MpiLibraryLoader.LibraryVariable} to the library of the mpiexec's family.", -1, -1);
+            }
             _world = world;
             if (!_hookInstalled)
             {
@@ -94,9 +109,9 @@ public static class MpiRuntime
     {
         lock (Gate)
         {
-            if (_library is not { IsFinalized: false } mpi || _world is null) return;
-            int rank = _world.Rank;
-            _world.Dispose();
+            if (_library is not { IsFinalized: false } mpi) return;
+            int rank = _world?.Rank ?? -1;
+            _world?.Dispose();
             mpi.IsFinalized = true;
             mpi.Check(mpi.Finalize(), "MPI_Finalize", rank);
         }
@@ -117,9 +132,16 @@ public static class MpiRuntime
         var mpi = _library;
         var world = _world;
         var who = world is not null ? $"rank {world.Rank} of {world.Size}" : $"process {Environment.ProcessId}";
+        Console.Out.Flush();
         Console.Error.WriteLine($"[allreducenet] {who}: {message} (aborting the MPI job with code {code})");
         Console.Error.Flush();
-        if (mpi is { IsFinalized: false } && world is not null) mpi.Abort(mpi.Handles.CommWorld, code);
+        if (mpi is { IsFinalized: false })
+        {
+            // The launcher forwards our output through a pipe and tears the job down at MPI_Abort; without a pause
+            // it sometimes kills the forwarder before the message above got through (seen with MPICH's hydra).
+            Thread.Sleep(AbortGraceMilliseconds);
+            mpi.Abort(mpi.Handles.CommWorld, code);
+        }
         Environment.Exit(code);
         throw new InvalidOperationException("unreachable: the process exited");
     }
@@ -127,8 +149,7 @@ public static class MpiRuntime
     private static void OnUnhandledException(object sender, UnhandledExceptionEventArgs e)
     {
         if (_library is not { IsFinalized: false }) return;
-        var error = e.ExceptionObject as Exception;
-        Abort(1, $"unhandled exception, ending the whole job: {error?.ToString() ?? e.ExceptionObject?.ToString()}");
+        Abort(1, $"unhandled exception, ending the whole job: {(e.ExceptionObject as Exception)?.ToString() ?? e.ExceptionObject?.ToString()}");
     }
 
     private static InvalidOperationException NotInitialized(string member) =>
