@@ -18,13 +18,47 @@ public abstract class DeviceBuffer<T> : IDisposable where T : unmanaged
     /// <param name="source">Host data; its length must not exceed <see cref="Length"/>.</param>
     /// <exception cref="ArgumentException">The source is longer than the buffer.</exception>
     /// <exception cref="ObjectDisposedException">The buffer was disposed.</exception>
-    public abstract void CopyFrom(ReadOnlySpan<T> source);
+    public void CopyFrom(ReadOnlySpan<T> source) => CopyFrom(source, 0);
+
+    /// <summary>Copies <paramref name="source"/> into elements [offset, offset + source.Length) of this buffer.</summary>
+    /// <param name="source">Host data.</param>
+    /// <param name="offset">First element written, at least 0.</param>
+    /// <exception cref="ArgumentException">The range runs past the end of the buffer.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">offset is negative.</exception>
+    /// <exception cref="ObjectDisposedException">The buffer was disposed.</exception>
+    public void CopyFrom(ReadOnlySpan<T> source, int offset)
+    {
+        CheckRange(offset, source.Length, nameof(source));
+        CopyFromCore(source, offset);
+    }
 
     /// <summary>Copies the first <c>destination.Length</c> elements of this buffer into <paramref name="destination"/>.</summary>
     /// <param name="destination">Host memory; its length must not exceed <see cref="Length"/>.</param>
     /// <exception cref="ArgumentException">The destination is longer than the buffer.</exception>
     /// <exception cref="ObjectDisposedException">The buffer was disposed.</exception>
-    public abstract void CopyTo(Span<T> destination);
+    public void CopyTo(Span<T> destination) => CopyTo(0, destination);
+
+    /// <summary>Copies elements [offset, offset + destination.Length) of this buffer into <paramref name="destination"/>.</summary>
+    /// <param name="offset">First element read, at least 0.</param>
+    /// <param name="destination">Host memory.</param>
+    /// <exception cref="ArgumentException">The range runs past the end of the buffer.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">offset is negative.</exception>
+    /// <exception cref="ObjectDisposedException">The buffer was disposed.</exception>
+    public void CopyTo(int offset, Span<T> destination)
+    {
+        CheckRange(offset, destination.Length, nameof(destination));
+        CopyToCore(offset, destination);
+    }
+
+    /// <summary>Copies host data into the buffer; the range was checked.</summary>
+    /// <param name="source">Host data.</param>
+    /// <param name="offset">First element written.</param>
+    protected abstract void CopyFromCore(ReadOnlySpan<T> source, int offset);
+
+    /// <summary>Copies buffer elements to the host; the range was checked.</summary>
+    /// <param name="offset">First element read.</param>
+    /// <param name="destination">Host memory.</param>
+    protected abstract void CopyToCore(int offset, Span<T> destination);
 
     /// <summary>Copies the whole buffer to a new host array.</summary>
     /// <returns>An array of <see cref="Length"/> elements.</returns>
@@ -51,12 +85,10 @@ public abstract class DeviceBuffer<T> : IDisposable where T : unmanaged
     /// <param name="disposing">True when called from <see cref="Dispose()"/>.</param>
     protected abstract void Dispose(bool disposing);
 
-    /// <summary>Throws unless <paramref name="length"/> fits this buffer; used by the copy methods.</summary>
-    /// <param name="length">The host span length.</param>
-    /// <param name="name">The host argument name.</param>
-    protected void CheckCopyLength(int length, string name)
+    private void CheckRange(int offset, int length, string name)
     {
-        if (length > Length)
-            ThrowHelper.ThrowArgument(name, $"{name} has length {length}, but the buffer holds only {Length} elements.");
+        ThrowHelper.ThrowIfNegative(offset);
+        if ((long)offset + length > Length)
+            ThrowHelper.ThrowArgument(name, $"{name} has length {length}; at offset {offset} that runs past the buffer's {Length} elements.");
     }
 }

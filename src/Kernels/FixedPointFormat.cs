@@ -31,7 +31,7 @@ public readonly struct FixedPointFormat
         ThrowHelper.ThrowIfNotPositive(maxClients);
         double worst = maxClients * ((double)clipRange * Math.Pow(2, fractionalBits) + 0.5);
         if (worst > int.MaxValue)
-            throw new ArgumentOutOfRangeException(nameof(clipRange), clipRange,
+            ThrowHelper.ThrowOutOfRange(nameof(clipRange), clipRange,
                 $"maxClients * (clipRange * 2^fractionalBits + 1/2) = {maxClients} * ({clipRange} * 2^{fractionalBits} + 0.5) = {worst} exceeds 2^31 - 1: the masked sum could overflow. Lower clipRange or fractionalBits.");
         FractionalBits = fractionalBits;
         ClipRange = clipRange;

@@ -8,7 +8,7 @@ namespace AllReduceNet.Kernels;
 /// buffer may be longer than an operation needs, and only its first elements are used.
 /// </para>
 /// <para>
-/// Calls are asynchronous on an accelerator and ordered on its one stream; <see cref="DeviceBuffer{T}.CopyTo"/> and any
+/// Calls are asynchronous on an accelerator and ordered on its one stream; <see cref="DeviceBuffer{T}.CopyTo(Span{T})"/> and any
 /// method that returns a host value wait for the work before them. A backend is not thread-safe: call it from one
 /// thread at a time. Every method throws <see cref="ArgumentNullException"/> for a null buffer,
 /// <see cref="ArgumentException"/> for a buffer that is too short or that another backend created, and
@@ -63,6 +63,34 @@ public interface IKernelBackend : IDisposable
     /// <param name="buffer">Updated in place.</param>
     /// <param name="factor">Any float.</param>
     void Scale(DeviceBuffer<float> buffer, float factor);
+
+    /// <summary>accumulator[accumulatorOffset + i] += addend[addendOffset + i] for i &lt; count: reduces one received
+    /// segment into a slice of a device-resident buffer, the step a ring AllReduce repeats.</summary>
+    /// <param name="accumulator">Updated in place.</param>
+    /// <param name="accumulatorOffset">First element of the accumulator slice.</param>
+    /// <param name="addend">The values to add.</param>
+    /// <param name="addendOffset">First element of the addend slice.</param>
+    /// <param name="count">Elements, at least 0.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An offset or count is negative, or a slice runs past its buffer.</exception>
+    void Add(DeviceBuffer<float> accumulator, int accumulatorOffset, DeviceBuffer<float> addend, int addendOffset, int count);
+
+    /// <summary>buffer[offset + i] *= factor for i &lt; count (for instance 1/N on one chunk after a reduce-scatter).</summary>
+    /// <param name="buffer">Updated in place.</param>
+    /// <param name="offset">First element of the slice.</param>
+    /// <param name="count">Elements, at least 0.</param>
+    /// <param name="factor">Any float.</param>
+    /// <exception cref="ArgumentOutOfRangeException">offset or count is negative, or the slice runs past the buffer.</exception>
+    void Scale(DeviceBuffer<float> buffer, int offset, int count, float factor);
+
+    /// <summary>destination[destinationOffset + i] = source[sourceOffset + i] for i &lt; count, on the device.</summary>
+    /// <param name="source">Read.</param>
+    /// <param name="sourceOffset">First element of the source slice.</param>
+    /// <param name="destination">Written; may be the source buffer only if the slices do not overlap.</param>
+    /// <param name="destinationOffset">First element of the destination slice.</param>
+    /// <param name="count">Elements, at least 0.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An offset or count is negative, or a slice runs past its buffer.</exception>
+    /// <exception cref="ArgumentException">The slices are in the same buffer and overlap.</exception>
+    void Copy(DeviceBuffer<float> source, int sourceOffset, DeviceBuffer<float> destination, int destinationOffset, int count);
 
     /// <summary>output[i] = ((inputs[0][i] + inputs[1][i]) + inputs[2][i]) + ... in that fixed order, for i &lt; output.Length,
     /// so the result is the same on every backend that rounds alike.</summary>

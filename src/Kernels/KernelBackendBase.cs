@@ -59,13 +59,35 @@ internal abstract class KernelBackendBase : IKernelBackend
     {
         int n = Own(accumulator).Length;
         AtLeast(addend, n, "accumulator.Length");
-        AddCore(accumulator, addend, n);
+        AddCore(accumulator, 0, addend, 0, n);
+    }
+
+    public void Add(DeviceBuffer<float> accumulator, int accumulatorOffset, DeviceBuffer<float> addend, int addendOffset, int count)
+    {
+        Slice(accumulator, accumulatorOffset, count);
+        Slice(addend, addendOffset, count);
+        AddCore(accumulator, accumulatorOffset, addend, addendOffset, count);
+    }
+
+    public void Scale(DeviceBuffer<float> buffer, int offset, int count, float factor)
+    {
+        Slice(buffer, offset, count);
+        ScaleCore(buffer, offset, count, factor);
+    }
+
+    public void Copy(DeviceBuffer<float> source, int sourceOffset, DeviceBuffer<float> destination, int destinationOffset, int count)
+    {
+        Slice(source, sourceOffset, count);
+        Slice(destination, destinationOffset, count);
+        if (ReferenceEquals(source, destination) && count > 0 && sourceOffset < destinationOffset + count && destinationOffset < sourceOffset + count)
+            ThrowHelper.ThrowArgument(nameof(destination), $"destination slice [{destinationOffset}, {destinationOffset + count}) overlaps source slice [{sourceOffset}, {sourceOffset + count}) of the same buffer.");
+        CopyCore(source, sourceOffset, destination, destinationOffset, count);
     }
 
     public void Scale(DeviceBuffer<float> buffer, float factor)
     {
         int n = Own(buffer).Length;
-        ScaleCore(buffer, factor, n);
+        ScaleCore(buffer, 0, n, factor);
     }
 
     public void Sum(IReadOnlyList<DeviceBuffer<float>> inputs, DeviceBuffer<float> output)
@@ -79,14 +101,14 @@ internal abstract class KernelBackendBase : IKernelBackend
             if (i > 0 && ReferenceEquals(inputs[i], output))
                 ThrowHelper.ThrowArgument(nameof(output), $"output is inputs[{i}]; it may only alias inputs[0].");
         }
-        if (!ReferenceEquals(inputs[0], output)) CopyCore(inputs[0], output, n);
-        for (int i = 1; i < inputs.Count; i++) AddCore(output, inputs[i], n);
+        if (!ReferenceEquals(inputs[0], output)) CopyCore(inputs[0], 0, output, 0, n);
+        for (int i = 1; i < inputs.Count; i++) AddCore(output, 0, inputs[i], 0, n);
     }
 
     public void Average(IReadOnlyList<DeviceBuffer<float>> inputs, DeviceBuffer<float> output)
     {
         Sum(inputs, output);
-        ScaleCore(output, 1f / inputs.Count, output.Length);
+        ScaleCore(output, 0, output.Length, 1f / inputs.Count);
     }
 
     public void QuantizeAndMask(DeviceBuffer<float> update, DeviceBuffer<int> masked, int clientIndex, ReadOnlySpan<Seed128> pairSeeds, FixedPointFormat format)
@@ -97,7 +119,7 @@ internal abstract class KernelBackendBase : IKernelBackend
         if (pairSeeds.Length == 0) ThrowHelper.ThrowArgument(nameof(pairSeeds), "pairSeeds must hold one entry per client, but was empty.");
         ThrowHelper.ThrowIfOutside(clientIndex, 0, pairSeeds.Length - 1);
         if (pairSeeds.Length > format.MaxClients)
-            throw new ArgumentOutOfRangeException(nameof(pairSeeds), pairSeeds.Length,
+            ThrowHelper.ThrowOutOfRange(nameof(pairSeeds), pairSeeds.Length,
                 $"pairSeeds.Length = {pairSeeds.Length} clients exceeds format.MaxClients = {format.MaxClients}: the sum could overflow.");
         var peers = new MaskPeer[pairSeeds.Length - 1];
         for (int j = 0, p = 0; j < pairSeeds.Length; j++)
@@ -136,7 +158,6 @@ internal abstract class KernelBackendBase : IKernelBackend
         Matrix(rows, rowCount, rowLength);
         AtLeast(norms, rowCount, "rowCount");
         ThrowHelper.ThrowIfNotPositiveFinite(clipNorm);
-        RowNormsCore(rows, rowCount, rowLength, norms);
         ClipRowsCore(rows, rowCount, rowLength, clipNorm, norms);
     }
 
@@ -220,7 +241,7 @@ internal abstract class KernelBackendBase : IKernelBackend
         for (int r = 0; r < batch; r++)
         {
             if ((uint)hostLabels[r] >= (uint)classes)
-                throw new ArgumentOutOfRangeException(nameof(labels), hostLabels[r], $"labels[{r}] = {hostLabels[r]} is outside [0, {classes}).");
+                ThrowHelper.ThrowOutOfRange(nameof(labels), hostLabels[r], $"labels[{r}] = {hostLabels[r]} is outside [0, {classes}).");
         }
         var rowLoss = new float[batch];
         SoftmaxCrossEntropyCore(logits, labels, logitsGradient, rowLoss, batch, classes);
@@ -242,13 +263,14 @@ internal abstract class KernelBackendBase : IKernelBackend
     protected abstract DeviceBuffer<T> AllocateCore<T>(int length) where T : unmanaged;
     protected abstract void SgdCore(DeviceBuffer<float> p, DeviceBuffer<float> g, DeviceBuffer<float> v, int n, SgdOptions o);
     protected abstract void AdamCore(DeviceBuffer<float> p, DeviceBuffer<float> g, DeviceBuffer<float> m, DeviceBuffer<float> v, int n, AdamScalars s);
-    protected abstract void CopyCore(DeviceBuffer<float> source, DeviceBuffer<float> destination, int n);
-    protected abstract void AddCore(DeviceBuffer<float> accumulator, DeviceBuffer<float> addend, int n);
-    protected abstract void ScaleCore(DeviceBuffer<float> buffer, float factor, int n);
+    protected abstract void CopyCore(DeviceBuffer<float> source, int sourceOffset, DeviceBuffer<float> destination, int destinationOffset, int n);
+    protected abstract void AddCore(DeviceBuffer<float> accumulator, int accumulatorOffset, DeviceBuffer<float> addend, int addendOffset, int n);
+    protected abstract void ScaleCore(DeviceBuffer<float> buffer, int offset, int n, float factor);
     protected abstract void QuantizeAndMaskCore(DeviceBuffer<float> update, DeviceBuffer<int> masked, int n, MaskPeer[] peers, float clip, float scale);
     protected abstract void AddWrappingCore(DeviceBuffer<int> accumulator, DeviceBuffer<int> addend, int n);
     protected abstract void DequantizeCore(DeviceBuffer<int> sum, DeviceBuffer<float> output, int n, float scale);
     protected abstract void RowNormsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, DeviceBuffer<float> norms);
+    /// <summary>Writes each row's norm to norms, then scales the rows above clipNorm.</summary>
     protected abstract void ClipRowsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, float clipNorm, DeviceBuffer<float> norms);
     protected abstract void SumRowsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, DeviceBuffer<float> output);
     protected abstract void NoiseCore(DeviceBuffer<float> buffer, int n, float standardDeviation, Seed128 seed);
@@ -282,6 +304,15 @@ internal abstract class KernelBackendBase : IKernelBackend
         ThrowHelper.ThrowIfTooShort(buffer.Length, required, name!, expectation);
     }
 
+    private void Slice<T>(DeviceBuffer<T> buffer, int offset, int count, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(buffer))] string? name = null) where T : unmanaged
+    {
+        Own(buffer, name);
+        ThrowHelper.ThrowIfNegative(offset);
+        ThrowHelper.ThrowIfNegative(count);
+        if ((long)offset + count > buffer.Length)
+            ThrowHelper.ThrowOutOfRange(name!, offset, $"{name} slice [{offset}, {(long)offset + count}) runs past its length {buffer.Length}.");
+    }
+
     private long Matrix(DeviceBuffer<float> rows, int rowCount, int rowLength, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(rows))] string? name = null)
     {
         ThrowHelper.ThrowIfNegative(rowCount);
@@ -300,17 +331,4 @@ internal abstract class KernelBackendBase : IKernelBackend
         ThrowHelper.CheckedElements(batch, outFeatures, nameof(batch), nameof(outFeatures));
         ThrowHelper.CheckedElements(inFeatures, outFeatures, nameof(inFeatures), nameof(outFeatures));
     }
-}
-
-/// <summary>Adam's per-step scalars, folded on the host once per step (passed to kernels by value).</summary>
-internal struct AdamScalars
-{
-    public float Beta1, OneMinusBeta1, Beta2, OneMinusBeta2, StepSize, InvSqrtBc2, Epsilon, L2, Decay;
-}
-
-/// <summary>One peer of a masking client: the shared seed and the sign (+1 for j &gt; i, -1 for j &lt; i).</summary>
-internal struct MaskPeer
-{
-    public Seed128 Seed;
-    public int Sign;
 }

@@ -30,8 +30,10 @@ public static class KernelBackends
             case "ilgpu-cpu":
                 return IlgpuBackend.CreateCpu();
             case "cuda":
-                return IlgpuBackend.TryCreateCuda()
-                    ?? throw new NotSupportedException("cuda requested but no CUDA device found (or the CUDA driver could not be loaded); use \"auto\" or \"cpu\".");
+                var cuda = IlgpuBackend.TryCreateCuda();
+                if (cuda is null)
+                    ThrowHelper.ThrowNotSupported("cuda requested but no CUDA device found (or the CUDA driver could not be loaded); use \"auto\" or \"cpu\".");
+                return cuda;
             case "auto":
                 return (IKernelBackend?)IlgpuBackend.TryCreateCuda() ?? new CpuBackend();
             default:

@@ -77,10 +77,13 @@ internal static class ThrowHelper
     }
 
     [DoesNotReturn]
-    public static void ThrowArgument(string name, string message) => throw new ArgumentException(message, name);
+    public static void ThrowOutOfRange(string name, object? value, string message) => throw new ArgumentOutOfRangeException(name, value, message);
 
     [DoesNotReturn]
-    public static void ThrowInvalidOperation(string message) => throw new InvalidOperationException(message);
+    public static T ThrowDisposed<T>(string typeName) => throw new ObjectDisposedException(typeName);
+
+    [DoesNotReturn]
+    public static void ThrowArgument(string name, string message) => throw new ArgumentException(message, name);
 
     [DoesNotReturn]
     public static void ThrowNotSupported(string message) => throw new NotSupportedException(message);

@@ -53,6 +53,41 @@ public class ReductionTests
         Assert.Throws<ArgumentException>(() => backend.Sum([], a));
     }
 
+    /// <summary>The slice operations a ring AllReduce uses on device-resident buffers: reduce a received segment into
+    /// a chunk, scale a chunk, copy a chunk, and move host segments in and out at an offset.</summary>
+    [Theory]
+    [MemberData(nameof(All))]
+    public void SliceOperations_TouchOnlyTheirSlice(string name)
+    {
+        var backend = Backends.Get(name);
+        int n = 1003, segment = 257, offset = 301;
+        var rng = new Random(9);
+        float[] local = rng.RandomFloats(n), received = rng.RandomFloats(segment);
+        using var lb = backend.Upload(local);
+        using var rb = backend.Upload(received);
+        backend.Add(lb, offset, rb, 0, segment);
+        backend.Scale(lb, offset, segment, 0.25f);
+        var expected = (float[])local.Clone();
+        for (int i = 0; i < segment; i++) expected[offset + i] = (local[offset + i] + received[i]) * 0.25f;
+        Assert2.Close(expected, lb.ToArray(), 1e-6, 0, $"{name} add+scale");
+        Assert.Equal(local.AsSpan(0, offset).ToArray(), lb.ToArray().AsSpan(0, offset).ToArray()); // untouched, bitwise
+
+        backend.Copy(lb, offset, lb, 0, segment);
+        Array.Copy(expected, offset, expected, 0, segment);
+        Assert.Equal(expected, lb.ToArray());
+
+        var host = new float[segment];
+        lb.CopyTo(offset, host);
+        Assert.Equal(expected.AsSpan(offset, segment).ToArray(), host);
+        lb.CopyFrom(received, n - segment);
+        Assert.Equal(received, lb.ToArray().AsSpan(n - segment).ToArray());
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => backend.Add(lb, n - 10, rb, 0, segment));
+        Assert.Throws<ArgumentOutOfRangeException>(() => backend.Scale(lb, -1, 2, 1f));
+        Assert.Throws<ArgumentException>(() => backend.Copy(lb, 0, lb, 10, segment));
+        Assert.Throws<ArgumentException>(() => lb.CopyFrom(received, n - segment + 1));
+    }
+
     [Fact]
     public void BuffersOfAnotherBackend_AreRejectedWithTheirNames()
     {

@@ -10,7 +10,7 @@ internal sealed partial class CpuBackend
         // Blocks are multiples of 4 elements so a Philox block never straddles two workers.
         ForBlocks(n, BlockSize, (start, len) =>
         {
-            for (int i = start; i < start + len; i++) q[i] = FixedPoint.Quantize(x[i], clip, scale);
+            VectorQuantizer.Quantize(x.AsSpan(start, len), q.AsSpan(start, len), clip, scale);
             PhiloxMasking.AddMasks(q, start, len, peers);
         });
     }

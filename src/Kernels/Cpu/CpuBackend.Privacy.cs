@@ -15,14 +15,14 @@ internal sealed partial class CpuBackend
     protected override void ClipRowsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, float clipNorm, DeviceBuffer<float> norms)
     {
         float[] x = A(rows), nr = A(norms);
+        // Norm and scale one row at a time, so the scaling pass finds the row still in cache.
         ForRows(rowCount, rowLength, r =>
         {
-            float s = ClipMath.Scale(nr[r], clipNorm);
-            if (s != 1f)
-            {
-                var row = x.AsSpan(r * rowLength, rowLength);
-                TensorPrimitives.Multiply(row, s, row);
-            }
+            var row = x.AsSpan(r * rowLength, rowLength);
+            float norm = TensorPrimitives.Norm(row);
+            nr[r] = norm;
+            float s = ClipMath.Scale(norm, clipNorm);
+            if (s != 1f) TensorPrimitives.Multiply(row, s, row);
         });
     }
 

@@ -42,22 +42,29 @@ internal sealed partial class CpuBackend : KernelBackendBase
         });
     }
 
-    protected override void CopyCore(DeviceBuffer<float> source, DeviceBuffer<float> destination, int n)
+    protected override void CopyCore(DeviceBuffer<float> source, int sourceOffset, DeviceBuffer<float> destination, int destinationOffset, int n)
     {
         float[] s = A(source), d = A(destination);
-        ForBlocks(n, BlockSize * 4, (start, len) => s.AsSpan(start, len).CopyTo(d.AsSpan(start, len)));
+        ForBlocks(n, BlockSize * 4, (start, len) => s.AsSpan(sourceOffset + start, len).CopyTo(d.AsSpan(destinationOffset + start, len)));
     }
 
-    protected override void AddCore(DeviceBuffer<float> accumulator, DeviceBuffer<float> addend, int n)
+    protected override void AddCore(DeviceBuffer<float> accumulator, int accumulatorOffset, DeviceBuffer<float> addend, int addendOffset, int n)
     {
         float[] acc = A(accumulator), add = A(addend);
         ForBlocks(n, BlockSize, (start, len) =>
-            TensorPrimitives.Add(acc.AsSpan(start, len), add.AsSpan(start, len), acc.AsSpan(start, len)));
+        {
+            var a = acc.AsSpan(accumulatorOffset + start, len);
+            TensorPrimitives.Add(a, add.AsSpan(addendOffset + start, len), a);
+        });
     }
 
-    protected override void ScaleCore(DeviceBuffer<float> buffer, float factor, int n)
+    protected override void ScaleCore(DeviceBuffer<float> buffer, int offset, int n, float factor)
     {
         float[] x = A(buffer);
-        ForBlocks(n, BlockSize, (start, len) => TensorPrimitives.Multiply(x.AsSpan(start, len), factor, x.AsSpan(start, len)));
+        ForBlocks(n, BlockSize, (start, len) =>
+        {
+            var s = x.AsSpan(offset + start, len);
+            TensorPrimitives.Multiply(s, factor, s);
+        });
     }
 }

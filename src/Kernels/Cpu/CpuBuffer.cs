@@ -13,23 +13,15 @@ internal sealed class CpuBuffer<T> : DeviceBuffer<T> where T : unmanaged
     }
 
     /// <summary>The backing array.</summary>
-    public T[] Array => _array ?? throw new ObjectDisposedException(nameof(CpuBuffer<T>));
+    public T[] Array => _array ?? ThrowHelper.ThrowDisposed<T[]>(nameof(DeviceBuffer<T>));
 
     public override int Length => Array.Length;
 
     public override IKernelBackend Backend => _backend;
 
-    public override void CopyFrom(ReadOnlySpan<T> source)
-    {
-        CheckCopyLength(source.Length, nameof(source));
-        source.CopyTo(Array);
-    }
+    protected override void CopyFromCore(ReadOnlySpan<T> source, int offset) => source.CopyTo(Array.AsSpan(offset));
 
-    public override void CopyTo(Span<T> destination)
-    {
-        CheckCopyLength(destination.Length, nameof(destination));
-        Array.AsSpan(0, destination.Length).CopyTo(destination);
-    }
+    protected override void CopyToCore(int offset, Span<T> destination) => Array.AsSpan(offset, destination.Length).CopyTo(destination);
 
     public override void Clear() => System.Array.Clear(Array);
 

@@ -8,7 +8,7 @@ namespace AllReduceNet.Kernels.Cpu;
 /// <summary>
 /// Blocked, vectorized single-precision matrix product C = op(A) op(B), in the BLIS/GotoBLAS shape: B is packed per
 /// (KC x NC) block into 16-column panels that stay in L1/L2, and a 6 x 16 register micro-kernel (12 AVX accumulators,
-/// FMA) streams A rows against one panel. Row blocks of C are spread over the cores; each core packs its own B block,
+/// FMA) streams a packed 6-row sliver of A against one panel. Row blocks of C are spread over the cores; each core packs its own B block,
 /// which costs O(k n) against the O(m k n / cores) of its share. Any strides of A and B are allowed, which is how the
 /// transposed forms of the dense backward pass are served without copies.
 /// </summary>
@@ -52,10 +52,11 @@ internal static unsafe class CpuGemm
 
     private static void RowChunk(float[] a, float[] b, float[] c, int i0, int i1, int k, int n, int rsA, int csA, int rsB, int csB)
     {
-        float[] packed = ArrayPool<float>.Shared.Rent(KC * NC);
+        float[] packedB = ArrayPool<float>.Shared.Rent(KC * NC);
+        float[] packedA = ArrayPool<float>.Shared.Rent(KC * MR);
         try
         {
-            fixed (float* pa = a, pb = b, pc = c, pp = packed)
+            fixed (float* pa = a, pb = b, pc = c, ppb = packedB, ppa = packedA)
             {
                 for (int jc = 0; jc < n; jc += NC)
                 {
@@ -64,16 +65,18 @@ internal static unsafe class CpuGemm
                     for (int pcIdx = 0; pcIdx < k; pcIdx += KC)
                     {
                         int kcb = Math.Min(KC, k - pcIdx);
-                        Pack(pb, rsB, csB, pcIdx, kcb, jc, ncb, pp);
+                        PackB(pb, rsB, csB, pcIdx, kcb, jc, ncb, ppb);
                         bool accumulate = pcIdx > 0;
                         for (int i = i0; i < i1; i += MR)
                         {
                             int rows = Math.Min(MR, i1 - i);
-                            float* aBlock = pa + (long)i * rsA + (long)pcIdx * csA;
+                            // A's rows sit k floats apart, often a power of two: reading six of them at once thrashes
+                            // L1 sets, so the 6 x kc sliver is packed contiguously first (BLIS packs A for this reason).
+                            PackA(pa + (long)i * rsA + (long)pcIdx * csA, rsA, csA, rows, kcb, ppa);
                             for (int jp = 0; jp < panels; jp++)
                             {
                                 int cols = Math.Min(NR, ncb - jp * NR);
-                                Micro(aBlock, rsA, csA, pp + (long)jp * kcb * NR, kcb, pc + (long)i * n + jc + jp * NR, n, rows, cols, accumulate);
+                                Micro(ppa, ppb + (long)jp * kcb * NR, kcb, pc + (long)i * n + jc + jp * NR, n, rows, cols, accumulate);
                             }
                         }
                     }
@@ -82,12 +85,35 @@ internal static unsafe class CpuGemm
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(packed);
+            ArrayPool<float>.Shared.Return(packedA);
+            ArrayPool<float>.Shared.Return(packedB);
+        }
+    }
+
+    /// <summary>Packs A[0..rows, 0..kc] (rows &lt;= MR) as kc groups of MR values, zero-padded past the last row.</summary>
+    private static void PackA(float* a, int rsA, int csA, int rows, int kc, float* dst)
+    {
+        for (int r = 0; r < MR; r++)
+        {
+            float* src = a + (long)r * rsA;
+            float* d = dst + r;
+            if (r >= rows)
+            {
+                for (int p = 0; p < kc; p++) d[p * MR] = 0f;
+            }
+            else if (csA == 1)
+            {
+                for (int p = 0; p < kc; p++) d[p * MR] = src[p];
+            }
+            else
+            {
+                for (int p = 0; p < kc; p++) d[p * MR] = src[(long)p * csA];
+            }
         }
     }
 
     /// <summary>Packs B[p0 .. p0+kc, j0 .. j0+nc] as panels of NR columns, panel-major then row-major, zero-padded.</summary>
-    private static void Pack(float* b, int rsB, int csB, int p0, int kc, int j0, int nc, float* dst)
+    private static void PackB(float* b, int rsB, int csB, int p0, int kc, int j0, int nc, float* dst)
     {
         int panels = (nc + NR - 1) / NR;
         for (int jp = 0; jp < panels; jp++)
@@ -117,34 +143,27 @@ internal static unsafe class CpuGemm
     private static Vector256<float> Fmadd(Vector256<float> x, Vector256<float> y, Vector256<float> acc) =>
         Fma.IsSupported ? Fma.MultiplyAdd(x, y, acc) : acc + x * y;
 
-    /// <summary>C[0..rows, 0..cols] (+)= A[0..rows, 0..kc] * panel; rows past the end reuse the last row and are discarded.</summary>
-    private static void Micro(float* a, int rsA, int csA, float* panel, int kc, float* c, int ldc, int rows, int cols, bool accumulate)
+    /// <summary>C[0..rows, 0..cols] (+)= packed A sliver (kc x MR) * packed B panel (kc x NR).</summary>
+    private static void Micro(float* ap, float* panel, int kc, float* c, int ldc, int rows, int cols, bool accumulate)
     {
-        float* a0 = a;
-        float* a1 = a + (long)Math.Min(1, rows - 1) * rsA;
-        float* a2 = a + (long)Math.Min(2, rows - 1) * rsA;
-        float* a3 = a + (long)Math.Min(3, rows - 1) * rsA;
-        float* a4 = a + (long)Math.Min(4, rows - 1) * rsA;
-        float* a5 = a + (long)Math.Min(5, rows - 1) * rsA;
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         float* bp = panel;
-        long off = 0;
-        for (int p = 0; p < kc; p++, bp += NR, off += csA)
+        for (int p = 0; p < kc; p++, bp += NR, ap += MR)
         {
             Vector256<float> b0 = Vector256.Load(bp);
             Vector256<float> b1 = Vector256.Load(bp + 8);
-            Vector256<float> x = Vector256.Create(a0[off]);
+            Vector256<float> x = Vector256.Create(ap[0]);
             c00 = Fmadd(x, b0, c00); c01 = Fmadd(x, b1, c01);
-            x = Vector256.Create(a1[off]);
+            x = Vector256.Create(ap[1]);
             c10 = Fmadd(x, b0, c10); c11 = Fmadd(x, b1, c11);
-            x = Vector256.Create(a2[off]);
+            x = Vector256.Create(ap[2]);
             c20 = Fmadd(x, b0, c20); c21 = Fmadd(x, b1, c21);
-            x = Vector256.Create(a3[off]);
+            x = Vector256.Create(ap[3]);
             c30 = Fmadd(x, b0, c30); c31 = Fmadd(x, b1, c31);
-            x = Vector256.Create(a4[off]);
+            x = Vector256.Create(ap[4]);
             c40 = Fmadd(x, b0, c40); c41 = Fmadd(x, b1, c41);
-            x = Vector256.Create(a5[off]);
+            x = Vector256.Create(ap[5]);
             c50 = Fmadd(x, b0, c50); c51 = Fmadd(x, b1, c51);
         }
 

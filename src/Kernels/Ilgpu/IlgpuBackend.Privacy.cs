@@ -22,6 +22,7 @@ internal sealed partial class IlgpuBackend
 
     protected override void ClipRowsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, float clipNorm, DeviceBuffer<float> norms)
     {
+        RowNormsCore(rows, rowCount, rowLength, norms);
         _clipRows ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, PrivacyKernels.Shape, float, GridStride>(PrivacyKernels.ClipRows);
         long n = (long)rowCount * rowLength;
         var r = Range(n);

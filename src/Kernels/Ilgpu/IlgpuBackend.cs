@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
@@ -26,12 +27,18 @@ internal sealed partial class IlgpuBackend : KernelBackendBase
         _gridThreads = Math.Max(1, accelerator.NumMultiprocessors * accelerator.MaxNumThreadsPerMultiprocessor);
     }
 
+    /// <summary>
+    /// Context options shared by every ILGPU backend (and the PTX compilation tests): EnableAlgorithms maps
+    /// MathF.Exp/Log/Sqrt/Sin/Cos in the kernels to implementations the PTX backend can emit.
+    /// </summary>
+    internal static Context.Builder Configure(Context.Builder builder) => builder.EnableAlgorithms();
+
     /// <summary>ILGPU's CPU accelerator, shaped so that 256-thread groups (the 16 x 16 matmul tile) fit in one group.</summary>
     public static IlgpuBackend CreateCpu()
     {
         // 4 threads per warp x 64 warps = 256 threads per group, one emulated multiprocessor.
         var device = new CPUDevice(4, 64, 1);
-        var context = Context.Create(b => b.CPU(device));
+        var context = Context.Create(b => Configure(b.CPU(device)));
         try
         {
             return new IlgpuBackend(context, context.GetCPUDevice(0).CreateCPUAccelerator(context), "ilgpu-cpu");
@@ -49,7 +56,7 @@ internal sealed partial class IlgpuBackend : KernelBackendBase
         Context? context = null;
         try
         {
-            context = Context.Create(b => b.Cuda());
+            context = Context.Create(b => Configure(b.Cuda()));
             if (context.GetCudaDevices().Count == 0)
             {
                 context.Dispose();
@@ -99,25 +106,25 @@ internal sealed partial class IlgpuBackend : KernelBackendBase
     private Action<Index1D, ArrayView<float>, float, GridStride>? _scale;
     private Action<Index1D, ArrayView<int>, ArrayView<int>, GridStride>? _addWrapping;
 
-    protected override void CopyCore(DeviceBuffer<float> source, DeviceBuffer<float> destination, int n)
+    protected override void CopyCore(DeviceBuffer<float> source, int sourceOffset, DeviceBuffer<float> destination, int destinationOffset, int n)
     {
         _copy ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, GridStride>(ReductionKernels.Copy);
         var r = Range(n);
-        if (n > 0) _copy(Threads(r), V(source), V(destination), r);
+        if (n > 0) _copy(Threads(r), V(source).SubView(sourceOffset, n), V(destination).SubView(destinationOffset, n), r);
     }
 
-    protected override void AddCore(DeviceBuffer<float> accumulator, DeviceBuffer<float> addend, int n)
+    protected override void AddCore(DeviceBuffer<float> accumulator, int accumulatorOffset, DeviceBuffer<float> addend, int addendOffset, int n)
     {
         _add ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, GridStride>(ReductionKernels.Add);
         var r = Range(n);
-        if (n > 0) _add(Threads(r), V(accumulator), V(addend), r);
+        if (n > 0) _add(Threads(r), V(accumulator).SubView(accumulatorOffset, n), V(addend).SubView(addendOffset, n), r);
     }
 
-    protected override void ScaleCore(DeviceBuffer<float> buffer, float factor, int n)
+    protected override void ScaleCore(DeviceBuffer<float> buffer, int offset, int n, float factor)
     {
         _scale ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, float, GridStride>(ReductionKernels.Scale);
         var r = Range(n);
-        if (n > 0) _scale(Threads(r), V(buffer), factor, r);
+        if (n > 0) _scale(Threads(r), V(buffer).SubView(offset, n), factor, r);
     }
 
     protected override void AddWrappingCore(DeviceBuffer<int> accumulator, DeviceBuffer<int> addend, int n)

@@ -21,25 +21,24 @@ internal sealed class IlgpuBuffer<T> : DeviceBuffer<T> where T : unmanaged
     }
 
     /// <summary>The first <see cref="Length"/> elements, as kernels take them.</summary>
-    public ArrayView<T> View => (_buffer ?? throw new ObjectDisposedException(nameof(IlgpuBuffer<T>))).View.SubView(0, _length);
+    public ArrayView<T> View => (_buffer ?? ThrowHelper.ThrowDisposed<MemoryBuffer1D<T, Stride1D.Dense>>(nameof(DeviceBuffer<T>))).View.SubView(0, _length);
 
     public override int Length => _length;
 
     public override IKernelBackend Backend => _backend;
 
-    public override void CopyFrom(ReadOnlySpan<T> source)
+    protected override void CopyFromCore(ReadOnlySpan<T> source, int offset)
     {
-        CheckCopyLength(source.Length, nameof(source));
         if (source.Length == 0) return;
-        View.SubView(0, source.Length).CopyFromCPU(ref MemoryMarshal.GetReference(source), source.Length);
+        // Kernels already queued may still read this range: the synchronous copy runs after them on the same stream.
+        View.SubView(offset, source.Length).CopyFromCPU(ref MemoryMarshal.GetReference(source), source.Length);
     }
 
-    public override void CopyTo(Span<T> destination)
+    protected override void CopyToCore(int offset, Span<T> destination)
     {
-        CheckCopyLength(destination.Length, nameof(destination));
         if (destination.Length == 0) return;
         _backend.Synchronize();
-        View.SubView(0, destination.Length).CopyToCPU(ref MemoryMarshal.GetReference(destination), destination.Length);
+        View.SubView(offset, destination.Length).CopyToCPU(ref MemoryMarshal.GetReference(destination), destination.Length);
     }
 
     public override void Clear() => View.MemSetToZero();

@@ -1,0 +1,39 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace AllReduceNet.Kernels.Cpu;
+
+/// <summary>
+/// <see cref="FixedPoint.Quantize"/> eight floats at a time, bit-identical to it: clamp, y = c * scale (exact, a
+/// power of two), then floor(y + 1/2), which is exact in float while |y| &lt; 2^23; from 2^23 up y is already an
+/// integer and is kept as is. NaN gives 0.
+/// </summary>
+internal static class VectorQuantizer
+{
+    public static void Quantize(ReadOnlySpan<float> x, Span<int> q, float clip, float scale)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var hi = Vector256.Create(clip);
+            var lo = Vector256.Create(-clip);
+            var s = Vector256.Create(scale);
+            var half = Vector256.Create(0.5f);
+            var exactFrom = Vector256.Create(8388608f); // 2^23
+            ref float xr = ref MemoryMarshal.GetReference(x);
+            ref int qr = ref MemoryMarshal.GetReference(q);
+            for (; i + 8 <= x.Length; i += 8)
+            {
+                Vector256<float> v = Vector256.LoadUnsafe(ref xr, (nuint)i);
+                Vector256<float> c = Vector256.ConditionalSelect(Vector256.GreaterThan(v, hi), hi, v);
+                c = Vector256.ConditionalSelect(Vector256.LessThan(c, lo), lo, c);
+                Vector256<float> y = c * s;
+                Vector256<float> r = Vector256.Floor(y + half);
+                r = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(Vector256.Abs(y), exactFrom), y, r);
+                r = Vector256.ConditionalSelect(Vector256.Equals(v, v), r, Vector256<float>.Zero); // NaN -> 0
+                Vector256.ConvertToInt32(r).StoreUnsafe(ref qr, (nuint)i);
+            }
+        }
+        for (; i < x.Length; i++) q[i] = FixedPoint.Quantize(x[i], clip, scale);
+    }
+}
