@@ -1,0 +1,162 @@
+using AllReduceNet.Collectives;
+using AllReduceNet.Kernels;
+using AllReduceNet.Training.Optim;
+
+namespace AllReduceNet.Training.Cli;
+
+/// <summary>
+/// Checks every option before any work starts and turns them into <see cref="TrainSettings"/>; each problem is a
+/// <see cref="TrainingException"/> that names the option, the value, and what would be accepted.
+/// </summary>
+internal static class SettingsValidator
+{
+    public const int DefaultInProcessRanks = 8;
+
+    /// <param name="options">The parsed command line.</param>
+    /// <param name="launchedRanks">The world size when started by mpiexec, else null.</param>
+    public static TrainSettings Validate(TrainOptions options, int? launchedRanks)
+    {
+        var strategy = options.Strategy.Trim().ToLowerInvariant() switch
+        {
+            "ddp" => StrategyKind.Ddp,
+            "zero" => StrategyKind.Zero,
+            "ps" => StrategyKind.ParameterServer,
+            "pipeline" => StrategyKind.Pipeline,
+            _ => throw new TrainingException($"--strategy '{options.Strategy}' is unknown; use ddp, zero, ps or pipeline."),
+        };
+        int ranks;
+        if (launchedRanks is int world)
+        {
+            if (options.Ranks is int r && r != world)
+                throw new TrainingException($"--ranks {r} disagrees with mpiexec's world of {world} ranks; omit --ranks under mpiexec.");
+            ranks = world;
+        }
+        else ranks = options.Ranks ?? DefaultInProcessRanks;
+        if (ranks < 1) throw new TrainingException($"--ranks must be at least 1, but was {ranks}.");
+
+        var algorithm = options.Algorithm.Trim().ToLowerInvariant() switch
+        {
+            "auto" => AllReduceAlgorithm.Auto,
+            "ring" => AllReduceAlgorithm.Ring,
+            "tree" => AllReduceAlgorithm.Tree,
+            "native" => AllReduceAlgorithm.Native,
+            _ => throw new TrainingException($"--algorithm '{options.Algorithm}' is unknown; use auto, ring, tree or native."),
+        };
+        if (algorithm == AllReduceAlgorithm.Native && launchedRanks is null)
+            throw new TrainingException("--algorithm native needs the MPI transport (run under mpiexec); in-process ranks have no native AllReduce.");
+
+        int[] layers = ParseList(options.Layers, "--layers");
+        if (layers.Length < 2) throw new TrainingException($"--layers '{options.Layers}' needs at least an input and an output size, e.g. 784,256,128,10.");
+        if (layers.Any(s => s <= 0)) throw new TrainingException($"--layers '{options.Layers}' has a size that is not positive.");
+        if (layers[^1] < 2) throw new TrainingException($"--layers '{options.Layers}' ends with {layers[^1]} classes; a classifier needs at least 2.");
+
+        string device = options.Device.Trim().ToLowerInvariant();
+        if (!KernelBackends.Names.Contains(device))
+            throw new TrainingException($"--device '{options.Device}' is unknown; use {string.Join(", ", KernelBackends.Names)}.");
+        if (device == "cuda" && !KernelBackends.IsCudaAvailable())
+            throw new TrainingException("--device cuda was requested, but no CUDA device was found; use --device auto or cpu.");
+
+        if (options.Epochs < 1) throw new TrainingException($"--epochs must be at least 1, but was {options.Epochs}.");
+        if (options.BatchSize < 1) throw new TrainingException($"--batch-size must be at least 1, but was {options.BatchSize}.");
+
+        var kind = options.Optimizer.Trim().ToLowerInvariant() switch
+        {
+            "sgd" => OptimizerKind.Sgd,
+            "adam" => OptimizerKind.Adam,
+            _ => throw new TrainingException($"--optimizer '{options.Optimizer}' is unknown; use sgd or adam."),
+        };
+        bool asyncPs = strategy == StrategyKind.ParameterServer && options.Async;
+        float lr = options.LearningRate ?? (kind == OptimizerKind.Adam ? 1e-3f : asyncPs ? 0.2f : 0.05f);
+        float momentum = options.Momentum ?? (asyncPs ? 0f : 0.9f);
+        if (!(lr > 0) || !float.IsFinite(lr)) throw new TrainingException($"--lr must be positive, but was {lr}.");
+        bool cosine = options.LrSchedule.Trim().ToLowerInvariant() switch
+        {
+            "cosine" => true,
+            "constant" => false,
+            _ => throw new TrainingException($"--lr-schedule '{options.LrSchedule}' is unknown; use cosine or constant."),
+        };
+        if (!(momentum >= 0 && momentum < 1)) throw new TrainingException($"--momentum must be in [0, 1), but was {momentum}.");
+        if (!(options.WeightDecay >= 0) || !float.IsFinite(options.WeightDecay)) throw new TrainingException($"--weight-decay must be non-negative, but was {options.WeightDecay}.");
+
+        if (options.Sync && options.Async) throw new TrainingException("--sync and --async exclude each other; pick one.");
+        if ((options.Sync || options.Async) && strategy != StrategyKind.ParameterServer)
+            throw new TrainingException($"--{(options.Async ? "async" : "sync")} applies to --strategy ps only.");
+        if (strategy == StrategyKind.ParameterServer)
+        {
+            if (options.Servers < 1) throw new TrainingException($"--servers must be at least 1, but was {options.Servers}.");
+            if (options.Servers >= ranks)
+                throw new TrainingException($"--servers {options.Servers} must be fewer than the {ranks} ranks, so that at least one rank is a worker.");
+        }
+        if (options.Staleness < 0) throw new TrainingException($"--staleness must be at least 0, but was {options.Staleness}.");
+
+        int workers = strategy == StrategyKind.ParameterServer ? ranks - options.Servers : ranks;
+        if (strategy != StrategyKind.Pipeline && options.BatchSize < workers)
+            throw new TrainingException($"--batch-size {options.BatchSize} is smaller than the {workers} ranks computing gradients; every rank needs at least one sample per step.");
+
+        if (options.MicroBatches < 1) throw new TrainingException($"--micro-batches must be at least 1, but was {options.MicroBatches}.");
+        if (options.MicroBatches > options.BatchSize)
+            throw new TrainingException($"--micro-batches {options.MicroBatches} exceeds --batch-size {options.BatchSize}; each micro-batch needs at least one sample.");
+        int[] split = [];
+        if (strategy == StrategyKind.Pipeline) split = ValidateSplit(options.Split, layers.Length - 1, ranks);
+        else if (options.Split is not null) throw new TrainingException("--split applies to --strategy pipeline only.");
+
+        if (options.Synthetic is int synthetic && synthetic < options.BatchSize)
+            throw new TrainingException($"--synthetic {synthetic} is smaller than --batch-size {options.BatchSize}: not one step per epoch.");
+        if (options.Normalize.Trim().ToLowerInvariant() is not ("standardize" or "scale"))
+            throw new TrainingException($"--normalize '{options.Normalize}' is unknown; use standardize or scale.");
+        if (options.Resume && options.NoCheckpoint) throw new TrainingException("--resume needs a checkpoint, but --no-checkpoint was given.");
+
+        return new TrainSettings
+        {
+            Strategy = strategy,
+            Ranks = ranks,
+            Algorithm = algorithm,
+            Layers = layers,
+            Device = device,
+            Epochs = options.Epochs,
+            BatchSize = options.BatchSize,
+            Optimizer = new OptimizerSettings(kind, lr, momentum, options.WeightDecay),
+            Seed = options.Seed,
+            CosineSchedule = cosine,
+            Overlap = !options.NoOverlap,
+            Servers = options.Servers,
+            Async = options.Async,
+            Staleness = options.Staleness,
+            MicroBatches = options.MicroBatches,
+            Split = split,
+            CheckpointPath = options.NoCheckpoint ? null : options.Checkpoint,
+            Resume = options.Resume,
+            LogJson = options.LogJson,
+            Quiet = options.Quiet,
+        };
+    }
+
+    private static int[] ValidateSplit(string? text, int layerCount, int ranks)
+    {
+        if (text is null)
+        {
+            if (ranks > layerCount)
+                throw new TrainingException($"pipeline: {layerCount} dense layer{(layerCount == 1 ? "" : "s")} cannot be split over {ranks} ranks (each stage needs at least one layer); use --ranks {layerCount} or fewer, or more layers.");
+            var even = new int[ranks];
+            for (int s = 0; s < ranks; s++) even[s] = layerCount * (s + 1) / ranks - layerCount * s / ranks;
+            return even;
+        }
+        int[] split = ParseList(text, "--split");
+        if (split.Length != ranks)
+            throw new TrainingException($"--split '{text}' names {split.Length} stages, but there are {ranks} ranks; give one entry per rank.");
+        if (split.Any(s => s < 1)) throw new TrainingException($"--split '{text}' gives a stage no layers; each stage needs at least one.");
+        if (split.Sum() != layerCount)
+            throw new TrainingException($"--split '{text}' covers {split.Sum()} layers, but the model has {layerCount} dense layers.");
+        return split;
+    }
+
+    private static int[] ParseList(string text, string option)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var values = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], out values[i]))
+                throw new TrainingException($"{option} '{text}' is not a comma-separated list of integers ('{parts[i]}').");
+        return values;
+    }
+}

@@ -1,0 +1,91 @@
+using CommandLine;
+
+namespace AllReduceNet.Training.Cli;
+
+/// <summary>The command line, as CommandLineParser binds it; <see cref="SettingsValidator"/> turns it into <see cref="TrainSettings"/>.</summary>
+internal sealed class TrainOptions
+{
+    [Option("strategy", Default = "ddp", HelpText = "Parallel strategy: ddp (data parallel, bucketed AllReduce), zero (sharded optimizer state: reduce-scatter + all-gather), ps (parameter server, with --servers and --sync or --async), pipeline (GPipe model parallel, with --micro-batches).")]
+    public string Strategy { get; set; } = "ddp";
+
+    [Option("ranks", HelpText = "Number of in-process ranks (threads). Default 8 when not started by mpiexec; under mpiexec the world size comes from mpiexec -n and this must be omitted or equal.")]
+    public int? Ranks { get; set; }
+
+    [Option("algorithm", Default = "auto", HelpText = "AllReduce algorithm for ddp: auto, ring, tree or native (the transport's own, MPI_Allreduce under MPI).")]
+    public string Algorithm { get; set; } = "auto";
+
+    [Option("layers", Default = "784,256,128,10", HelpText = "MLP layer sizes from input to output, comma-separated. The first must match the data's features and the last its classes.")]
+    public string Layers { get; set; } = "784,256,128,10";
+
+    [Option("device", Default = "auto", HelpText = "Kernel backend: cpu (SIMD), cuda (ILGPU on the GPU), auto (cuda when present, else cpu), or ilgpu-cpu (slow emulation, for testing).")]
+    public string Device { get; set; } = "auto";
+
+    [Option("epochs", Default = 10, HelpText = "Number of epochs to train (in total, counting epochs already done when resuming).")]
+    public int Epochs { get; set; } = 10;
+
+    [Option("batch-size", Default = 128, HelpText = "Global batch size: the samples of one optimizer step, split across the ranks that compute gradients.")]
+    public int BatchSize { get; set; } = 128;
+
+    [Option("optimizer", Default = "sgd", HelpText = "Optimizer: sgd (with --momentum) or adam.")]
+    public string Optimizer { get; set; } = "sgd";
+
+    [Option("lr", HelpText = "Learning rate. Default 0.05 for sgd (0.2 for ps --async, which uses no momentum), 0.001 for adam.")]
+    public float? LearningRate { get; set; }
+
+    [Option("lr-schedule", Default = "cosine", HelpText = "Learning-rate schedule over the epochs: cosine (decay from --lr towards 0) or constant.")]
+    public string LrSchedule { get; set; } = "cosine";
+
+    [Option("momentum", HelpText = "SGD momentum in [0, 1). Default 0.9, but 0 for ps --async: asynchrony itself acts like momentum (Mitliagkas et al. 2016), and momentum on stale gradients overshoots.")]
+    public float? Momentum { get; set; }
+
+    [Option("weight-decay", Default = 0f, HelpText = "L2 weight decay.")]
+    public float WeightDecay { get; set; }
+
+    [Option("seed", Default = 1, HelpText = "Seed of parameter initialization and of the per-epoch shuffle (identical on all ranks).")]
+    public int Seed { get; set; } = 1;
+
+    [Option("data", HelpText = "Directory with the Fashion-MNIST IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz). Default " + AllReduceNet.Training.Data.FashionMnist.DefaultDirectory + " (sudo apt-get install dataset-fashion-mnist).")]
+    public string? Data { get; set; }
+
+    [Option("normalize", Default = "standardize", HelpText = "Fashion-MNIST pixels: standardize (subtract the training mean, divide by the deviation; trains best) or scale (to [0, 1]: blank pixels stay 0, so first-layer gradients and ps pushes are sparse).")]
+    public string Normalize { get; set; } = "standardize";
+
+    [Option("synthetic", HelpText = "Train on a synthetic data set of this many training samples (test set a quarter of it) instead of Fashion-MNIST; its features and classes follow --layers.")]
+    public int? Synthetic { get; set; }
+
+    [Option("no-overlap", HelpText = "ddp: run each bucket's AllReduce blocking instead of overlapping it with the backward pass.")]
+    public bool NoOverlap { get; set; }
+
+    [Option("servers", Default = 1, HelpText = "ps: number of parameter-server ranks (the last K ranks); must be fewer than the ranks.")]
+    public int Servers { get; set; } = 1;
+
+    [Option("sync", HelpText = "ps: bulk-synchronous (servers apply the average of all workers' gradients each step). The default.")]
+    public bool Sync { get; set; }
+
+    [Option("async", HelpText = "ps: asynchronous (servers apply each worker's gradient as it arrives), staleness bounded by --staleness.")]
+    public bool Async { get; set; }
+
+    [Option("staleness", Default = 4, HelpText = "ps --async: how many steps the fastest worker may be ahead of the slowest.")]
+    public int Staleness { get; set; } = 4;
+
+    [Option("micro-batches", Default = 4, HelpText = "pipeline: GPipe micro-batches per global batch (at least 1, at most --batch-size).")]
+    public int MicroBatches { get; set; } = 4;
+
+    [Option("split", HelpText = "pipeline: dense layers per stage, comma-separated, one entry per rank (e.g. 2,1). Default: as even as possible.")]
+    public string? Split { get; set; }
+
+    [Option("checkpoint", Default = "train.ckpt", HelpText = "Checkpoint file, written atomically after every epoch (format: docs/checkpoint-format.md). Pass --no-checkpoint to skip.")]
+    public string Checkpoint { get; set; } = "train.ckpt";
+
+    [Option("no-checkpoint", HelpText = "Do not write checkpoints.")]
+    public bool NoCheckpoint { get; set; }
+
+    [Option("resume", HelpText = "Continue from the --checkpoint file: the epochs it completed are skipped.")]
+    public bool Resume { get; set; }
+
+    [Option("log-json", HelpText = "Append one JSON record per epoch to this file (JSON lines).")]
+    public string? LogJson { get; set; }
+
+    [Option("quiet", HelpText = "Print only the final summary.")]
+    public bool Quiet { get; set; }
+}

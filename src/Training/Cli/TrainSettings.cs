@@ -1,0 +1,43 @@
+using AllReduceNet.Collectives;
+using AllReduceNet.Training.Optim;
+
+namespace AllReduceNet.Training.Cli;
+
+/// <summary>Validated settings of one training run (see <see cref="TrainOptions"/> for their meaning).</summary>
+internal sealed record TrainSettings
+{
+    public StrategyKind Strategy { get; init; } = StrategyKind.Ddp;
+    public int Ranks { get; init; } = 1;
+    public AllReduceAlgorithm Algorithm { get; init; } = AllReduceAlgorithm.Auto;
+    public int[] Layers { get; init; } = [784, 256, 128, 10];
+    public string Device { get; init; } = "cpu";
+    public int Epochs { get; init; } = 10;
+    public int BatchSize { get; init; } = 128;
+    public OptimizerSettings Optimizer { get; init; } = new(OptimizerKind.Sgd, 0.05f, 0.9f, 0f);
+    public int Seed { get; init; } = 1;
+    /// <summary>Cosine learning-rate decay over the epochs (else constant).</summary>
+    public bool CosineSchedule { get; init; }
+    /// <summary>ddp: start each bucket's AllReduce during the backward pass (non-blocking).</summary>
+    public bool Overlap { get; init; } = true;
+    public int Servers { get; init; } = 1;
+    public bool Async { get; init; }
+    public int Staleness { get; init; } = 4;
+    public int MicroBatches { get; init; } = 4;
+    /// <summary>Dense layers per pipeline stage, one entry per rank.</summary>
+    public int[] Split { get; init; } = [];
+    public string? CheckpointPath { get; init; }
+    public bool Resume { get; init; }
+    public string? LogJson { get; init; }
+    public bool Quiet { get; init; }
+
+    /// <summary>Ranks that compute gradients: all but the servers under ps.</summary>
+    public int Workers => Strategy == StrategyKind.ParameterServer ? Ranks - Servers : Ranks;
+
+    public string StrategyName => Strategy switch
+    {
+        StrategyKind.Ddp => "ddp",
+        StrategyKind.Zero => "zero",
+        StrategyKind.ParameterServer => Async ? $"ps --async (servers {Servers}, staleness {Staleness})" : $"ps --sync (servers {Servers})",
+        _ => $"pipeline (stages {string.Join(",", Split)} layers, micro-batches {MicroBatches})",
+    };
+}

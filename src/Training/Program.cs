@@ -1,0 +1,9 @@
+using AllReduceNet.Training.Cli;
+
+namespace AllReduceNet.Training;
+
+/// <summary>Entry point of Train.dll.</summary>
+internal static class Program
+{
+    private static int Main(string[] args) => TrainCommand.Run(args, Console.Out, Console.Error);
+}

@@ -1,0 +1,16 @@
+using AllReduceNet.Training.Cli;
+
+namespace AllReduceNet.Training.Strategies;
+
+/// <summary>Creates the strategy the settings name.</summary>
+internal static class StrategyFactory
+{
+    public static IStrategy Create(StrategyContext context) => context.Settings.Strategy switch
+    {
+        StrategyKind.Ddp => new DdpStrategy(context),
+        StrategyKind.Zero => new ZeroStrategy(context),
+        StrategyKind.ParameterServer => new ParameterServerStrategy(context),
+        StrategyKind.Pipeline => new PipelineStrategy(context),
+        _ => throw new ArgumentOutOfRangeException(nameof(context), context.Settings.Strategy, "unknown strategy"),
+    };
+}

@@ -1,0 +1,115 @@
+using AllReduceNet.Collectives;
+using AllReduceNet.Training.Checkpoints;
+using AllReduceNet.Training.Data;
+using AllReduceNet.Training.Model;
+using AllReduceNet.Training.Optim;
+
+namespace AllReduceNet.Training.Strategies;
+
+/// <summary>
+/// ZeRO-style sharding of the optimizer (stage 2: optimizer state and reduced gradients sharded). The flat vector is
+/// padded to N x k and rank r owns shard [r k, (r + 1) k). Each step: gradients are reduce-scattered (rank r receives
+/// the sum of shard r only), rank r updates its shard of the parameters with its shard of the optimizer state, and
+/// the shards are all-gathered into the full parameter vector on every rank. Optimizer state per rank is 1/N of ddp's.
+/// </summary>
+internal sealed class ZeroStrategy : IStrategy
+{
+    private readonly StrategyContext _context;
+    private readonly Mlp _model;
+    private readonly Activations _activations;
+    private readonly LossHead _head;
+    private readonly BatchInput _input;
+    private readonly Optimizer _optimizer;
+    private readonly float[] _parameters, _gradients, _shardGradients;
+    private readonly int _shard, _start, _owned;
+
+    public ZeroStrategy(StrategyContext context)
+    {
+        _context = context;
+        var settings = context.Settings;
+        int n = context.World.Size, count = context.Layout.Count;
+        _shard = (count + n - 1) / n;
+        _start = context.World.Rank * _shard;
+        // The last shards may reach into the padding (or lie wholly in it); only real parameters get optimizer state.
+        _owned = Math.Clamp(count - _start, 0, _shard);
+        int maxLocal = EpochSampler.ShardRange(settings.BatchSize, 0, n).Length + 1;
+        _model = new Mlp(context.Backend, settings.Layers);
+        _activations = _model.CreateActivations(maxLocal);
+        _head = new LossHead(context.Backend, _model.OutputSize, maxLocal);
+        _input = new BatchInput(context.Backend, context.Data.Train, maxLocal);
+        _optimizer = new Optimizer(context.Backend, settings.Optimizer, _owned, context.Schedule);
+        _parameters = new float[_shard * n];
+        _gradients = new float[_shard * n];
+        _shardGradients = new float[_shard];
+    }
+
+    public void Load(Checkpoint state)
+    {
+        state.Parameters.CopyTo(_parameters, 0);
+        _model.WriteParameters(_parameters.AsSpan(0, _context.Layout.Count));
+        _optimizer.Restore(state.OptimizerSlots, Math.Min(_start, _context.Layout.Count), state.OptimizerSteps);
+    }
+
+    public EpochTally TrainEpoch(EpochSampler sampler, Action<int> onStep)
+    {
+        var world = _context.World;
+        var options = _context.Collective;
+        int count = _context.Layout.Count;
+        double lossSum = 0;
+        long correct = 0, samples = 0;
+        for (int step = 0; step < sampler.StepCount; step++)
+        {
+            var labels = _input.Load(sampler.Shard(step, world.Rank, world.Size));
+            int n = labels.Length;
+            var logits = _model.Forward(_activations, _input.Device, n);
+            var (loss, right) = _head.Compute(logits, labels, sampler.GlobalBatch);
+            _model.Backward(_activations, _input.Device, _head.Gradient, null, n);
+            _model.ReadGradients(_gradients.AsSpan(0, count));
+            _context.Clock.Time(() => world.ReduceScatter<float>(_gradients, _shardGradients, ReduceOp.Sum, options));
+            _optimizer.Step(_parameters.AsSpan(_start, _owned), _shardGradients.AsSpan(0, _owned));
+            _context.Clock.Time(() => world.AllGather(_parameters.AsSpan(), options));
+            _model.WriteParameters(_parameters.AsSpan(0, count));
+            lossSum += (double)loss * n;
+            correct += right;
+            samples += n;
+            onStep(step);
+        }
+        return new EpochTally(lossSum, correct, samples);
+    }
+
+    public Checkpoint Gather(int completedEpochs)
+    {
+        var settings = _context.Settings;
+        int count = _context.Layout.Count;
+        var slots = new float[settings.Optimizer.SlotCount][];
+        var padded = new float[_parameters.Length];
+        for (int s = 0; s < slots.Length; s++)
+        {
+            Array.Clear(padded);
+            _optimizer.ReadSlot(s, padded.AsSpan(_start, _owned));
+            _context.World.AllGather(padded.AsSpan(), _context.Collective);
+            slots[s] = padded[..count];
+        }
+        return new Checkpoint(settings.Layers, completedEpochs, settings.Seed, settings.Optimizer.Kind, _optimizer.StepCount,
+            _parameters[..count], slots);
+    }
+
+    public IReadOnlyList<string> Describe()
+    {
+        long full = (long)_context.Settings.Optimizer.SlotCount * _context.Layout.Count * sizeof(float);
+        return
+        [
+            $"zero: {_context.World.Size} shards of {_shard} parameters; reduce-scatter gradients, all-gather parameters",
+            $"optimizer state per rank: {_optimizer.StateBytes / 1024.0:F1} KiB (ddp: {full / 1024.0:F1} KiB, {100.0 * _optimizer.StateBytes / Math.Max(full, 1):F1}%)",
+        ];
+    }
+
+    public void Dispose()
+    {
+        _model.Dispose();
+        _activations.Dispose();
+        _head.Dispose();
+        _input.Dispose();
+        _optimizer.Dispose();
+    }
+}

@@ -1,0 +1,45 @@
+using System.Diagnostics;
+using AllReduceNet.Training.Checkpoints;
+using AllReduceNet.Training.Cli;
+
+namespace AllReduceNet.Training.Tests;
+
+/// <summary>Train.dll under mpiexec (ranks are processes) ends with exactly the parameters of the same run in-process.</summary>
+public class MpiTransportTests
+{
+    [MpiTheory]
+    [InlineData("--strategy ddp")]
+    [InlineData("--strategy zero")]
+    [InlineData("--strategy pipeline")]
+    [InlineData("--strategy ps --servers 1 --sync")]
+    public void Mpi_run_equals_in_process_run(string strategy)
+    {
+        using var dir = new TempDirectory();
+        string common = $"{strategy} --synthetic 240 --layers 12,10,8,3 --batch-size 24 --epochs 2 --device cpu";
+        string inProcess = dir.File("in-process.ckpt"), mpi = dir.File("mpi.ckpt");
+        Assert.Equal(0, TrainCommand.Run([.. $"{common} --ranks 3 --checkpoint {inProcess}".Split(' ')], TextWriter.Null, TextWriter.Null));
+
+        string train = Path.Combine(AppContext.BaseDirectory, "Train.dll");
+        var start = new ProcessStartInfo(MpiTheoryAttribute.FindLauncher()!, $"-n 3 dotnet {train} {common} --checkpoint {mpi}")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromSeconds(120)))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"mpiexec did not finish in 120 s:\n{stdout.Result}\n{stderr.Result}");
+        }
+        Assert.True(process.ExitCode == 0, $"mpiexec exited with {process.ExitCode}:\n{stdout.Result}\n{stderr.Result}");
+        Assert.Contains("on 3 ranks (mpi (MPICH", stdout.Result);   // it really ran on the MPI transport
+
+        var expected = CheckpointFile.Read(inProcess);
+        var actual = CheckpointFile.Read(mpi);
+        Assert.Equal(2, actual.CompletedEpochs);
+        Assert.Equal(expected.Parameters, actual.Parameters);
+        Assert.Equal(expected.OptimizerSlots[0], actual.OptimizerSlots[0]);
+    }
+}
