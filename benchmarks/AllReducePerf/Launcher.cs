@@ -14,7 +14,15 @@ public static class Launcher
 
     private static int RunUnderMpi(PerfOptions options, SweepPlan plan)
     {
-        var world = MpiRuntime.Initialize();
+        // ALLREDUCENET_MPI_THREAD_LEVEL=serialized lets the sweep compare the library's thread levels.
+        var level = Environment.GetEnvironmentVariable("ALLREDUCENET_MPI_THREAD_LEVEL")?.ToLowerInvariant() switch
+        {
+            "serialized" => MpiThreadLevel.Serialized,
+            "funneled" => MpiThreadLevel.Funneled,
+            "single" => MpiThreadLevel.Single,
+            _ => MpiThreadLevel.Multiple,
+        };
+        var world = MpiRuntime.Initialize(level);
         try
         {
             var rows = RunOn(world, options, plan);

@@ -77,6 +77,7 @@ internal static unsafe class RingPipeline
         private fixed long _expectedBytes[ReceivesInFlight];
         private fixed long _reduceOffset[ReceivesInFlight];
         private fixed long _reduceLength[ReceivesInFlight];
+        private fixed bool _deferred[ReceivesInFlight];
 
         public Ring(in CollectiveCall call, T* data, ChunkLayout layout, long segmentElements, int segments, int firstStep, int total, T* slots)
         {
@@ -122,9 +123,21 @@ internal static unsafe class RingPipeline
             if (length > 0) _requests[item] = _call.Send(_data + offset, length * sizeof(T), _right);
         }
 
-        public void PostReceive(int item)
+        /// <summary>
+        /// Posts the receive of an item, or, for an all-gather item whose region is still being sent from, defers it
+        /// to <see cref="FinishReceive"/>: waiting for that send here would hold up the reduction of earlier items.
+        /// </summary>
+        public void PostReceive(int item, bool mayDefer = true)
         {
             int step = Step(item);
+            // Receives from one source must be posted in item order (they match messages first come, first
+            // served), so once one is deferred the next is deferred too.
+            if (mayDefer && (_deferred[(item + 1) % ReceivesInFlight] || (!IsReduceStep(step) && _firstStep == 0
+                && _requests[(step - (_n - 1)) * _segments + item % _segments] is { IsCompleted: false })))
+            {
+                _deferred[item % ReceivesInFlight] = true;
+                return;
+            }
             int slot = item % ReceivesInFlight;
             Segment(ReceiveChunk(step), item, out long offset, out long length);
             _expectedBytes[slot] = length * sizeof(T);
@@ -157,6 +170,11 @@ internal static unsafe class RingPipeline
         public void FinishReceive(int item)
         {
             int slot = item % ReceivesInFlight;
+            if (_deferred[slot])
+            {
+                _deferred[slot] = false;
+                PostReceive(item, mayDefer: false);
+            }
             ref Request? receive = ref _requests[_total + slot];
             _call.WaitReceive(receive, _expectedBytes[slot]);
             _call.Comm.Recycle(receive);
