@@ -19,6 +19,8 @@ public static unsafe class MemcpyBandwidth
             new Span<byte>(source, (int)Math.Min(bytes, int.MaxValue)).Fill(1);
             new Span<byte>(target, (int)Math.Min(bytes, int.MaxValue)).Clear();
             Buffer.MemoryCopy(source, target, bytes, bytes);
+            // Small copies take nanoseconds: repeat them enough to be timed (about 64 MiB copied in all).
+            iterations = (int)Math.Clamp((64L << 20) / bytes, iterations, 1_000_000);
             var watch = Stopwatch.StartNew();
             for (int i = 0; i < iterations; i++) Buffer.MemoryCopy(source, target, bytes, bytes);
             return bytes * (double)iterations / watch.Elapsed.TotalSeconds / 1e9;

@@ -24,6 +24,13 @@ public static class Sweep
         var buffer = GC.AllocateUninitializedArray<T>((int)maxCount, pinned: true);
         var slowest = new double[1];
         var wrong = new long[1];
+        // One warm-up pass over every algorithm first, so the first size does not pay for first calls (thread
+        // start-up, pools filling, first touches of the buffer).
+        foreach (var algorithm in plan.Algorithms)
+        {
+            var warm = buffer.AsSpan(0, (int)Math.Min(maxCount, 1024));
+            for (int i = 0; i < 10; i++) comm.AllReduce(warm, plan.Op, new CollectiveOptions { Algorithm = algorithm });
+        }
         foreach (long bytes in plan.Sizes)
         {
             int count = (int)(bytes / elementSize);

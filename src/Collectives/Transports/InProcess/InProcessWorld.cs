@@ -17,7 +17,7 @@ public sealed class InProcessWorld
     {
         Size = size;
         Timeout = options.Timeout;
-        SpinIterations = options.SpinIterations ?? (size <= Environment.ProcessorCount ? 100 : 0);
+        SpinIterations = options.SpinIterations ?? (size <= Environment.ProcessorCount ? 100 : 200);
     }
 
     /// <summary>The number of ranks.</summary>
