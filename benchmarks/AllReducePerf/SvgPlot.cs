@@ -9,7 +9,7 @@ namespace AllReduceNet.Perf;
 /// </summary>
 public static class SvgPlot
 {
-    private const int Width = 900, Height = 560, Left = 70, Right = 260, Top = 40, Bottom = 60;
+    private const int Width = 1000, Height = 560, Left = 70, Right = 320, Top = 40, Bottom = 60;
     private static readonly string[] Colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"];
 
     public static void Write(IEnumerable<string> csvPaths, string svgPath, string title)
