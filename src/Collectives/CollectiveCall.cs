@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-
 namespace AllReduceNet.Collectives;
 
 /// <summary>
@@ -84,8 +82,4 @@ internal readonly unsafe struct CollectiveCall
             $"rank {Rank}: {Operation} of {Count} x {ElementTypes.Name(Type)} (call #{CallNumber} on this communicator of {Size} ranks) " +
             $"timed out after {Timeout} waiting for {request.Describe()}." + (stragglers is null ? "" : " " + stragglers));
     }
-
-    /// <summary>The bytes of <paramref name="elements"/> elements of <typeparamref name="T"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static long Bytes<T>(long elements) where T : unmanaged => elements * sizeof(T);
 }

@@ -49,11 +49,6 @@ internal sealed class CollectiveQueue : IDisposable
         }
     }
 
-    public bool IsIdle
-    {
-        get { lock (_gate) return _inFlight == 0; }
-    }
-
     private void Drain()
     {
         while (true)

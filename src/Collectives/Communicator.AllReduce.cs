@@ -99,11 +99,7 @@ public abstract unsafe partial class Communicator
     /// <summary>Average = sum, then one division per element; the same on every rank, so still bitwise identical.</summary>
     private void DivideBySize<T>(T* data, long count) where T : unmanaged, INumber<T>
     {
-        var divisor = T.CreateTruncating(Size);
-        for (long offset = 0; offset < count; offset += int.MaxValue)
-        {
-            var span = new Span<T>(data + offset, (int)Math.Min(int.MaxValue, count - offset));
-            TensorPrimitives.Divide(span, divisor, span);
-        }
+        var span = new Span<T>(data, checked((int)count)); // collectives take spans: count fits an int
+        TensorPrimitives.Divide(span, T.CreateTruncating(Size), span);
     }
 }

@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-
 namespace AllReduceNet.Collectives;
 
 /// <summary>
@@ -15,7 +13,6 @@ internal enum ElementType : byte
     Int64 = 4,
     Half = 5,
     Byte = 6,
-    OtherNumber = 7,
 }
 
 internal static class ElementTypes
@@ -48,9 +45,6 @@ internal static class ElementTypes
         ElementType.Int64 => "long",
         ElementType.Half => "Half",
         ElementType.Byte => "byte",
-        ElementType.OtherNumber => "number",
         _ => "other",
     };
-
-    public static int SizeOf<T>() where T : unmanaged => Unsafe.SizeOf<T>();
 }

@@ -98,8 +98,6 @@ public sealed class InProcessWorld
         Interlocked.CompareExchange(ref _failure, new Failure(worldRank, error), null);
     }
 
-    internal bool IsAborted => Volatile.Read(ref _failure) is not null;
-
     internal void ThrowIfAborted(int worldRank)
     {
         if (Volatile.Read(ref _failure) is { } f)
