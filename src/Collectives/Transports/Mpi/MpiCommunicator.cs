@@ -20,6 +20,7 @@ internal sealed unsafe class MpiCommunicator : Communicator
     private readonly bool _ownsUserComm;
     private readonly int _rank;
     private readonly int _size;
+    private readonly SharedMemoryChannel? _shared;
     private MpiNativeCollectives? _native;
 
     /// <summary>Wraps <paramref name="userComm"/> and duplicates it for the collectives (collective over its ranks).</summary>
@@ -34,6 +35,7 @@ internal sealed unsafe class MpiCommunicator : Communicator
         library.Check(library.CommSetErrorsReturn(userComm), "MPI_Comm_set_errhandler(MPI_ERRORS_RETURN)", _rank);
         library.Check(library.CommDup(userComm, out _collectiveComm), "MPI_Comm_dup (the collectives' channel)", _rank);
         library.Check(library.CommSetErrorsReturn(_collectiveComm), "MPI_Comm_set_errhandler(MPI_ERRORS_RETURN)", _rank);
+        _shared = SharedMemoryChannel.TryCreate(this, library, _collectiveComm, _rank, _size);
     }
 
     internal MpiLibrary Library { get; }
@@ -45,12 +47,20 @@ internal sealed unsafe class MpiCommunicator : Communicator
 
     public override int Size => _size;
 
-    public override string TransportName => $"mpi ({Library.ShortName})";
+    public override string TransportName => _shared is null ? $"mpi ({Library.ShortName})" : $"mpi ({Library.ShortName}, shared memory)";
+
+    /// <summary>True when the collectives' messages travel through the node's shared memory (see <see cref="SharedMemoryChannel"/>).</summary>
+    internal bool UsesSharedMemory => _shared is not null;
 
     internal override INativeCollectives? Native => _native ??= new MpiNativeCollectives(this);
 
     private protected override Request PostSend(void* data, long bytes, int destination, int tag, MessageChannel channel, MemoryHandle pin, long collectiveCount)
     {
+        if (_shared is not null && channel == MessageChannel.Collective)
+        {
+            ThrowIfFinalized();
+            return _shared.PostSend((byte*)data, bytes, destination, tag, collectiveCount);
+        }
         if (Library.IsFinalized || bytes > int.MaxValue)
         {
             pin.Dispose();
@@ -70,6 +80,12 @@ internal sealed unsafe class MpiCommunicator : Communicator
 
     private protected override Request PostReceive(void* data, long capacity, int source, int tag, MessageChannel channel, MemoryHandle pin)
     {
+        if (_shared is not null && channel == MessageChannel.Collective)
+        {
+            // Collective receives always name their source and take any tag (the algorithm checks the tag).
+            ThrowIfFinalized();
+            return _shared.PostReceive((byte*)data, capacity, source, reduce: null);
+        }
         if (Library.IsFinalized)
         {
             pin.Dispose();
@@ -89,6 +105,20 @@ internal sealed unsafe class MpiCommunicator : Communicator
         return new MpiRequest(this, isSend: false, handle, capacity, source, tag, channel, pin);
     }
 
+    internal override bool CanReceiveReduce => _shared is not null;
+
+    internal override Request? PostCollectiveReceiveReduce(void* target, long bytes, int source, delegate*<void*, void*, long, void> reduce)
+    {
+        if (_shared is null) return null;
+        ThrowIfFinalized();
+        return _shared.PostReceive((byte*)target, bytes, source, reduce);
+    }
+
+    internal override void Recycle(Request? request)
+    {
+        if (request is SharedMemoryRequest r) _shared?.Recycle(r);
+    }
+
     /// <summary>MPI_Comm_split on the user's communicator; MPI_UNDEFINED for a negative color. Blocks until every rank calls it.</summary>
     private protected override Communicator? SplitCore(int color, int key)
     {
@@ -103,6 +133,7 @@ internal sealed unsafe class MpiCommunicator : Communicator
     protected override void DisposeCore()
     {
         if (Library.IsFinalized) return;
+        _shared?.Dispose();
         Library.CommFree(_collectiveComm);
         if (_ownsUserComm) Library.CommFree(_userComm);
     }

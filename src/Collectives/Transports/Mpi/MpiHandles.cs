@@ -27,6 +27,8 @@ internal sealed class MpiHandles
     public required nint OpMin { get; init; }
     public required nint OpMax { get; init; }
     public required nint InPlace { get; init; }
+    public required nint InfoNull { get; init; }
+    public required int CommTypeShared { get; init; }
     public required int AnySource { get; init; }
     public required int AnyTag { get; init; }
     public required int Undefined { get; init; }
@@ -62,6 +64,8 @@ internal sealed class MpiHandles
         OpSum = H(0x58000003),          // mpi.h:307  #define MPI_SUM (MPI_Op)(0x58000003)
         OpProd = H(0x58000004),         // mpi.h:308  #define MPI_PROD (MPI_Op)(0x58000004)
         InPlace = -1,                   // mpi.h:542  #define MPI_IN_PLACE (void *) -1
+        InfoNull = H(0x1c000000),       // mpi.h:529  #define MPI_INFO_NULL ((MPI_Info)0x1c000000)
+        CommTypeShared = 1,             // mpi.h:552  #define MPI_COMM_TYPE_SHARED 1
         AnySource = -2,                 // mpi.h:391  #define MPI_ANY_SOURCE (-2)
         AnyTag = -1,                    // mpi.h:393  #define MPI_ANY_TAG (-1)
         Undefined = -32766,             // mpi.h:363  #define MPI_UNDEFINED (-32766)
@@ -97,6 +101,8 @@ internal sealed class MpiHandles
         OpSum = S(library, "ompi_mpi_op_sum"),               // mpi.h:1149  MPI_SUM
         OpProd = S(library, "ompi_mpi_op_prod"),             // mpi.h:1150  MPI_PROD
         InPlace = 1,                                         // mpi.h:518   #define MPI_IN_PLACE ((void *) 1)
+        InfoNull = S(library, "ompi_mpi_info_null"),         // mpi.h:859   MPI_INFO_NULL
+        CommTypeShared = 0,                                  // mpi.h:773-774  enum { MPI_COMM_TYPE_SHARED, ... }: 0
         AnySource = -1,                                      // mpi.h:498   #define MPI_ANY_SOURCE -1
         AnyTag = -1,                                         // mpi.h:501   #define MPI_ANY_TAG -1
         Undefined = -32766,                                  // mpi.h:506   #define MPI_UNDEFINED -32766

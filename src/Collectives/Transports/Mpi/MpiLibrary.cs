@@ -36,6 +36,10 @@ internal sealed unsafe class MpiLibrary
     private readonly delegate* unmanaged<nint*, int> _commFree;
     private readonly delegate* unmanaged<nint, nint, int> _commSetErrhandler;
     private readonly delegate* unmanaged<nint, int> _barrier;
+    private readonly delegate* unmanaged<nint, int, int, nint, nint*, int> _commSplitType;
+    private readonly delegate* unmanaged<nint, int, nint, nint, void**, nint*, int> _winAllocateShared;
+    private readonly delegate* unmanaged<nint, int, nint*, int*, void**, int> _winSharedQuery;
+    private readonly delegate* unmanaged<nint*, int> _winFree;
     private readonly delegate* unmanaged<void*, void*, int, nint, nint, nint, int> _allreduce;
     private readonly delegate* unmanaged<nint, int, int> _abort;
     private readonly delegate* unmanaged<double> _wtime;
@@ -66,6 +70,10 @@ internal sealed unsafe class MpiLibrary
         _commFree = (delegate* unmanaged<nint*, int>)Export("MPI_Comm_free");
         _commSetErrhandler = (delegate* unmanaged<nint, nint, int>)Export("MPI_Comm_set_errhandler");
         _barrier = (delegate* unmanaged<nint, int>)Export("MPI_Barrier");
+        _commSplitType = (delegate* unmanaged<nint, int, int, nint, nint*, int>)Export("MPI_Comm_split_type");
+        _winAllocateShared = (delegate* unmanaged<nint, int, nint, nint, void**, nint*, int>)Export("MPI_Win_allocate_shared");
+        _winSharedQuery = (delegate* unmanaged<nint, int, nint*, int*, void**, int>)Export("MPI_Win_shared_query");
+        _winFree = (delegate* unmanaged<nint*, int>)Export("MPI_Win_free");
         _allreduce = (delegate* unmanaged<void*, void*, int, nint, nint, nint, int>)Export("MPI_Allreduce");
         _abort = (delegate* unmanaged<nint, int, int>)Export("MPI_Abort");
         _wtime = (delegate* unmanaged<double>)Export("MPI_Wtime");
@@ -190,6 +198,37 @@ internal sealed unsafe class MpiLibrary
     public int CommSetErrorsReturn(nint comm) { using (Enter()) return _commSetErrhandler(comm, Handles.ErrorsReturn); }
 
     public int Barrier(nint comm) { using (Enter()) return _barrier(comm); }
+
+    /// <summary>MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, key, MPI_INFO_NULL): the ranks that can share memory with this one.</summary>
+    public int CommSplitShared(nint comm, int key, out nint nodeComm)
+    {
+        nint slot = 0; int rc;
+        using (Enter()) rc = _commSplitType(comm, Handles.CommTypeShared, key, Handles.InfoNull, &slot);
+        nodeComm = ReadHandle(slot);
+        return rc;
+    }
+
+    /// <summary>MPI_Win_allocate_shared of <paramref name="bytes"/> bytes (disp_unit 1, MPI_INFO_NULL); collective over <paramref name="comm"/>.</summary>
+    public int WinAllocateShared(long bytes, nint comm, out byte* baseAddress, out nint window)
+    {
+        void* address = null; nint slot = 0; int rc;
+        using (Enter()) rc = _winAllocateShared((nint)bytes, 1, Handles.InfoNull, comm, &address, &slot);
+        baseAddress = (byte*)address;
+        window = ReadHandle(slot);
+        return rc;
+    }
+
+    /// <summary>MPI_Win_shared_query: where <paramref name="rank"/>'s part of the window is mapped in this process.</summary>
+    public int WinSharedQuery(nint window, int rank, out long bytes, out byte* baseAddress)
+    {
+        nint size = 0; int unit = 0; void* address = null; int rc;
+        using (Enter()) rc = _winSharedQuery(window, rank, &size, &unit, &address);
+        bytes = size;
+        baseAddress = (byte*)address;
+        return rc;
+    }
+
+    public int WinFree(nint window) { using (Enter()) return _winFree(&window); }
 
     public int Allreduce(void* send, void* receive, int count, nint datatype, nint op, nint comm)
     {
