@@ -17,16 +17,17 @@ public static class Planner
         var sizes = new List<long>();
         for (long s = min; s <= max; s *= options.StepFactor) sizes.Add(s);
 
-        var names = (options.Algorithms ?? (underMpi ? "native,ring,tree,auto" : "ring,tree,auto"))
+        var names = (options.Algorithms ?? (underMpi ? "native,ring,tree,rd,auto" : "ring,tree,rd,auto"))
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var algorithms = names.Select(n => n.ToLowerInvariant() switch
         {
             "ring" => AllReduceAlgorithm.Ring,
             "tree" => AllReduceAlgorithm.Tree,
+            "rd" or "recursive-doubling" => AllReduceAlgorithm.RecursiveDoubling,
             "auto" => AllReduceAlgorithm.Auto,
             "native" or "mpi" => underMpi ? AllReduceAlgorithm.Native
                 : throw new ArgumentException("--algorithms native needs the MPI transport: run under mpiexec."),
-            _ => throw new ArgumentException($"--algorithms: '{n}' is not one of ring, tree, auto, native."),
+            _ => throw new ArgumentException($"--algorithms: '{n}' is not one of ring, tree, rd (recursive doubling), auto, native."),
         }).ToList();
 
         var op = options.Op.ToLowerInvariant() switch

@@ -1,9 +1,10 @@
 namespace AllReduceNet.Collectives;
 
 /// <summary>
-/// Auto's choice between ring and tree AllReduce: a cost model in the style of NCCL's tuning tables. The tree takes
-/// fewer steps (2 log2 N against 2(N-1)), the ring moves fewer bytes per rank (2(N-1)/N of the buffer against 2x),
-/// so the tree wins below a crossover size that grows with N. The crossovers are the ones measured with the sweep
+/// Auto's choice between recursive doubling, tree and ring AllReduce: a cost model in the style of NCCL's tuning
+/// tables. Recursive doubling takes the fewest steps (log2 N) but moves the whole buffer in each; the tree takes
+/// 2 log2 N steps; the ring moves the fewest bytes per rank (2(N-1)/N of the buffer) in the most steps. So recursive
+/// doubling wins for the smallest messages, the tree up to a crossover size that grows with N, the ring above. The crossovers are the ones measured with the sweep
 /// tool (benchmarks/RESULTS.md); ALLREDUCENET_TREE_THRESHOLD_BYTES overrides them, ALLREDUCENET_ALGO forces an algorithm.
 /// </summary>
 public static class AlgorithmSelector
@@ -15,6 +16,12 @@ public static class AlgorithmSelector
         {
             reason = $"ALLREDUCENET_ALGO={forced.ToString().ToLowerInvariant()}";
             return forced;
+        }
+        long doublingThreshold = RecursiveDoublingThresholdBytes(ranks);
+        if (ranks > 1 && bytes <= doublingThreshold)
+        {
+            reason = $"{bytes} B <= recursive-doubling threshold {doublingThreshold} B for {ranks} ranks";
+            return AllReduceAlgorithm.RecursiveDoubling;
         }
         if (ranks <= 2)
         {
@@ -31,7 +38,19 @@ public static class AlgorithmSelector
         return AllReduceAlgorithm.Ring;
     }
 
-    /// <summary>Messages up to this many bytes use the tree under Auto, for a world of <paramref name="ranks"/>.</summary>
+    /// <summary>
+    /// Messages up to this many bytes use recursive doubling under Auto: its log2(N) whole-buffer exchanges beat the
+    /// tree's 2 log2(N) steps and the ring's 2(N-1) while the message is small. Measured with the sweep
+    /// (benchmarks/RESULTS.md): at 2 and 4 ranks it is ahead up to 16 KiB (in-process and over MPI's shared memory),
+    /// at 8 ranks up to about 4 KiB. ALLREDUCENET_RD_THRESHOLD_BYTES overrides it.
+    /// </summary>
+    public static long RecursiveDoublingThresholdBytes(int ranks)
+    {
+        if (EnvironmentSettings.RecursiveDoublingThresholdBytes is { } fromEnvironment) return fromEnvironment;
+        return ranks <= 4 ? 16 * 1024 : 4 * 1024;
+    }
+
+    /// <summary>Messages up to this many bytes (and above the recursive-doubling threshold) use the tree under Auto, for a world of <paramref name="ranks"/>.</summary>
     public static long TreeThresholdBytes(int ranks)
     {
         if (EnvironmentSettings.TreeThresholdBytes is { } fromEnvironment) return fromEnvironment;

@@ -11,4 +11,9 @@ public enum AllReduceAlgorithm
     Tree = 2,
     /// <summary>The transport's own collective (MPI_Allreduce under MPI); the baseline of every benchmark.</summary>
     Native = 3,
+    /// <summary>
+    /// Exchange the whole buffer with the rank that differs in one bit, log2(N) rounds (plus two for a world that is
+    /// not a power of two): the fewest steps, for the smallest messages.
+    /// </summary>
+    RecursiveDoubling = 4,
 }

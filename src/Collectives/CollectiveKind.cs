@@ -1,7 +1,7 @@
 namespace AllReduceNet.Collectives;
 
 /// <summary>
-/// Which collective (and, for AllReduce, which algorithm) a message belongs to. Three bits of every collective tag,
+/// Which collective (and, for AllReduce, which algorithm) a message belongs to. Four bits of every collective tag,
 /// so that ranks that call different collectives, or pick different algorithms, are told so at the first message.
 /// </summary>
 internal enum CollectiveKind : byte
@@ -14,30 +14,32 @@ internal enum CollectiveKind : byte
     AllGather = 5,
     ReduceScatter = 6,
     Barrier = 7,
+    AllReduceRecursiveDoubling = 8,
 }
 
 /// <summary>
-/// The tag of a collective message: kind (3 bits), element type (3 bits), operator (3 bits) and the low 6 bits of the
+/// The tag of a collective message: kind (4 bits), element type (3 bits), operator (3 bits) and the low 5 bits of the
 /// call number. 15 bits in all, the tag range every MPI library must support.
 /// </summary>
 internal static class CollectiveSignature
 {
     public static int Tag(CollectiveKind kind, ElementType type, ReduceOp? op, long callNumber) =>
-        ((int)kind << 12) | (((int)type & 7) << 9) | (((int)(op ?? 0) & 7) << 6) | (int)(callNumber & 63);
+        (((int)kind & 15) << 11) | (((int)type & 7) << 8) | (((int)(op ?? 0) & 7) << 5) | (int)(callNumber & 31);
 
     public static string Describe(int tag)
     {
-        var kind = (CollectiveKind)((tag >> 12) & 7);
-        var type = (ElementType)((tag >> 9) & 7);
-        int op = (tag >> 6) & 7;
+        var kind = (CollectiveKind)((tag >> 11) & 15);
+        var type = (ElementType)((tag >> 8) & 7);
+        int op = (tag >> 5) & 7;
         var opText = op == 0 ? "" : $" with {(ReduceOp)op}";
-        return $"{KindName(kind)} of {ElementTypes.Name(type)}{opText} (call number {tag & 63} mod 64)";
+        return $"{KindName(kind)} of {ElementTypes.Name(type)}{opText} (call number {tag & 31} mod 32)";
     }
 
     public static string KindName(CollectiveKind kind) => kind switch
     {
         CollectiveKind.AllReduceRing => "AllReduce(ring)",
         CollectiveKind.AllReduceTree => "AllReduce(tree)",
+        CollectiveKind.AllReduceRecursiveDoubling => "AllReduce(recursive doubling)",
         CollectiveKind.Internal => "an internal exchange (Split or argument check)",
         _ => kind.ToString(),
     };

@@ -51,7 +51,12 @@ public abstract unsafe partial class Communicator
             NativeAllReduce(input, result, count, type, op);
             return;
         }
-        var kind = algorithm == AllReduceAlgorithm.Tree ? CollectiveKind.AllReduceTree : CollectiveKind.AllReduceRing;
+        var kind = algorithm switch
+        {
+            AllReduceAlgorithm.Tree => CollectiveKind.AllReduceTree,
+            AllReduceAlgorithm.RecursiveDoubling => CollectiveKind.AllReduceRecursiveDoubling,
+            _ => CollectiveKind.AllReduceRing,
+        };
         var call = new CollectiveCall(this, kind, type, op, count, options.Timeout);
         if (options.Validate || EnvironmentSettings.Validate) ArgumentCheck.Run(call, op, root: -1);
         if (input != result) Buffer.MemoryCopy(input, result, bytes, bytes);
@@ -75,6 +80,11 @@ public abstract unsafe partial class Communicator
             T* slots = (T*)Scratch(TreePipeline.ReduceScratchBytes<T>(count, segmentBytes));
             TreePipeline.Reduce<T, TOp>(call, data, count, root: 0, segmentBytes, slots);
             TreePipeline.Broadcast(call, data, count, root: 0, segmentBytes);
+        }
+        else if (algorithm == AllReduceAlgorithm.RecursiveDoubling)
+        {
+            T* scratch = (T*)Scratch(RecursiveDoubling.ScratchBytes<T>(count, segmentBytes));
+            RecursiveDoubling.Run<T, TOp>(call, data, count, segmentBytes, scratch);
         }
         else
         {

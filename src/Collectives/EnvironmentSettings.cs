@@ -10,7 +10,7 @@ internal static class EnvironmentSettings
     /// <summary>ALLREDUCENET_TIMEOUT_SECONDS: the default timeout of every wait (300 s if unset).</summary>
     public static TimeSpan DefaultTimeout { get; } = ReadSeconds("ALLREDUCENET_TIMEOUT_SECONDS", 300);
 
-    /// <summary>ALLREDUCENET_ALGO=ring|tree|native|auto: forces the AllReduce algorithm of calls that ask for Auto.</summary>
+    /// <summary>ALLREDUCENET_ALGO=ring|tree|rd|native|auto: forces the AllReduce algorithm of calls that ask for Auto.</summary>
     public static AllReduceAlgorithm? ForcedAlgorithm { get; } = ReadAlgorithm();
 
     /// <summary>ALLREDUCENET_DEBUG=1: log each collective's algorithm choice and the reason to standard error.</summary>
@@ -24,6 +24,9 @@ internal static class EnvironmentSettings
 
     /// <summary>ALLREDUCENET_TREE_THRESHOLD_BYTES: messages up to this size use the tree under Auto.</summary>
     public static long? TreeThresholdBytes { get; } = ReadLong("ALLREDUCENET_TREE_THRESHOLD_BYTES");
+
+    /// <summary>ALLREDUCENET_RD_THRESHOLD_BYTES: messages up to this size use recursive doubling under Auto (0: never).</summary>
+    public static long? RecursiveDoublingThresholdBytes { get; } = ReadLong("ALLREDUCENET_RD_THRESHOLD_BYTES");
 
     /// <summary>
     /// ALLREDUCENET_MPI_SHM=0: under MPI, send the collectives' messages through MPI's point-to-point calls even
@@ -80,8 +83,9 @@ internal static class EnvironmentSettings
             "auto" => null,
             "ring" => AllReduceAlgorithm.Ring,
             "tree" => AllReduceAlgorithm.Tree,
+            "rd" or "recursive-doubling" or "recursivedoubling" => AllReduceAlgorithm.RecursiveDoubling,
             "native" or "mpi" => AllReduceAlgorithm.Native,
-            _ => throw new InvalidOperationException($"ALLREDUCENET_ALGO='{v}' is not one of ring, tree, native, auto."),
+            _ => throw new InvalidOperationException($"ALLREDUCENET_ALGO='{v}' is not one of ring, tree, rd (recursive doubling), native, auto."),
         };
     }
 }

@@ -10,7 +10,7 @@ namespace AllReduceNet.Collectives.Tests;
 public class AllReduceTests
 {
     public static IEnumerable<object[]> Cases() =>
-        from algorithm in new[] { AllReduceAlgorithm.Ring, AllReduceAlgorithm.Tree, AllReduceAlgorithm.Auto }
+        from algorithm in new[] { AllReduceAlgorithm.Ring, AllReduceAlgorithm.Tree, AllReduceAlgorithm.RecursiveDoubling, AllReduceAlgorithm.Auto }
         from op in Enum.GetValues<ReduceOp>()
         from type in new[] { "float", "double", "int", "long", "Half" }
         select new object[] { algorithm, op, type };
@@ -109,12 +109,16 @@ public class AllReduceTests
     }
 
     [Fact]
-    public void AutoPicksTreeForSmallAndRingForLargeMessages()
+    public void AutoPicksRecursiveDoublingThenTreeThenRingAsMessagesGrow()
     {
         Assert.Equal(AllReduceAlgorithm.Ring, AlgorithmSelector.Choose(64 << 20, 8, out var why));
         Assert.Contains("threshold", why);
-        Assert.Equal(AllReduceAlgorithm.Tree, AlgorithmSelector.Choose(64, 8, out _));
-        Assert.Equal(AllReduceAlgorithm.Ring, AlgorithmSelector.Choose(64, 2, out _));
+        Assert.Equal(AllReduceAlgorithm.RecursiveDoubling, AlgorithmSelector.Choose(64, 8, out why));
+        Assert.Contains("recursive-doubling threshold", why);
+        Assert.Equal(AllReduceAlgorithm.Tree, AlgorithmSelector.Choose(32 << 10, 8, out _));
+        Assert.Equal(AllReduceAlgorithm.RecursiveDoubling, AlgorithmSelector.Choose(64, 2, out _));
+        Assert.Equal(AllReduceAlgorithm.RecursiveDoubling, AlgorithmSelector.Choose(16 << 10, 2, out _));
+        Assert.Equal(AllReduceAlgorithm.Ring, AlgorithmSelector.Choose((16 << 10) + 4, 2, out _));
     }
 
     [Fact]

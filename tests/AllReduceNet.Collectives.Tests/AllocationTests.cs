@@ -11,6 +11,8 @@ public class AllocationTests
     [InlineData(AllReduceAlgorithm.Ring, 2, 16)]
     [InlineData(AllReduceAlgorithm.Ring, 4, 300_000)]
     [InlineData(AllReduceAlgorithm.Tree, 5, 1000)]
+    [InlineData(AllReduceAlgorithm.RecursiveDoubling, 3, 100)]
+    [InlineData(AllReduceAlgorithm.RecursiveDoubling, 8, 1000)]
     public void SteadyStateAllReduceAllocatesNothing(AllReduceAlgorithm algorithm, int ranks, int count)
     {
         var allocated = World.Run(ranks, comm =>

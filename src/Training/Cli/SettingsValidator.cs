@@ -39,8 +39,9 @@ internal static class SettingsValidator
             "auto" => AllReduceAlgorithm.Auto,
             "ring" => AllReduceAlgorithm.Ring,
             "tree" => AllReduceAlgorithm.Tree,
+            "rd" or "recursive-doubling" => AllReduceAlgorithm.RecursiveDoubling,
             "native" => AllReduceAlgorithm.Native,
-            _ => throw new TrainingException($"--algorithm '{options.Algorithm}' is unknown; use auto, ring, tree or native."),
+            _ => throw new TrainingException($"--algorithm '{options.Algorithm}' is unknown; use auto, ring, tree, rd (recursive doubling) or native."),
         };
         if (algorithm == AllReduceAlgorithm.Native && launchedRanks is null)
             throw new TrainingException("--algorithm native needs the MPI transport (run under mpiexec); in-process ranks have no native AllReduce.");
