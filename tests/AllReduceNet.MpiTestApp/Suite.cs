@@ -61,7 +61,9 @@ internal sealed class Suite(Communicator world, long largeCount)
         world.AllReduce<long>(totals, ReduceOp.Sum, new CollectiveOptions { Algorithm = AllReduceAlgorithm.Native });
         if (_rank == 0)
         {
+            var shm = (world as MpiCommunicator)?.SharedMemory;
             Console.WriteLine($"MPI SUITE transport='{world.TransportName}' library={MpiRuntime.LibraryPath} abi={MpiRuntime.Abi} " +
+                              $"shm-slots={(shm is null ? "none" : $"{shm.SlotCount}x{shm.SlotBytes}")} " +
                               $"thread-level={MpiRuntime.ThreadLevel} ranks={_size} checks={totals[1]} failures={totals[0]} " +
                               $"seconds={MpiRuntime.Wtime() - t0:F1} (stopwatch {clock.Elapsed.TotalSeconds:F1})");
             Console.WriteLine(totals[0] == 0 ? "MPI SUITE PASSED" : "MPI SUITE FAILED");

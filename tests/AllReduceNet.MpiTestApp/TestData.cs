@@ -30,13 +30,18 @@ internal static class TestData
     }
 
     /// <summary>Reduces the ranks' data in rank order, one element at a time; Average divides the sum as the library does.</summary>
-    public static T[] Reference<T>(int ranks, long count, ReduceOp op) where T : unmanaged, INumber<T>
+    public static T[] Reference<T>(int ranks, long count, ReduceOp op) where T : unmanaged, INumber<T> =>
+        Reference<T>(Enumerable.Range(0, ranks).ToArray(), count, op);
+
+    /// <summary>The same over the data of the world ranks <paramref name="members"/> (a sub-communicator's), in that order.</summary>
+    public static T[] Reference<T>(int[] members, long count, ReduceOp op) where T : unmanaged, INumber<T>
     {
-        var result = Fill<T>(0, count, op);
-        for (int r = 1; r < ranks; r++)
+        int ranks = members.Length;
+        var result = Fill<T>(members[0], count, op);
+        for (int m = 1; m < ranks; m++)
             for (long i = 0; i < count; i++)
             {
-                T x = result[i], y = Value<T>(r, i, op);
+                T x = result[i], y = Value<T>(members[m], i, op);
                 result[i] = op switch
                 {
                     ReduceOp.Sum or ReduceOp.Average => x + y,

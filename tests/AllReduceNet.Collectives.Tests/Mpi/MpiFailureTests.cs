@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using AllReduceNet.Collectives.Transports.InProcess;
 using AllReduceNet.Collectives.Transports.Mpi;
 
@@ -14,6 +15,87 @@ public class MpiFailureTests
 
     [MpiFact(MpiJob.OpenMpi)]
     public void MismatchedCountsEndTheOpenMpiJobWithAMismatchError() => AssertMismatch(MpiJob.Launch(MpiJob.OpenMpi, 2, "mismatch", Timeout));
+
+    /// <summary>
+    /// Through shared memory every fragment carries its sender's collective count, so the mismatch names both
+    /// counts, rank 0's 1000 floats and another rank's 1001, and the two message lengths.
+    /// </summary>
+    [MpiFact(MpiJob.Mpich)]
+    public void MismatchedCountsThroughSharedMemoryNameBothRanksCounts() =>
+        AssertCountsNamed(MpiJob.Launch(MpiJob.Mpich, 2, "mismatch", Timeout));
+
+    /// <summary>The same with 64-byte slots at 3 ranks: the longer message is drained unused over many fragments.</summary>
+    [MpiFact(MpiJob.OpenMpi)]
+    public void MismatchedCountsThroughTinySharedMemorySlotsNameBothRanksCounts() =>
+        AssertCountsNamed(MpiJob.Launch(MpiJob.OpenMpi, 3, "mismatch", Timeout, MpiSuiteTests.Slots(64, 2)));
+
+    /// <summary>On MPI's point-to-point path the mismatch is caught all the same (MPI does not carry the peer's count).</summary>
+    [MpiFact(MpiJob.Mpich)]
+    public void MismatchedCountsWithoutSharedMemoryEndTheMpichJob() =>
+        AssertMismatch(MpiJob.Launch(MpiJob.Mpich, 2, "mismatch", Timeout, MpiSuiteTests.WithoutSharedMemory));
+
+    /// <summary>Sum against Max, same count and type: every message has the expected length; only the signature differs.</summary>
+    [MpiFact(MpiJob.Mpich)]
+    public void MismatchedOperatorsThroughSharedMemoryNameBothSignatures() =>
+        AssertSignaturesNamed(MpiJob.Launch(MpiJob.Mpich, 2, "mismatch-op", Timeout),
+            "AllReduce\\(ring\\) of float with Sum", "AllReduce\\(ring\\) of float with Max");
+
+    [MpiFact(MpiJob.OpenMpi)]
+    public void MismatchedOperatorsWithoutSharedMemoryNameBothSignatures() =>
+        AssertSignaturesNamed(MpiJob.Launch(MpiJob.OpenMpi, 2, "mismatch-op", Timeout, MpiSuiteTests.WithoutSharedMemory),
+            "AllReduce\\(ring\\) of float with Sum", "AllReduce\\(ring\\) of float with Max");
+
+    /// <summary>4099 floats against 4099 ints: the same bytes in every message, with tiny slots at 3 ranks.</summary>
+    [MpiFact(MpiJob.OpenMpi)]
+    public void MismatchedElementTypesThroughSharedMemoryNameBothSignatures() =>
+        AssertSignaturesNamed(MpiJob.Launch(MpiJob.OpenMpi, 3, "mismatch-type", Timeout, MpiSuiteTests.Slots(64, 2)),
+            "AllReduce\\(ring\\) of float with Sum", "AllReduce\\(ring\\) of int with Sum");
+
+    /// <summary>AllReduce against Broadcast: rank 0's ring receives a Broadcast segment from rank 2, the Broadcast's root.</summary>
+    [MpiFact(MpiJob.Mpich)]
+    public void MismatchedCollectivesThroughSharedMemoryNameBothSignatures()
+    {
+        var result = MpiJob.Launch(MpiJob.Mpich, 3, "mismatch-collective", Timeout);
+        AssertSignaturesNamed(result, "AllReduce\\(ring\\) of float with Sum", "Broadcast of float");
+        Assert.Contains("rank 0: AllReduce(ring) of 4099 x float (call #1 on this communicator) received from rank 2 a message of Broadcast of float " +
+                        "(call number 1 mod 64), where it expected AllReduce(ring) of float with Sum (call number 1 mod 64)", result.Output);
+    }
+
+    /// <summary>
+    /// The last of 3 ranks skips an AllReduce: the others must give up after ALLREDUCENET_TIMEOUT_SECONDS (2 s)
+    /// with a timeout that names the collective and the shared-memory receive it waited for, and end the job.
+    /// </summary>
+    [MpiFact(MpiJob.Mpich)]
+    public void ASkippedAllReduceTimesOutThroughSharedMemory() =>
+        AssertTimedOut(MpiJob.Launch(MpiJob.Mpich, 3, "skip", Timeout, ShortTimeout()),
+            "rank [01]: AllReduce\\(ring\\) of 100000 x float \\(call #1 on this communicator of 3 ranks\\) timed out after 00:00:02 " +
+            "waiting for (rank 0: receive of up to 133332 bytes from rank 2|rank 1: receive of up to 133332 bytes from rank 0) \\(collective, shared memory\\)\\.");
+
+    /// <summary>
+    /// A Broadcast root whose child skipped it: with two 64-byte slots the 400 KB send cannot complete, and the wait
+    /// for the send (not only for receives) must time out.
+    /// </summary>
+    [MpiFact(MpiJob.OpenMpi)]
+    public void ABroadcastToARankThatSkippedItTimesOutOnTheSharedMemorySend()
+    {
+        var environment = ShortTimeout();
+        foreach (var (key, value) in MpiSuiteTests.Slots(64, 2)) environment[key] = value;
+        AssertTimedOut(MpiJob.Launch(MpiJob.OpenMpi, 2, "skip broadcast", Timeout, environment),
+            "rank 0: Broadcast of 100000 x float \\(call #1 on this communicator of 2 ranks\\) timed out after 00:00:02 " +
+            "waiting for rank 0: send of 400000 bytes to rank 1 \\(collective, shared memory\\)\\.");
+    }
+
+    [MpiFact(MpiJob.OpenMpi)]
+    public void ASkippedAllReduceTimesOutWithoutSharedMemory()
+    {
+        var environment = ShortTimeout();
+        environment["ALLREDUCENET_MPI_SHM"] = "0";
+        var result = MpiJob.Launch(MpiJob.OpenMpi, 2, "skip", Timeout, environment);
+        AssertTimedOut(result,
+            "rank 0: AllReduce\\(ring\\) of 100000 x float \\(call #1 on this communicator of 2 ranks\\) timed out after 00:00:02 " +
+            "waiting for rank 0: receive of up to 200000 bytes from rank 1 \\(collective\\)\\.");
+        Assert.DoesNotContain("shared memory", result.Output);
+    }
 
     [MpiFact(MpiJob.Mpich)]
     public void AThrowingRankAbortsTheMpichJob() => AssertAborted(MpiJob.Launch(MpiJob.Mpich, 4, "throw", Timeout));
@@ -83,6 +165,56 @@ public class MpiFailureTests
         Assert.DoesNotContain("returned, which it must not", result.Output);
         Assert.True(result.Elapsed < TimeSpan.FromSeconds(25), result.ToString());
     }
+
+    /// <summary>A mismatch naming rank 0's 1000 floats and another rank's 1001, and the message lengths of the ring chunk.</summary>
+    private static void AssertCountsNamed(MpiJob.Result result)
+    {
+        AssertMismatch(result);
+        var named = Regex.Match(result.Output,
+            @"CollectiveMismatchException: rank (\d+): AllReduce\(ring\) \(call #1\): the ranks passed different counts: " +
+            @"rank \1 passed (\d+) x float, rank (\d+) passed (\d+) x float \(a message of (\d+) bytes arrived where (\d+) were expected\)\.");
+        Assert.True(named.Success, result.ToString());
+        int me = int.Parse(named.Groups[1].Value), peer = int.Parse(named.Groups[3].Value);
+        long mine = long.Parse(named.Groups[2].Value), theirs = long.Parse(named.Groups[4].Value);
+        Assert.NotEqual(me, peer);
+        Assert.Equal(me == 0 ? 1000 : 1001, mine);
+        Assert.Equal(peer == 0 ? 1000 : 1001, theirs);
+        Assert.NotEqual(named.Groups[5].Value, named.Groups[6].Value);
+    }
+
+    /// <summary>
+    /// A mismatch naming what arrived and what was expected: the two signatures (regular expressions), one on each
+    /// side, whichever rank noticed first.
+    /// </summary>
+    private static void AssertSignaturesNamed(MpiJob.Result result, string one, string other)
+    {
+        Assert.False(result.TimedOut, result.ToString());
+        Assert.True(result.ExitCode != 0, result.ToString());
+        Assert.Contains("CollectiveMismatchException", result.Output);
+        Assert.Matches(
+            $@"rank \d+: .* \(call #1 on this communicator\) received from rank \d+ a message of ({one}|{other}) \(call number 1 mod 64\), " +
+            $@"where it expected ({one}|{other}) \(call number 1 mod 64\): the ranks called different collectives, element types, operators or algorithms",
+            result.Output);
+        var pair = Regex.Match(result.Output, $@"a message of ({one}|{other}) \(call number 1 mod 64\), where it expected ({one}|{other}) ");
+        Assert.NotEqual(pair.Groups[1].Value, pair.Groups[2].Value);
+        Assert.Contains("aborting the MPI job", result.Output);
+        Assert.DoesNotContain("which it must not", result.Output);
+        Assert.True(result.Elapsed < TimeSpan.FromSeconds(25), result.ToString());
+    }
+
+    /// <summary>A CommunicationTimeoutException matching <paramref name="message"/> ended the job soon after the 2 s timeout.</summary>
+    private static void AssertTimedOut(MpiJob.Result result, string message)
+    {
+        Assert.False(result.TimedOut, result.ToString());
+        Assert.True(result.ExitCode != 0, result.ToString());
+        Assert.Matches("CommunicationTimeoutException: " + message, result.Output);
+        Assert.Contains("aborting the MPI job", result.Output);
+        Assert.DoesNotContain("which it must not", result.Output);
+        Assert.DoesNotContain("nobody ended the job", result.Output);
+        Assert.True(result.Elapsed < TimeSpan.FromSeconds(25), result.ToString());
+    }
+
+    private static Dictionary<string, string> ShortTimeout() => new() { ["ALLREDUCENET_TIMEOUT_SECONDS"] = "2" };
 
     private static void AssertFamiliesTold(MpiJob.Result result, string library)
     {

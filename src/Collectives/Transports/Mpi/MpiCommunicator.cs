@@ -52,6 +52,9 @@ internal sealed unsafe class MpiCommunicator : Communicator
     /// <summary>True when the collectives' messages travel through the node's shared memory (see <see cref="SharedMemoryChannel"/>).</summary>
     internal bool UsesSharedMemory => _shared is not null;
 
+    /// <summary>That channel, or null (the MPI test app reports its slot geometry).</summary>
+    internal SharedMemoryChannel? SharedMemory => _shared;
+
     internal override INativeCollectives? Native => _native ??= new MpiNativeCollectives(this);
 
     private protected override Request PostSend(void* data, long bytes, int destination, int tag, MessageChannel channel, MemoryHandle pin, long collectiveCount)
