@@ -58,7 +58,7 @@ public class MpiFailureTests
         var result = MpiJob.Launch(MpiJob.Mpich, 3, "mismatch-collective", Timeout);
         AssertSignaturesNamed(result, "AllReduce\\(ring\\) of float with Sum", "Broadcast of float");
         Assert.Contains("rank 0: AllReduce(ring) of 4099 x float (call #1 on this communicator) received from rank 2 a message of Broadcast of float " +
-                        "(call number 1 mod 64), where it expected AllReduce(ring) of float with Sum (call number 1 mod 64)", result.Output);
+                        "(call number 1 mod 32), where it expected AllReduce(ring) of float with Sum (call number 1 mod 32)", result.Output);
     }
 
     /// <summary>
@@ -192,10 +192,10 @@ public class MpiFailureTests
         Assert.True(result.ExitCode != 0, result.ToString());
         Assert.Contains("CollectiveMismatchException", result.Output);
         Assert.Matches(
-            $@"rank \d+: .* \(call #1 on this communicator\) received from rank \d+ a message of ({one}|{other}) \(call number 1 mod 64\), " +
-            $@"where it expected ({one}|{other}) \(call number 1 mod 64\): the ranks called different collectives, element types, operators or algorithms",
+            $@"rank \d+: .* \(call #1 on this communicator\) received from rank \d+ a message of ({one}|{other}) \(call number 1 mod 32\), " +
+            $@"where it expected ({one}|{other}) \(call number 1 mod 32\): the ranks called different collectives, element types, operators or algorithms",
             result.Output);
-        var pair = Regex.Match(result.Output, $@"a message of ({one}|{other}) \(call number 1 mod 64\), where it expected ({one}|{other}) ");
+        var pair = Regex.Match(result.Output, $@"a message of ({one}|{other}) \(call number 1 mod 32\), where it expected ({one}|{other}) ");
         Assert.NotEqual(pair.Groups[1].Value, pair.Groups[2].Value);
         Assert.Contains("aborting the MPI job", result.Output);
         Assert.DoesNotContain("which it must not", result.Output);
