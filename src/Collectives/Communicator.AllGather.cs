@@ -41,6 +41,6 @@ public abstract unsafe partial class Communicator
         if (options.Validate || EnvironmentSettings.Validate) ArgumentCheck.Run(call, null, -1);
         fixed (T* p = buffer)
             RingPipeline.Run<T, NoOperator<T>>(call, p, new ChunkLayout(blockLength * Size, Size), reduceScatter: false, allGather: true,
-                options.SegmentBytes ?? EnvironmentSettings.SegmentBytes);
+                options.SegmentBytes ?? SegmentBytes);
     }
 }

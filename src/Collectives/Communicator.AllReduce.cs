@@ -60,7 +60,7 @@ public abstract unsafe partial class Communicator
         var call = new CollectiveCall(this, kind, type, op, count, options.Timeout);
         if (options.Validate || EnvironmentSettings.Validate) ArgumentCheck.Run(call, op, root: -1);
         if (input != result) Buffer.MemoryCopy(input, result, bytes, bytes);
-        int segmentBytes = options.SegmentBytes ?? EnvironmentSettings.SegmentBytes;
+        int segmentBytes = options.SegmentBytes ?? SegmentBytes;
         switch (op)
         {
             case ReduceOp.Sum or ReduceOp.Average: AllReduceWith<T, SumOperator<T>>(call, result, count, algorithm, segmentBytes); break;

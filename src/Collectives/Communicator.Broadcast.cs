@@ -19,6 +19,6 @@ public abstract unsafe partial class Communicator
         var call = new CollectiveCall(this, CollectiveKind.Broadcast, ElementTypes.Of<T>(), null, data.Length, options.Timeout);
         if (options.Validate || EnvironmentSettings.Validate) ArgumentCheck.Run(call, null, root);
         fixed (T* p = data)
-            TreePipeline.Broadcast(call, p, data.Length, root, options.SegmentBytes ?? EnvironmentSettings.SegmentBytes);
+            TreePipeline.Broadcast(call, p, data.Length, root, options.SegmentBytes ?? SegmentBytes);
     }
 }

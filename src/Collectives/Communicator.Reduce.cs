@@ -48,7 +48,7 @@ public abstract unsafe partial class Communicator
             if (op == ReduceOp.Average && rootResult != null) DivideBySize(rootResult, count);
             return;
         }
-        int segmentBytes = options.SegmentBytes ?? EnvironmentSettings.SegmentBytes;
+        int segmentBytes = options.SegmentBytes ?? SegmentBytes;
         long slotBytes = TreePipeline.ReduceScratchBytes<T>(count, segmentBytes);
         var tree = new BinaryTree(Rank, Size, root);
         // Where this rank accumulates: the root's result; a copy in scratch for an inner rank (its input must not

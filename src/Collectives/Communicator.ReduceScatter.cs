@@ -22,7 +22,7 @@ public abstract unsafe partial class Communicator
         int k = input.Length / Size;
         ThrowHelper.CheckLength(result.Length, k, nameof(result), Rank, $"ReduceScatter of {input.Length} elements over {Size} ranks");
         // The ring reduces in place, so it works on a copy; the copy lives in scratch after the ring's receive slots.
-        long slotBytes = RingPipeline.SlotBytes<T>(new ChunkLayout(input.Length, Size), options?.SegmentBytes ?? EnvironmentSettings.SegmentBytes);
+        long slotBytes = RingPipeline.SlotBytes<T>(new ChunkLayout(input.Length, Size), options?.SegmentBytes ?? SegmentBytes);
         long bytes = (long)input.Length * sizeof(T);
         byte* scratch = Scratch(slotBytes + bytes + 64);
         T* work = (T*)(scratch + ((slotBytes + 63) & ~63L));
@@ -51,7 +51,7 @@ public abstract unsafe partial class Communicator
         var call = new CollectiveCall(this, CollectiveKind.ReduceScatter, ElementTypes.Of<T>(), op, blockLength, options.Timeout);
         if (options.Validate || EnvironmentSettings.Validate) ArgumentCheck.Run(call, op, -1);
         var layout = new ChunkLayout(blockLength * Size, Size);
-        int segmentBytes = options.SegmentBytes ?? EnvironmentSettings.SegmentBytes;
+        int segmentBytes = options.SegmentBytes ?? SegmentBytes;
         switch (op)
         {
             case ReduceOp.Sum or ReduceOp.Average: RingPipeline.Run<T, SumOperator<T>>(call, data, layout, true, false, segmentBytes); break;

@@ -164,6 +164,16 @@ public abstract unsafe partial class Communicator : IDisposable
     /// <summary>Called as this rank enters collective number <paramref name="callNumber"/>.</summary>
     internal virtual void OnCollectiveEntered(long callNumber) { }
 
+    /// <summary>
+    /// The segment (pipelining unit) collectives use when neither <see cref="CollectiveOptions.SegmentBytes"/> nor
+    /// ALLREDUCENET_SEGMENT_BYTES says otherwise: 1 MiB (the size a C ring over MPI point-to-point was fastest with
+    /// here); transports override it with the size they were measured fastest with.
+    /// </summary>
+    internal virtual int DefaultSegmentBytes => 1 << 20;
+
+    /// <summary>This call's segment size: the environment's, else the transport's default.</summary>
+    internal int SegmentBytes => EnvironmentSettings.SegmentBytes ?? DefaultSegmentBytes;
+
     /// <summary>The transport's own AllReduce (MPI_Allreduce), or null when it has none.</summary>
     internal virtual INativeCollectives? Native => null;
 

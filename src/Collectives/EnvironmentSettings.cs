@@ -19,8 +19,8 @@ internal static class EnvironmentSettings
     /// <summary>ALLREDUCENET_VALIDATE=1: check every rank's arguments before each collective.</summary>
     public static bool Validate { get; } = ReadFlag("ALLREDUCENET_VALIDATE");
 
-    /// <summary>ALLREDUCENET_SEGMENT_BYTES: the pipelining unit (default 1 MiB, the size a C ring was fastest with here).</summary>
-    public static int SegmentBytes { get; } = ReadInt("ALLREDUCENET_SEGMENT_BYTES", 1 << 20, min: 64);
+    /// <summary>ALLREDUCENET_SEGMENT_BYTES: the pipelining unit, for every transport (default: the transport's own, <see cref="Communicator.DefaultSegmentBytes"/>).</summary>
+    public static int? SegmentBytes { get; } = ReadInt("ALLREDUCENET_SEGMENT_BYTES", -1, min: 64) is int n and > 0 ? n : null;
 
     /// <summary>ALLREDUCENET_TREE_THRESHOLD_BYTES: messages up to this size use the tree under Auto.</summary>
     public static long? TreeThresholdBytes { get; } = ReadLong("ALLREDUCENET_TREE_THRESHOLD_BYTES");

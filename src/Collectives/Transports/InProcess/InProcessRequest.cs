@@ -5,8 +5,8 @@ namespace AllReduceNet.Collectives.Transports.InProcess;
 /// <summary>
 /// A send or receive between threads. The transfer is single-copy, straight from the sender's buffer into the
 /// receiver's, and done by the receiving rank's thread where it can be: a sender that finds its receive already posted
-/// only offers itself to it (<see cref="Offer"/>), and the receiver pulls the data (<see cref="TryPull"/>) when it next
-/// waits or tests. So each rank does its own receiving work: in a ring exchange the two ranks reduce at the same time on
+/// only offers itself to it (<see cref="Offer"/>), and the receiving rank pulls the data (<see cref="TryPull"/>) from
+/// whichever of its requests it next waits on or tests, as an MPI progress engine would. So each rank does its own receiving work: in a ring exchange the two ranks reduce at the same time on
 /// their own cores, where "whoever arrives second copies" made one thread do both transfers while the other idled
 /// (measured at 2 ranks, 512 KiB to 1 MiB: about twice as slow). A sender takes the transfer over itself when the
 /// receiver sleeps, or when its own wait is about to block, so no cycle of waits can stall. Waiting spins briefly and
@@ -14,6 +14,7 @@ namespace AllReduceNet.Collectives.Transports.InProcess;
 /// </summary>
 internal sealed unsafe class InProcessRequest : Request
 {
+
     internal readonly InProcessCommunicator Owner;
     internal bool IsSend;
     internal byte* Buffer;                 // for an eager send, the staged copy once the sender's buffer was released
@@ -86,10 +87,12 @@ internal sealed unsafe class InProcessRequest : Request
     {
         send._offeredTo = this;
         Volatile.Write(ref _offeredSend, send);
-        // Dekker-style with WaitCore: our write of _offeredSend before our read of _blockedWaiters, its write of
-        // _blockedWaiters before its read of _offeredSend; at least one of us sees the other.
+        // The receiving rank pulls it from whichever wait it is in (it may be waiting on a send of its own).
+        Owner.AddOffered(this);
+        // Dekker-style with WaitCore: our writes above (the list's lock is a full fence) before our reads of the
+        // blocked flags, its writes of the flags before its last look at the offers; at least one of us sees the other.
         Interlocked.MemoryBarrier();
-        if (Volatile.Read(ref _blockedWaiters) != 0) TryPull();
+        if (Volatile.Read(ref _blockedWaiters) != 0 || Owner.IsBlocked) TryPull();
     }
 
     /// <summary>Performs the offered transfer on the calling thread, once; false when there is none or it was taken.</summary>
@@ -185,25 +188,34 @@ internal sealed unsafe class InProcessRequest : Request
         var spinner = new SpinWait();
         for (int i = 0; i < world.SpinIterations && !_completed; i++)
         {
-            if (!IsSend && TryPull()) break;
+            Owner.PullOffered();
+            if (_completed) break;
             spinner.SpinOnce(sleep1Threshold: -1);
         }
         if (_completed) return true;
         TakeOverOffer();
 
-        lock (this)
+        Owner.EnterBlocked();
+        try
         {
-            Interlocked.Exchange(ref _blockedWaiters, 1);
-            while (!_completed)
+            lock (this)
             {
-                if (!IsSend) TryPull();
-                else TakeOverOffer();
-                if (_completed) break;
-                world.ThrowIfAborted(Owner.WorldRank);
-                int ms = deadline.RemainingMilliseconds(InProcessWorld.AbortPollMilliseconds);
-                if (ms == 0) return _completed;
-                Monitor.Wait(this, ms);
+                Interlocked.Exchange(ref _blockedWaiters, 1);
+                while (!_completed)
+                {
+                    Owner.PullOffered();
+                    TakeOverOffer();
+                    if (_completed) break;
+                    world.ThrowIfAborted(Owner.WorldRank);
+                    int ms = deadline.RemainingMilliseconds(InProcessWorld.AbortPollMilliseconds);
+                    if (ms == 0) return _completed;
+                    Monitor.Wait(this, ms);
+                }
             }
+        }
+        finally
+        {
+            Owner.LeaveBlocked();
         }
         return true;
     }

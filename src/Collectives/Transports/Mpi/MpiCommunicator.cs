@@ -55,6 +55,12 @@ internal sealed unsafe class MpiCommunicator : Communicator
     /// <summary>That channel, or null (the MPI test app reports its slot geometry).</summary>
     internal SharedMemoryChannel? SharedMemory => _shared;
 
+    /// <summary>
+    /// Through shared memory 256 KiB (measured at 2 ranks: a 1 MiB ring AllReduce took 55 to 66 us with 256 KiB
+    /// segments against 95 to 108 with 1 MiB and 120 to 134 with 128 KiB); over MPI point-to-point the base 1 MiB.
+    /// </summary>
+    internal override int DefaultSegmentBytes => _shared is not null ? 256 << 10 : base.DefaultSegmentBytes;
+
     internal override INativeCollectives? Native => _native ??= new MpiNativeCollectives(this);
 
     private protected override Request PostSend(void* data, long bytes, int destination, int tag, MessageChannel channel, MemoryHandle pin, long collectiveCount)
