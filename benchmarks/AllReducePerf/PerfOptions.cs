@@ -17,8 +17,8 @@ public sealed class PerfOptions
     [CommandLineParser.Option('f', "step-factor", HelpText = "Multiply the size by this between steps. Default 2.")]
     public int StepFactor { get; set; } = 2;
 
-    [CommandLineParser.Option('n', "iters", HelpText = "Timed iterations per size (fewer are run for large sizes, never below 3). Default 20.")]
-    public int Iterations { get; set; } = 20;
+    [CommandLineParser.Option('n', "iters", HelpText = "Timed iterations per size (fewer are run for large sizes, never below 3). Default: 20, and for small messages enough to move about 64 MiB (at most 2000), so microsecond timings are not one hiccup.")]
+    public int? Iterations { get; set; }
 
     [CommandLineParser.Option('w', "warmup", HelpText = "Untimed iterations per size. Default 3.")]
     public int Warmup { get; set; } = 3;

@@ -11,7 +11,7 @@ public static class Planner
         if (min < 1 || max < min) throw new ArgumentException($"--min-bytes {options.MinBytes} and --max-bytes {options.MaxBytes} must satisfy 1 <= min <= max.");
         if (max > 1L << 30) throw new ArgumentException($"--max-bytes {options.MaxBytes} is over the 1G this tool allows per rank.");
         if (options.StepFactor < 2) throw new ArgumentException($"--step-factor must be at least 2, but was {options.StepFactor}.");
-        if (options.Iterations < 1) throw new ArgumentException($"--iters must be at least 1, but was {options.Iterations}.");
+        if (options.Iterations is < 1) throw new ArgumentException($"--iters must be at least 1, but was {options.Iterations}.");
         if (options.Warmup < 0) throw new ArgumentException($"--warmup must be 0 or more, but was {options.Warmup}.");
         if (!underMpi && options.Ranks < 1) throw new ArgumentException($"--ranks must be at least 1, but was {options.Ranks}.");
         var sizes = new List<long>();
@@ -41,6 +41,6 @@ public static class Planner
         };
         if (options.Type.ToLowerInvariant() is not ("float" or "double" or "int" or "long" or "half"))
             throw new ArgumentException($"--type '{options.Type}' is not one of float, double, int, long, half.");
-        return new SweepPlan(sizes, algorithms, op, options.Iterations, options.Warmup, options.Check ?? true, !options.NoMemcpy);
+        return new SweepPlan(sizes, algorithms, op, options.Iterations ?? 20, options.Iterations is null, options.Warmup, options.Check ?? true, !options.NoMemcpy);
     }
 }

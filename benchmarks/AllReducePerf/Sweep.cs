@@ -7,7 +7,7 @@ namespace AllReduceNet.Perf;
 /// <summary>What one sweep runs: sizes, algorithms, repetitions. The same on every rank.</summary>
 public sealed record SweepPlan(
     IReadOnlyList<long> Sizes, IReadOnlyList<AllReduceAlgorithm> Algorithms, ReduceOp Op,
-    int Iterations, int Warmup, bool Check, bool Memcpy);
+    int Iterations, bool MoreForSmallMessages, int Warmup, bool Check, bool Memcpy);
 
 /// <summary>
 /// The nccl-tests loop, run by every rank: for each size and algorithm, warm up, time the iterations between two
@@ -35,7 +35,11 @@ public static class Sweep
         {
             int count = (int)(bytes / elementSize);
             var data = buffer.AsSpan(0, count);
-            int iterations = Math.Max(3, (int)Math.Min(plan.Iterations, (4L << 30) / Math.Max(bytes, 1)));
+            int iterations = plan.Iterations;
+            // By default small messages repeat until about 64 MiB moved (at most 2000 times): 20 calls of a
+            // microsecond are one scheduler hiccup away from a wrong figure. Large ones stop at 4 GiB moved.
+            if (plan.MoreForSmallMessages) iterations = (int)Math.Max(iterations, Math.Min(2000, (64L << 20) / Math.Max(bytes, 1)));
+            iterations = Math.Max(3, (int)Math.Min(iterations, (4L << 30) / Math.Max(bytes, 1)));
             int warmup = bytes >= 64 << 20 ? Math.Min(plan.Warmup, 1) : plan.Warmup;
             double memcpy = 0;
             if (plan.Memcpy)

@@ -18,6 +18,7 @@ public sealed class InProcessWorld
         Size = size;
         Timeout = options.Timeout;
         SpinIterations = options.SpinIterations ?? (size <= Environment.ProcessorCount ? 100 : 200);
+        ReceiverPulls = size <= Environment.ProcessorCount;
     }
 
     /// <summary>The number of ranks.</summary>
@@ -26,6 +27,13 @@ public sealed class InProcessWorld
     internal TimeSpan? Timeout { get; }
 
     internal int SpinIterations { get; }
+
+    /// <summary>
+    /// True when every rank has a core: a matched transfer is then left to the receiving rank (see
+    /// <see cref="InProcessRequest.Offer"/>), so the ranks work in parallel. With more ranks than cores the
+    /// receiver may not be running, and the sender that matches does the transfer at once.
+    /// </summary>
+    internal bool ReceiverPulls { get; }
 
     /// <summary>
     /// Runs <paramref name="body"/> on <paramref name="ranks"/> threads, each with its rank's communicator, and

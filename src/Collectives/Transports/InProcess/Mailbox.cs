@@ -35,7 +35,11 @@ internal sealed class Mailbox
                 _unexpectedSends.Add(send);
             }
         }
-        if (receive is not null) receive.Offer(send);
+        if (receive is not null)
+        {
+            if (send.Owner.World.ReceiverPulls) receive.Offer(send);
+            else InProcessRequest.Transfer(send, receive);
+        }
         else if (eager) send.Complete();
     }
 
