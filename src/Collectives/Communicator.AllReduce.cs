@@ -41,10 +41,13 @@ public abstract unsafe partial class Communicator
         var type = ElementTypes.Of<T>();
         long bytes = count * sizeof(T);
         var algorithm = options.Algorithm;
-        string reason = "forced by the options";
-        if (algorithm == AllReduceAlgorithm.Auto) algorithm = AlgorithmSelector.Choose(bytes, Size, out reason);
         if (EnvironmentSettings.Debug)
+        {
+            string reason = "forced by the options";
+            if (algorithm == AllReduceAlgorithm.Auto) algorithm = AlgorithmSelector.Choose(bytes, Size, out reason);
             Console.Error.WriteLine($"[allreducenet] rank {Rank}/{Size} AllReduce call #{_collectiveCalls + 1}: {count} x {ElementTypes.NameOf<T>()} ({bytes} B) {op}: {algorithm} ({reason})");
+        }
+        else if (algorithm == AllReduceAlgorithm.Auto) algorithm = AlgorithmSelector.Choose(bytes, Size);
 
         if (algorithm == AllReduceAlgorithm.Native)
         {
