@@ -11,7 +11,7 @@ if (options.PlotCsv is { } csvList)
     try
     {
         SvgPlot.Write(csvList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), options.SvgPath,
-            "AllReduce busbw vs message size (AllReduceNet; dashed: MPI_Allreduce)");
+            "AllReduce busbw vs message size, 2 ranks (colour: algorithm, black = MPI_Allreduce; dashes: transport)");
         Console.WriteLine($"wrote {options.SvgPath}");
         return 0;
     }

@@ -5,19 +5,27 @@ namespace AllReduceNet.Perf;
 
 /// <summary>
 /// Draws busbw against message size (log-log) for every (transport, ranks, algorithm) series of one or more sweep
-/// CSV files, as an SVG: the picture in benchmarks/RESULTS.md. Written by hand to need no plotting package.
+/// CSV files, as an SVG: the picture in benchmarks/RESULTS.md. The colour says the algorithm (MPI_Allreduce in
+/// black), the dash pattern the transport. Written by hand to need no plotting package.
 /// </summary>
 public static class SvgPlot
 {
-    private const int Width = 1000, Height = 560, Left = 70, Right = 320, Top = 40, Bottom = 60;
-    private static readonly string[] Colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"];
+    private const int Width = 1060, Height = 560, Left = 70, Right = 280, Top = 40, Bottom = 60;
+    private static readonly Dictionary<string, string> AlgorithmColors = new()
+    {
+        ["native"] = "#000000", ["ring"] = "#d62728", ["tree"] = "#2ca02c", ["recursivedoubling"] = "#ff7f0e", ["auto"] = "#1f77b4",
+    };
+    private static readonly string[] OtherColors = ["#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"];
+    private static readonly string[] Dashes = ["", "8 4", "2 3", "8 3 2 3"];
 
     public static void Write(IEnumerable<string> csvPaths, string svgPath, string title)
     {
-        var series = csvPaths.SelectMany(ReadCsv)
-            .Where(p => p.BusBandwidth > 0)
-            .GroupBy(p => $"{p.Transport}, {p.Ranks} ranks, {p.Algorithm}")
+        var rows = csvPaths.SelectMany(ReadCsv).Where(p => p.BusBandwidth > 0).ToList();
+        bool severalRankCounts = rows.Select(p => p.Ranks).Distinct().Count() > 1;
+        var series = rows
+            .GroupBy(p => $"{ShortTransport(p.Transport)}{(severalRankCounts ? $", {p.Ranks} ranks" : "")}: {p.Algorithm}")
             .ToList();
+        var transports = rows.Select(p => ShortTransport(p.Transport)).Distinct().ToList();
         if (series.Count == 0) throw new ArgumentException("the CSV files hold no rows with a positive busbw to plot.");
         double minX = Math.Log2(series.Min(s => s.Min(p => p.Bytes))), maxX = Math.Log2(series.Max(s => s.Max(p => p.Bytes)));
         double minY = Math.Floor(Math.Log10(series.Min(s => s.Min(p => p.BusBandwidth)))), maxY = Math.Ceiling(Math.Log10(series.Max(s => s.Max(p => p.BusBandwidth))));
@@ -47,13 +55,15 @@ public static class SvgPlot
         svg.AppendLine(inv, $"<text x=\"18\" y=\"{(Top + Height - Bottom) / 2}\" transform=\"rotate(-90 18 {(Top + Height - Bottom) / 2})\" text-anchor=\"middle\">busbw (GB/s)</text>");
         for (int i = 0; i < series.Count; i++)
         {
-            string color = Colors[i % Colors.Length];
-            bool native = series[i].First().Algorithm == "native";
+            var first = series[i].First();
+            string color = AlgorithmColors.TryGetValue(first.Algorithm, out var c) ? c : OtherColors[i % OtherColors.Length];
+            string dash = Dashes[transports.IndexOf(ShortTransport(first.Transport)) % Dashes.Length];
+            string dashAttribute = dash.Length > 0 ? $" stroke-dasharray=\"{dash}\"" : "";
             var points = string.Join(" ", series[i].OrderBy(p => p.Bytes).Select(p => string.Create(inv, $"{X(p.Bytes):F1},{Y(p.BusBandwidth):F1}")));
-            svg.AppendLine(inv, $"<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"{(native ? " stroke-dasharray=\"6 4\"" : "")} points=\"{points}\"/>");
+            svg.AppendLine(inv, $"<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"{(first.Algorithm == "native" ? 2.5 : 1.8)}\"{dashAttribute} points=\"{points}\"/>");
             double ly = Top + 10 + i * 18;
-            svg.AppendLine(inv, $"<line x1=\"{Width - Right + 12}\" y1=\"{ly}\" x2=\"{Width - Right + 36}\" y2=\"{ly}\" stroke=\"{color}\" stroke-width=\"2\"{(native ? " stroke-dasharray=\"6 4\"" : "")}/>");
-            svg.AppendLine(inv, $"<text x=\"{Width - Right + 42}\" y=\"{ly + 4}\">{Escape(series[i].Key)}</text>");
+            svg.AppendLine(inv, $"<line x1=\"{Width - Right + 12}\" y1=\"{ly}\" x2=\"{Width - Right + 40}\" y2=\"{ly}\" stroke=\"{color}\" stroke-width=\"2\"{dashAttribute}/>");
+            svg.AppendLine(inv, $"<text x=\"{Width - Right + 46}\" y=\"{ly + 4}\">{Escape(series[i].Key)}</text>");
         }
         svg.AppendLine("</svg>");
         File.WriteAllText(svgPath, svg.ToString());
@@ -85,6 +95,15 @@ public static class SvgPlot
         }
         fields.Add(current.ToString());
         return fields;
+    }
+
+    /// <summary>"mpi (MPICH 4.0.2, shared memory)" becomes "MPICH 4.0.2"; "in-process" stays.</summary>
+    private static string ShortTransport(string transport)
+    {
+        if (!transport.StartsWith("mpi (", StringComparison.Ordinal)) return transport;
+        var inner = transport[5..].TrimEnd(')');
+        int comma = inner.IndexOf(", shared memory", StringComparison.Ordinal);
+        return comma >= 0 ? inner[..comma] : inner + " (point-to-point)";
     }
 
     private static string Escape(string s) => s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
