@@ -44,20 +44,21 @@ public static class AlgorithmSelector
     /// <summary>
     /// Messages up to this many bytes use recursive doubling under Auto: its log2(N) whole-buffer exchanges beat the
     /// tree's 2 log2(N) steps and the ring's 2(N-1) while the message is small. Measured with the sweep
-    /// (benchmarks/RESULTS.md): at 2 and 4 ranks it is ahead up to 16 KiB (in-process and over MPI's shared memory),
-    /// at 8 ranks up to about 4 KiB. ALLREDUCENET_RD_THRESHOLD_BYTES overrides it.
+    /// (benchmarks/RESULTS.md): ahead up to 16 KiB at 2, 4 and 8 ranks, in-process and over MPI's shared memory.
+    /// ALLREDUCENET_RD_THRESHOLD_BYTES overrides it.
     /// </summary>
     public static long RecursiveDoublingThresholdBytes(int ranks)
     {
         if (EnvironmentSettings.RecursiveDoublingThresholdBytes is { } fromEnvironment) return fromEnvironment;
-        return ranks <= 4 ? 16 * 1024 : 4 * 1024;
+        return 16 * 1024;
     }
 
     /// <summary>Messages up to this many bytes (and above the recursive-doubling threshold) use the tree under Auto, for a world of <paramref name="ranks"/>.</summary>
     public static long TreeThresholdBytes(int ranks)
     {
         if (EnvironmentSettings.TreeThresholdBytes is { } fromEnvironment) return fromEnvironment;
-        // Measured crossovers (benchmarks/RESULTS.md, "Auto crossover"): about 16 KiB per rank beyond two.
-        return ranks <= 2 ? 0 : 16L * 1024 * (ranks - 2);
+        // Measured crossovers (benchmarks/RESULTS.md, "Auto's crossovers"): about 32 KiB per rank beyond two
+        // (8 ranks: the tree ahead up to 128 to 256 KiB; 4 ranks: a tie with the ring at 32 to 64 KiB).
+        return ranks <= 2 ? 0 : 32L * 1024 * (ranks - 2);
     }
 }
