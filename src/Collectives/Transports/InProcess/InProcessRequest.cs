@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 
 namespace AllReduceNet.Collectives.Transports.InProcess;
 
@@ -189,8 +190,12 @@ internal sealed unsafe class InProcessRequest : Request
         // With a core per rank, spin (SpinWait backs off to yields by itself); with more ranks than cores, only yield:
         // the rank waited for needs this core, and busy-spinning first cost a third of a small AllReduce (measured
         // at 8 ranks on 2 cores, recursive doubling of 512 B: 28 to 32 us spinning first, 16 to 19 us yielding).
+        // Yielding goes on for up to 2 ms (YieldTicks) before the wait blocks: a rank that has to wait for others'
+        // turns on the cores does so for hundreds of microseconds at 64 KiB to 8 MiB, and a futex wake-up after
+        // each of them made the tree and recursive doubling 1.5x to 3x slower there.
         bool yieldOnly = !world.ReceiverPulls;
-        for (int i = 0; i < world.SpinIterations && !_completed; i++)
+        long yieldUntil = yieldOnly ? Stopwatch.GetTimestamp() + world.YieldTicks : 0;
+        for (int i = 0; (i < world.SpinIterations || (yieldOnly && Stopwatch.GetTimestamp() < yieldUntil)) && !_completed; i++)
         {
             Owner.PullOffered();
             if (_completed) break;

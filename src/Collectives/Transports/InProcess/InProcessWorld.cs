@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace AllReduceNet.Collectives.Transports.InProcess;
 
 /// <summary>
@@ -19,6 +21,7 @@ public sealed class InProcessWorld
         Timeout = options.Timeout;
         SpinIterations = options.SpinIterations ?? (size <= Environment.ProcessorCount ? 100 : 200);
         ReceiverPulls = size <= Environment.ProcessorCount;
+        YieldTicks = ReceiverPulls ? 0 : Stopwatch.Frequency / 500;
     }
 
     /// <summary>The number of ranks.</summary>
@@ -34,6 +37,9 @@ public sealed class InProcessWorld
     /// receiver may not be running, and the sender that matches does the transfer at once.
     /// </summary>
     internal bool ReceiverPulls { get; }
+
+    /// <summary>With more ranks than cores, how long a wait keeps yielding before it blocks: 2 ms (0 otherwise).</summary>
+    internal long YieldTicks { get; }
 
     /// <summary>
     /// Runs <paramref name="body"/> on <paramref name="ranks"/> threads, each with its rank's communicator, and
