@@ -109,50 +109,6 @@ internal sealed unsafe class InProcessCommunicator : Communicator
         else if (_limbo.Count < 1024) _limbo.Add(r);
     }
 
-    // Receives of this rank that a sender matched and left for this rank to pull (InProcessRequest.Offer). Any wait
-    // of this rank drains them, so a rank waiting on its own send still does its receiving work.
-    private readonly object _offerGate = new();
-    private readonly List<InProcessRequest> _offered = new();
-    private volatile int _offeredCount;
-    private int _blockedWaits;
-
-    internal void AddOffered(InProcessRequest receive)
-    {
-        lock (_offerGate)
-        {
-            _offered.Add(receive);
-            _offeredCount = _offered.Count;
-        }
-    }
-
-    /// <summary>Performs every transfer offered to this rank's receives; called from all of this rank's waits.</summary>
-    internal void PullOffered()
-    {
-        while (_offeredCount != 0)
-        {
-            InProcessRequest receive;
-            lock (_offerGate)
-            {
-                if (_offered.Count == 0) return;
-                receive = _offered[^1];
-                _offered.RemoveAt(_offered.Count - 1);
-                _offeredCount = _offered.Count;
-            }
-            receive.TryPull(); // false when its own wait took it already
-        }
-    }
-
-    /// <summary>True while a thread of this rank sleeps in a blocked wait: a sender then does the transfer itself.</summary>
-    internal bool IsBlocked => Volatile.Read(ref _blockedWaits) != 0;
-
-    internal void EnterBlocked()
-    {
-        Interlocked.Increment(ref _blockedWaits);
-        PullOffered(); // an offer that came in before the flag was visible
-    }
-
-    internal void LeaveBlocked() => Interlocked.Decrement(ref _blockedWaits);
-
     internal override void OnCollectiveEntered(long callNumber) => Group.Entered(_rank, callNumber);
 
     internal override string? DescribeStragglers(long callNumber)

@@ -4,14 +4,11 @@ using System.Diagnostics;
 namespace AllReduceNet.Collectives.Transports.InProcess;
 
 /// <summary>
-/// A send or receive between threads. The transfer is single-copy, straight from the sender's buffer into the
-/// receiver's, and done by the receiving rank's thread where it can be: a sender that finds its receive already posted
-/// only offers itself to it (<see cref="Offer"/>), and the receiving rank pulls the data (<see cref="TryPull"/>) from
-/// whichever of its requests it next waits on or tests, as an MPI progress engine would. So each rank does its own receiving work: in a ring exchange the two ranks reduce at the same time on
-/// their own cores, where "whoever arrives second copies" made one thread do both transfers while the other idled
-/// (measured at 2 ranks, 512 KiB to 1 MiB: about twice as slow). A sender takes the transfer over itself when the
-/// receiver sleeps, or when its own wait is about to block, so no cycle of waits can stall. Waiting spins briefly and
-/// then blocks on the request's monitor, so many ranks on few cores do not burn them.
+/// A send or receive between threads. The transfer is single-copy: whichever side arrives second copies straight from
+/// the sender's buffer into the receiver's, then completes both. (Leaving every transfer to the receiving rank was
+/// tried and measured: it balanced the work at 2 to 4 MiB but added a hand-off to every step, and 64 to 256 KiB took
+/// twice as long.) Waiting spins briefly and then blocks on the request's monitor, so many ranks on few cores do not
+/// burn them.
 /// </summary>
 internal sealed unsafe class InProcessRequest : Request
 {
@@ -36,9 +33,6 @@ internal sealed unsafe class InProcessRequest : Request
     private MessageStatus _status;
     private Exception? _error;
     private long _peerCollectiveCount = -1;
-    private InProcessRequest? _offeredSend;  // on a receive: the matched send whose data waits to be pulled
-    private InProcessRequest? _offeredTo;    // on a send: the receive it was offered to
-    private int _claimed;                    // on a receive: 1 once some thread took the offered transfer
 
     public InProcessRequest(InProcessCommunicator owner) => Owner = owner;
 
@@ -59,9 +53,6 @@ internal sealed unsafe class InProcessRequest : Request
         _blockedWaiters = 0;
         _error = null;
         _peerCollectiveCount = -1;
-        _offeredSend = null;
-        _offeredTo = null;
-        _claimed = 0;
         _status = isSend ? new MessageStatus(Owner.Rank, tag, bytes) : default;
         _released = false;
         _completed = false;
@@ -71,45 +62,7 @@ internal sealed unsafe class InProcessRequest : Request
     /// <summary>True once the transfer is finished with this object, so a pool may hand it out again.</summary>
     internal bool IsReleased => _released;
 
-    public override bool IsCompleted
-    {
-        get
-        {
-            if (!_completed && !IsSend) TryPull();
-            return _completed;
-        }
-    }
-
-    /// <summary>
-    /// Called on the sender's thread when <paramref name="send"/> matched this posted receive: leaves the transfer to
-    /// the receiving rank, unless it sleeps in a blocked wait, in which case the sender does it now (one wake-up either way).
-    /// </summary>
-    internal void Offer(InProcessRequest send)
-    {
-        send._offeredTo = this;
-        Volatile.Write(ref _offeredSend, send);
-        // The receiving rank pulls it from whichever wait it is in (it may be waiting on a send of its own).
-        Owner.AddOffered(this);
-        // Dekker-style with WaitCore: our writes above (the list's lock is a full fence) before our reads of the
-        // blocked flags, its writes of the flags before its last look at the offers; at least one of us sees the other.
-        Interlocked.MemoryBarrier();
-        if (Volatile.Read(ref _blockedWaiters) != 0 || Owner.IsBlocked) TryPull();
-    }
-
-    /// <summary>Performs the offered transfer on the calling thread, once; false when there is none or it was taken.</summary>
-    internal bool TryPull()
-    {
-        var send = Volatile.Read(ref _offeredSend);
-        if (send is null || Interlocked.Exchange(ref _claimed, 1) != 0) return false;
-        Transfer(send, this);
-        return true;
-    }
-
-    /// <summary>On a send's thread before it blocks: the receiver has not pulled yet, so do the transfer here.</summary>
-    private void TakeOverOffer()
-    {
-        if (IsSend && Volatile.Read(ref _offeredTo) is { } receive) receive.TryPull();
-    }
+    public override bool IsCompleted => _completed;
 
     public override MessageStatus Status => _status;
 
@@ -193,39 +146,25 @@ internal sealed unsafe class InProcessRequest : Request
         // Yielding goes on for up to 2 ms (YieldTicks) before the wait blocks: a rank that has to wait for others'
         // turns on the cores does so for hundreds of microseconds at 64 KiB to 8 MiB, and a futex wake-up after
         // each of them made the tree and recursive doubling 1.5x to 3x slower there.
-        bool yieldOnly = !world.ReceiverPulls;
+        bool yieldOnly = world.Oversubscribed;
         long yieldUntil = yieldOnly ? Stopwatch.GetTimestamp() + world.YieldTicks : 0;
         for (int i = 0; (i < world.SpinIterations || (yieldOnly && Stopwatch.GetTimestamp() < yieldUntil)) && !_completed; i++)
         {
-            Owner.PullOffered();
-            if (_completed) break;
             if (yieldOnly) Thread.Yield();
             else spinner.SpinOnce(sleep1Threshold: -1);
         }
         if (_completed) return true;
-        TakeOverOffer();
 
-        Owner.EnterBlocked();
-        try
+        lock (this)
         {
-            lock (this)
+            Interlocked.Exchange(ref _blockedWaiters, 1);
+            while (!_completed)
             {
-                Interlocked.Exchange(ref _blockedWaiters, 1);
-                while (!_completed)
-                {
-                    Owner.PullOffered();
-                    TakeOverOffer();
-                    if (_completed) break;
-                    world.ThrowIfAborted(Owner.WorldRank);
-                    int ms = deadline.RemainingMilliseconds(InProcessWorld.AbortPollMilliseconds);
-                    if (ms == 0) return _completed;
-                    Monitor.Wait(this, ms);
-                }
+                world.ThrowIfAborted(Owner.WorldRank);
+                int ms = deadline.RemainingMilliseconds(InProcessWorld.AbortPollMilliseconds);
+                if (ms == 0) return _completed;
+                Monitor.Wait(this, ms);
             }
-        }
-        finally
-        {
-            Owner.LeaveBlocked();
         }
         return true;
     }

@@ -20,8 +20,8 @@ public sealed class InProcessWorld
         Size = size;
         Timeout = options.Timeout;
         SpinIterations = options.SpinIterations ?? (size <= Environment.ProcessorCount ? 100 : 200);
-        ReceiverPulls = size <= Environment.ProcessorCount;
-        YieldTicks = ReceiverPulls ? 0 : Stopwatch.Frequency / 500;
+        Oversubscribed = size > Environment.ProcessorCount;
+        YieldTicks = Oversubscribed ? Stopwatch.Frequency / 500 : 0;
     }
 
     /// <summary>The number of ranks.</summary>
@@ -31,12 +31,8 @@ public sealed class InProcessWorld
 
     internal int SpinIterations { get; }
 
-    /// <summary>
-    /// True when every rank has a core: a matched transfer is then left to the receiving rank (see
-    /// <see cref="InProcessRequest.Offer"/>), so the ranks work in parallel. With more ranks than cores the
-    /// receiver may not be running, and the sender that matches does the transfer at once.
-    /// </summary>
-    internal bool ReceiverPulls { get; }
+    /// <summary>More ranks than cores: a waiting rank only yields its core (it never busy-spins), for up to <see cref="YieldTicks"/>.</summary>
+    internal bool Oversubscribed { get; }
 
     /// <summary>With more ranks than cores, how long a wait keeps yielding before it blocks: 2 ms (0 otherwise).</summary>
     internal long YieldTicks { get; }

@@ -3,8 +3,7 @@ namespace AllReduceNet.Collectives.Transports.InProcess;
 /// <summary>
 /// The matching engine of one receiving rank, as in an MPI library: receives posted with no message yet, and sends
 /// that arrived before their receive. Both lists are kept in posting order, so messages between two ranks never
-/// overtake each other. The lock only guards the lists; the copy happens outside it, on the receiver's thread where
-/// it can (see <see cref="InProcessRequest.Offer"/>).
+/// overtake each other. The lock only guards the lists; the copy happens outside it.
 /// </summary>
 internal sealed class Mailbox
 {
@@ -35,11 +34,7 @@ internal sealed class Mailbox
                 _unexpectedSends.Add(send);
             }
         }
-        if (receive is not null)
-        {
-            if (send.Owner.World.ReceiverPulls) receive.Offer(send);
-            else InProcessRequest.Transfer(send, receive);
-        }
+        if (receive is not null) InProcessRequest.Transfer(send, receive);
         else if (eager) send.Complete();
     }
 
