@@ -15,8 +15,7 @@ internal sealed class SplitScenario(Communicator world)
 {
     private readonly int _rank = world.Rank;
     private readonly int _size = world.Size;
-    private int _checks;
-    private int _failures;
+    private readonly Tally _tally = new(world.Rank);
 
     public int Run()
     {
@@ -92,7 +91,7 @@ internal sealed class SplitScenario(Communicator world)
         AllReduce<float>(world, everyone, ReduceOp.Sum, 100_003, ring, "world, after the halves were freed");
         AllReduce<long>(world, everyone, ReduceOp.Min, 1000 * _size + 37, tree, "world, after the halves were freed");
 
-        long[] totals = [_failures, _checks];
+        long[] totals = [_tally.Failures, _tally.Checks];
         world.AllReduce<long>(totals, ReduceOp.Sum, new CollectiveOptions { Algorithm = AllReduceAlgorithm.Native });
         if (_rank == 0)
         {
@@ -121,19 +120,7 @@ internal sealed class SplitScenario(Communicator world)
         Expect(result, expected, $"AllGather on the {where} of {k} per rank");
     }
 
-    private void Expect<T>(T[] actual, T[] expected, string what) where T : unmanaged
-    {
-        if (MemoryMarshal.AsBytes(actual.AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(expected.AsSpan()))) { Check(true, what); return; }
-        int first = 0;
-        while (first < actual.Length && first < expected.Length && actual[first].Equals(expected[first])) first++;
-        Check(false, $"{what}: {actual.Length} vs {expected.Length} elements, first difference at {first}: " +
-                     $"{(first < actual.Length ? actual[first].ToString() : "-")} vs {(first < expected.Length ? expected[first].ToString() : "-")}");
-    }
+    private void Expect<T>(T[] actual, T[] expected, string what) where T : unmanaged => _tally.Expect(actual, expected, what);
 
-    private void Check(bool ok, string what)
-    {
-        _checks++;
-        if (ok) return;
-        if (++_failures <= 20) Console.WriteLine($"rank {_rank}: FAILED {what}");
-    }
+    private void Check(bool ok, string what) => _tally.Check(ok, what);
 }

@@ -18,8 +18,7 @@ internal sealed class Suite(Communicator world, long largeCount)
 
     private readonly int _rank = world.Rank;
     private readonly int _size = world.Size;
-    private int _checks;
-    private int _failures;
+    private readonly Tally _tally = new(world.Rank);
     private ulong _hash = 14695981039346656037UL;
 
     public int Run()
@@ -57,7 +56,7 @@ internal sealed class Suite(Communicator world, long largeCount)
         SameHashEverywhere();
 
         Check(MpiRuntime.Wtime() > t0, "MPI_Wtime advances");
-        long[] totals = [_failures, _checks];
+        long[] totals = [_tally.Failures, _tally.Checks];
         world.AllReduce<long>(totals, ReduceOp.Sum, new CollectiveOptions { Algorithm = AllReduceAlgorithm.Native });
         if (_rank == 0)
         {
@@ -314,19 +313,8 @@ internal sealed class Suite(Communicator world, long largeCount)
     {
         if (sameOnEveryRank)
             foreach (byte b in MemoryMarshal.AsBytes(actual.AsSpan())) _hash = (_hash ^ b) * 1099511628211UL;
-        var a = MemoryMarshal.AsBytes(actual.AsSpan());
-        var e = MemoryMarshal.AsBytes(expected.AsSpan());
-        if (a.SequenceEqual(e)) { Check(true, what); return; }
-        int first = 0;
-        while (first < actual.Length && first < expected.Length && actual[first].Equals(expected[first])) first++;
-        Check(false, $"{what}: {actual.Length} vs {expected.Length} elements, first difference at {first}: " +
-                     $"{(first < actual.Length ? actual[first].ToString() : "-")} vs {(first < expected.Length ? expected[first].ToString() : "-")}");
+        _tally.Expect(actual, expected, what);
     }
 
-    private void Check(bool ok, string what)
-    {
-        _checks++;
-        if (ok) return;
-        if (++_failures <= 20) Console.WriteLine($"rank {_rank}: FAILED {what}");
-    }
+    private void Check(bool ok, string what) => _tally.Check(ok, what);
 }
