@@ -59,6 +59,11 @@ internal readonly unsafe struct CollectiveCall
         if (request is null) return;
         if (!request.WaitCore(Deadline)) throw TimedOut(request);
         var status = request.Status;
+        if (status.Tag != Tag && CollectiveSignature.BothAllReduce(status.Tag, Tag) && request.PeerCollectiveCount is long peer and >= 0 && peer != Count)
+            throw new CollectiveMismatchException(
+                $"rank {Rank}: {Operation} (call #{CallNumber}): the ranks passed different counts: rank {Rank} passed {Count} x {ElementTypes.Name(Type)}, " +
+                $"rank {status.Source} passed {peer} x {ElementTypes.Name(Type)}, so Auto (which picks the algorithm by size) chose {CollectiveSignature.KindName(CollectiveSignature.KindOf(status.Tag))} there " +
+                $"and {Operation} here.");
         if (status.Tag != Tag)
             throw new CollectiveMismatchException(
                 $"rank {Rank}: {Operation} of {Count} x {ElementTypes.Name(Type)} (call #{CallNumber} on this communicator) " +

@@ -26,9 +26,18 @@ internal static class CollectiveSignature
     public static int Tag(CollectiveKind kind, ElementType type, ReduceOp? op, long callNumber) =>
         (((int)kind & 15) << 11) | (((int)type & 7) << 8) | (((int)(op ?? 0) & 7) << 5) | (int)(callNumber & 31);
 
+    /// <summary>The collective (and algorithm) a tag names.</summary>
+    public static CollectiveKind KindOf(int tag) => (CollectiveKind)((tag >> 11) & 15);
+
+    /// <summary>True when both tags are AllReduce messages (of any algorithm), for reporting a count mismatch that made Auto choose differently.</summary>
+    public static bool BothAllReduce(int tag, int other) => IsAllReduce(KindOf(tag)) && IsAllReduce(KindOf(other));
+
+    private static bool IsAllReduce(CollectiveKind kind) =>
+        kind is CollectiveKind.AllReduceRing or CollectiveKind.AllReduceTree or CollectiveKind.AllReduceRecursiveDoubling;
+
     public static string Describe(int tag)
     {
-        var kind = (CollectiveKind)((tag >> 11) & 15);
+        var kind = KindOf(tag);
         var type = (ElementType)((tag >> 8) & 7);
         int op = (tag >> 5) & 7;
         var opText = op == 0 ? "" : $" with {(ReduceOp)op}";

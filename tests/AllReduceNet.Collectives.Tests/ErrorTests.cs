@@ -57,6 +57,20 @@ public class ErrorTests
     }
 
     [Fact]
+    public void CountsOnBothSidesOfAnAutoCrossoverAreReportedAsCounts()
+    {
+        // 1000 floats (4 KB) go by recursive doubling under Auto, 10000 (40 KB) by the ring: the tags differ, but the
+        // cause is the count, and the message says so.
+        var error = Fails(2, comm => comm.AllReduce<float>(new float[comm.Rank == 0 ? 1000 : 10000], ReduceOp.Sum));
+        Assert.IsType<CollectiveMismatchException>(error.InnerException);
+        var message = error.InnerException!.Message;
+        Assert.Contains("different counts", message);
+        Assert.Contains("1000 x float", message);
+        Assert.Contains("10000", message);
+        Assert.Contains("Auto", message);
+    }
+
+    [Fact]
     public void ValidationListsEveryRanksArguments()
     {
         var error = Fails(3, comm =>

@@ -146,11 +146,17 @@ internal sealed unsafe class InProcessRequest : Request
         // Yielding goes on for up to 2 ms (YieldTicks) before the wait blocks: a rank that has to wait for others'
         // turns on the cores does so for hundreds of microseconds at 64 KiB to 8 MiB, and a futex wake-up after
         // each of them made the tree and recursive doubling 1.5x to 3x slower there.
-        bool yieldOnly = world.Oversubscribed;
+        bool yieldOnly = world.YieldTicks > 0;
         long yieldUntil = yieldOnly ? Stopwatch.GetTimestamp() + world.YieldTicks : 0;
-        for (int i = 0; (i < world.SpinIterations || (yieldOnly && Stopwatch.GetTimestamp() < yieldUntil)) && !_completed; i++)
+        for (int i = 0; !_completed && (yieldOnly ? Stopwatch.GetTimestamp() < yieldUntil : i < world.SpinIterations); i++)
         {
-            if (yieldOnly) Thread.Yield();
+            if (yieldOnly)
+            {
+                // A yield may cost a whole time slice when other threads compute: look at the abort and the deadline too.
+                if ((i & 63) == 63) world.ThrowIfAborted(Owner.WorldRank);
+                if (deadline.HasPassed) break;
+                Thread.Yield();
+            }
             else spinner.SpinOnce(sleep1Threshold: -1);
         }
         if (_completed) return true;

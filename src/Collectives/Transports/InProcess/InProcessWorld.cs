@@ -20,8 +20,7 @@ public sealed class InProcessWorld
         Size = size;
         Timeout = options.Timeout;
         SpinIterations = options.SpinIterations ?? (size <= Environment.ProcessorCount ? 100 : 200);
-        Oversubscribed = size > Environment.ProcessorCount;
-        YieldTicks = Oversubscribed ? Stopwatch.Frequency / 500 : 0;
+        YieldTicks = size > Environment.ProcessorCount && options.SpinIterations is null ? Stopwatch.Frequency / 500 : 0;
     }
 
     /// <summary>The number of ranks.</summary>
@@ -31,10 +30,10 @@ public sealed class InProcessWorld
 
     internal int SpinIterations { get; }
 
-    /// <summary>More ranks than cores: a waiting rank only yields its core (it never busy-spins), for up to <see cref="YieldTicks"/>.</summary>
-    internal bool Oversubscribed { get; }
-
-    /// <summary>With more ranks than cores, how long a wait keeps yielding before it blocks: 2 ms (0 otherwise).</summary>
+    /// <summary>
+    /// With more ranks than cores (and no <see cref="InProcessWorldOptions.SpinIterations"/> given), how long a wait only
+    /// yields its core before it blocks: 2 ms. 0 otherwise: the wait spins <see cref="SpinIterations"/> rounds.
+    /// </summary>
     internal long YieldTicks { get; }
 
     /// <summary>

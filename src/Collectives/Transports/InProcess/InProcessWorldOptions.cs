@@ -7,10 +7,10 @@ public sealed record InProcessWorldOptions
     public TimeSpan? Timeout { get; init; }
 
     /// <summary>
-    /// How many rounds a wait polls before it blocks. Null picks 100 when there are no more ranks than cores (a round
-    /// spins, then backs off to yielding) and 200 otherwise (a round only yields the core, sched_yield, so an
-    /// oversubscribed rank that waits lets the others run, yet wakes far sooner than from a blocked wait: measured
-    /// with 8 ranks on 2 cores, a tree AllReduce of 512 B took 105 us blocking at once, 22 us with 200 yields).
+    /// How many rounds a wait spins before it blocks (a round spins, then backs off to yielding). Null picks 100 when
+    /// there are no more ranks than cores; with more ranks than cores, null makes a wait instead only yield the core
+    /// (sched_yield) for up to 2 ms before it blocks, so a waiting rank lets the others run yet wakes far sooner than from a blocked
+    /// wait (measured with 8 ranks on 2 cores: a tree AllReduce of 512 B took 105 us blocking at once, 22 us yielding).
     /// </summary>
     public int? SpinIterations { get; init; }
 }

@@ -79,6 +79,8 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
         mpi.Check(mpi.WinAllocateShared(windowBytes, nodeComm, out byte* mine, out _window),
             $"MPI_Win_allocate_shared of {windowBytes} bytes (the collectives' shared-memory queues)", rank);
 
+        // A failure below leaves the window to MPI_Finalize: freeing it here (collective) would hang this rank while
+        // the others wait in the barrier; the exception ends the job through the abort hook instead.
         // Heads and tails start at zero; every rank clears its own part before any rank may write into it.
         for (int q = 0; q < size - 1; q++)
         {
@@ -90,7 +92,11 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
         for (int peer = 0; peer < size; peer++)
         {
             if (peer == rank) continue;
-            mpi.Check(mpi.WinSharedQuery(_window, peer, out _, out byte* theirs), $"MPI_Win_shared_query(rank {peer})", rank);
+            mpi.Check(mpi.WinSharedQuery(_window, peer, out long theirBytes, out byte* theirs), $"MPI_Win_shared_query(rank {peer})", rank);
+            if (theirBytes != windowBytes)
+                throw new MpiException(
+                    $"rank {rank}: rank {peer}'s shared-memory queues take {theirBytes} bytes where this rank's take {windowBytes}: the ranks were started with " +
+                    "different ALLREDUCENET_SHM_SLOT_BYTES or ALLREDUCENET_SHM_SLOTS; give every rank the same values.", -1, -1);
             _inbox[peer] = mine + QueueIndex(owner: rank, writer: peer) * _queueBytes;
             _outbox[peer] = theirs + QueueIndex(owner: peer, writer: rank) * _queueBytes;
         }
@@ -162,6 +168,7 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
     {
         lock (_gate)
         {
+            ThrowIfDisposed();
             var request = Rent().Init(isSend: true, data, bytes, destination, tag, collectiveCount, reduce: null);
             _sends[destination].Enqueue(request);
             _pending++;
@@ -175,6 +182,7 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
     {
         lock (_gate)
         {
+            ThrowIfDisposed();
             var request = Rent().Init(isSend: false, target, capacity, source, Communicator.AnyTag, -1, reduce);
             _receives[source].Enqueue(request);
             _pending++;
@@ -188,7 +196,7 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
     {
         lock (_gate)
         {
-            if (_pending == 0) return false;
+            if (_pending == 0 || _disposed) return false;
             bool moved = false;
             for (int peer = 0; peer < _size; peer++)
             {
@@ -199,12 +207,24 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
         }
     }
 
-    /// <summary>Withdraws a request that has moved no byte yet; false when it already started (or finished).</summary>
+    /// <summary>
+    /// Withdraws a request so that the channel no longer touches the caller's memory; false only when it already
+    /// finished. One that has moved no byte yet leaves its queue. One halfway through a message cannot leave (the
+    /// peer's fragments and the framing of the stream depend on it), so it is detached instead: a receive drains the
+    /// rest of its message without storing it, a send goes on from a copy of its remaining bytes that the channel
+    /// owns. Either way the peers' later messages still line up.
+    /// </summary>
     public bool TryWithdraw(SharedMemoryRequest request)
     {
         lock (_gate)
         {
-            if (request.IsCompleted || request.Started) return false;
+            if (request.IsDone) return false;
+            if (request.Started)
+            {
+                request.Detach();
+                request.MarkWithdrawn();
+                return true;
+            }
             var queue = request.IsSend ? _sends[request.Peer] : _receives[request.Peer];
             int n = queue.Count;
             bool found = false;
@@ -214,7 +234,11 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
                 if (ReferenceEquals(r, request)) found = true;
                 else queue.Enqueue(r);
             }
-            if (found) _pending--;
+            if (found)
+            {
+                _pending--;
+                request.MarkWithdrawn();
+            }
             return found;
         }
     }
@@ -223,7 +247,7 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
     public void Recycle(SharedMemoryRequest request)
     {
         lock (_gate)
-            if (request.IsCompleted && _free.Count < 256) _free.Push(request);
+            if (request.IsDone && !request.IsWithdrawn && _free.Count < 256) _free.Push(request);
     }
 
     private SharedMemoryRequest Rent() => _free.Count > 0 ? _free.Pop() : new SharedMemoryRequest(this, _rank);
@@ -291,6 +315,9 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
                     // message is drained unused and the algorithm reports the two counts from the status.
                     receive.Discard = receive.Reduce != null ? receive.MessageBytes != receive.Bytes : receive.MessageBytes > receive.Bytes;
                 }
+                // A header that disagrees with the layout (ranks configured differently) must not write out of bounds.
+                if (fragment < 0 || fragment > SlotBytes || fragment > receive.MessageBytes - receive.Offset)
+                    throw new CollectiveException($"rank {_rank}: a corrupt shared-memory fragment from rank {source} ({fragment} bytes at offset {receive.Offset} of a {receive.MessageBytes}-byte message, slots of {SlotBytes} bytes): do all ranks have the same ALLREDUCENET_SHM_SLOT_BYTES and ALLREDUCENET_SHM_SLOTS?");
                 if (fragment > 0 && !receive.Discard)
                 {
                     if (receive.Reduce != null) receive.Reduce(receive.Buffer + receive.Offset, slot + SlotHeaderBytes, fragment);
@@ -309,13 +336,29 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
         return moved;
     }
 
-    /// <summary>MPI_Win_free and MPI_Comm_free: collective over the node's ranks, like the communicator's own free.</summary>
+    /// <summary>
+    /// Fails every request still queued (a non-blocking collective that never finished), then MPI_Win_free and
+    /// MPI_Comm_free. Under the channel's lock, so a progress thread still polling sees the channel closed instead
+    /// of touching unmapped memory.
+    /// </summary>
     public void Dispose()
     {
-        if (_disposed) return;
-        _disposed = true;
-        if (_mpi.IsFinalized) return;
-        _mpi.WinFree(_window);
-        _mpi.CommFree(_nodeComm);
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            var closed = new ObjectDisposedException(nameof(SharedMemoryChannel), $"rank {_rank}: the communicator was disposed while this transfer was in flight.");
+            foreach (var queue in _sends.Concat(_receives))
+                while (queue.Count > 0) queue.Dequeue().Complete(0, 0, -1, closed);
+            _pending = 0;
+            if (_mpi.IsFinalized) return;
+            _mpi.WinFree(_window);
+            _mpi.CommFree(_nodeComm);
+        }
+    }
+
+    private void ThrowIfDisposed()
+    {
+        if (_disposed) throw new ObjectDisposedException(nameof(SharedMemoryChannel), $"rank {_rank}: the communicator was disposed.");
     }
 }

@@ -19,6 +19,8 @@ internal sealed unsafe class SharedMemoryRequest : Request
     private MessageStatus _status;
     private long _peerCount;
     private Exception? _error;
+    private bool _withdrawn;
+    private byte* _ownedCopy;        // a detached send's remaining bytes, owned by the channel until the send ends
 
     internal bool IsSend;
     internal byte* Buffer;
@@ -60,6 +62,8 @@ internal sealed unsafe class SharedMemoryRequest : Request
         _status = default;
         _peerCount = -1;
         _error = null;
+        _withdrawn = false;
+        _ownedCopy = null;
         _completed = false;
         return this;
     }
@@ -79,8 +83,44 @@ internal sealed unsafe class SharedMemoryRequest : Request
 
     internal override long PeerCollectiveCount => _peerCount;
 
+    /// <summary>True once the transfer ended, without driving the channel (for the channel itself, under its lock).</summary>
+    internal bool IsDone => _completed;
+
+    /// <summary>True when the caller withdrew it: the channel may still be draining it, so it never goes back to the pool.</summary>
+    internal bool IsWithdrawn => _withdrawn;
+
+    /// <summary>Set by the channel, under its lock, when it let the caller withdraw this request.</summary>
+    internal void MarkWithdrawn() => _withdrawn = true;
+
+    /// <summary>
+    /// Cuts a started transfer loose from the caller's memory (under the channel's lock): a receive drains the rest
+    /// of its message unused; a send goes on from a copy of its remaining bytes.
+    /// </summary>
+    internal void Detach()
+    {
+        if (IsSend)
+        {
+            long rest = Bytes - Offset;
+            _ownedCopy = (byte*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)Math.Max(1, rest));
+            System.Buffer.MemoryCopy(Buffer + Offset, _ownedCopy, rest, rest);
+            Buffer = _ownedCopy - Offset; // so that Buffer + Offset, as the channel reads it, is the copy
+        }
+        else
+        {
+            Discard = true;
+            Buffer = null;
+            Reduce = null;
+        }
+    }
+
     internal void Complete(long bytes, int tag, long peerCount, Exception? error)
     {
+        if (_ownedCopy != null)
+        {
+            System.Runtime.InteropServices.NativeMemory.Free(_ownedCopy);
+            _ownedCopy = null;
+        }
+        if (_withdrawn) return; // the caller was told already
         _status = new MessageStatus(IsSend ? _rank : Peer, tag, bytes);
         _peerCount = peerCount;
         _error = error;
