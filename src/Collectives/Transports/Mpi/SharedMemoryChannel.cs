@@ -339,7 +339,10 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
     /// <summary>
     /// Fails every request still queued (a non-blocking collective that never finished), then MPI_Win_free and
     /// MPI_Comm_free. Under the channel's lock, so a progress thread still polling sees the channel closed instead
-    /// of touching unmapped memory.
+    /// of touching unmapped memory. MPI_Win_free waits for every rank of the node and has no timeout: communicators
+    /// must be disposed in the same order on every rank, as the MPI standard asks of MPI_Comm_free. (Bounding it with
+    /// an MPI_Ibarrier was considered: a barrier that timed out on one rank still completes later on the others,
+    /// which then wait in MPI_Win_free for a rank that gave up: a deadlock instead of a hang.)
     /// </summary>
     public void Dispose()
     {
