@@ -54,6 +54,17 @@ internal static class MpiJob
         return Run(path, $"{args} dotnet {AppPath} {appArgs}", timeout, env);
     }
 
+    /// <summary>
+    /// Runs two MPICH ranks whose environments differ (hydra's MPMD form, <c>-n 1 -env K V ... : -n 1 ...</c>): rank 0
+    /// gets <paramref name="rankZeroEnvironment"/> on top of the common environment.
+    /// </summary>
+    public static Result LaunchTwoMpichRanksWithDifferentEnvironments(string appArgs, TimeSpan timeout, IReadOnlyDictionary<string, string> rankZeroEnvironment)
+    {
+        var path = Find(Mpich) ?? throw new InvalidOperationException($"{Mpich} is not on PATH");
+        var rankZero = string.Join(" ", rankZeroEnvironment.Select(kv => $"-env {kv.Key} {kv.Value}"));
+        return Run(path, $"-n 1 {rankZero} dotnet {AppPath} {appArgs} : -n 1 dotnet {AppPath} {appArgs}", timeout, new Dictionary<string, string>());
+    }
+
     /// <summary>Runs the app alone (no mpiexec), as a plain <c>dotnet app.dll args</c>.</summary>
     public static Result RunAlone(string appArgs, TimeSpan timeout, IReadOnlyDictionary<string, string> environment) =>
         Run("dotnet", $"{AppPath} {appArgs}", timeout, environment);

@@ -83,6 +83,23 @@ public class MpiSuiteTests(ITestOutputHelper log)
         ["ALLREDUCENET_SHM_SLOTS"] = count.ToString(),
     };
 
+    /// <summary>
+    /// One rank started with ALLREDUCENET_MPI_SHM=0 and one without: the ranks agree on the point-to-point path instead
+    /// of one waiting in the shared-memory set-up for ever.
+    /// </summary>
+    [MpiFact(MpiJob.Mpich)]
+    public void RanksThatDisagreeOnSharedMemoryAgreeOnPointToPoint()
+    {
+        var result = MpiJob.LaunchTwoMpichRanksWithDifferentEnvironments("suite --large 65536", Timeout,
+            new Dictionary<string, string> { ["ALLREDUCENET_MPI_SHM"] = "0" });
+        log.WriteLine(result.ToString());
+        Assert.False(result.TimedOut, result.ToString());
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("MPI SUITE PASSED", result.Output);
+        Assert.Contains("transport='mpi (MPICH", result.Output);
+        Assert.DoesNotContain("shared memory", result.Output);
+    }
+
     private void AssertSuitePassed(MpiJob.Result result, int ranks, string library, bool sharedMemory = true, string? slots = null)
     {
         log.WriteLine(result.ToString());

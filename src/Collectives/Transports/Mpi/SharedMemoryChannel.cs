@@ -133,7 +133,20 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
     /// <exception cref="MpiException">An MPI call failed.</exception>
     public static SharedMemoryChannel? TryCreate(Communicator owner, MpiLibrary mpi, nint comm, int rank, int size)
     {
-        if (size < 2 || !EnvironmentSettings.MpiSharedMemory) return null;
+        if (size < 2) return null;
+        // Every rank takes the same collective steps whatever its own environment says, then all agree: one rank
+        // with ALLREDUCENET_MPI_SHM=0 turns the channel off everywhere instead of leaving the others in a collective.
+        var settings = stackalloc long[] { EnvironmentSettings.MpiSharedMemory ? 1 : 0, EnvironmentSettings.SharedMemorySlotBytes, EnvironmentSettings.SharedMemorySlots };
+        var lowest = stackalloc long[3];
+        var highest = stackalloc long[3];
+        var h = mpi.Handles;
+        mpi.Check(mpi.Allreduce(settings, lowest, 3, h.Int64, h.OpMin, comm), "MPI_Allreduce (agreeing on the shared-memory settings)", rank);
+        mpi.Check(mpi.Allreduce(settings, highest, 3, h.Int64, h.OpMax, comm), "MPI_Allreduce (agreeing on the shared-memory settings)", rank);
+        if (lowest[0] == 0) return null;
+        if (lowest[1] != highest[1] || lowest[2] != highest[2])
+            throw new MpiException(
+                $"rank {rank}: the ranks were started with different shared-memory settings (ALLREDUCENET_SHM_SLOT_BYTES from {lowest[1]} to {highest[1]}, " +
+                $"ALLREDUCENET_SHM_SLOTS from {lowest[2]} to {highest[2]}); give every rank the same values, or ALLREDUCENET_MPI_SHM=0.", -1, -1);
         mpi.Check(mpi.CommSplitShared(comm, rank, out nint nodeComm), "MPI_Comm_split_type(MPI_COMM_TYPE_SHARED)", rank);
         mpi.Check(mpi.CommSize(nodeComm, out int nodeSize), "MPI_Comm_size (node communicator)", rank);
         mpi.Check(mpi.CommRank(nodeComm, out int nodeRank), "MPI_Comm_rank (node communicator)", rank);
