@@ -1,5 +1,10 @@
 using AllReduceNet.Kernels;
 
+// The backends below are shared by every test class, and a backend is not thread-safe (IKernelBackend: one thread at
+// a time). xunit runs test classes in parallel, so two classes once drove the ILGPU CPU accelerator at the same time
+// and an SGD result came out wrong under CI load; the classes therefore run one after another.
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
 namespace AllReduceNet.Kernels.Tests;
 
 /// <summary>
