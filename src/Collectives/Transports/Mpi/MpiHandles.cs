@@ -26,6 +26,7 @@ internal sealed class MpiHandles
     public required nint OpProd { get; init; }
     public required nint OpMin { get; init; }
     public required nint OpMax { get; init; }
+    public required nint OpBitwiseOr { get; init; }
     public required nint InPlace { get; init; }
     public required nint InfoNull { get; init; }
     public required int CommTypeShared { get; init; }
@@ -63,6 +64,7 @@ internal sealed class MpiHandles
         OpMin = H(0x58000002),          // mpi.h:306  #define MPI_MIN (MPI_Op)(0x58000002)
         OpSum = H(0x58000003),          // mpi.h:307  #define MPI_SUM (MPI_Op)(0x58000003)
         OpProd = H(0x58000004),         // mpi.h:308  #define MPI_PROD (MPI_Op)(0x58000004)
+        OpBitwiseOr = H(0x58000008),    // mpi.h:312  #define MPI_BOR (MPI_Op)(0x58000008)
         InPlace = -1,                   // mpi.h:542  #define MPI_IN_PLACE (void *) -1
         InfoNull = H(0x1c000000),       // mpi.h:529  #define MPI_INFO_NULL ((MPI_Info)0x1c000000)
         CommTypeShared = 1,             // mpi.h:552  #define MPI_COMM_TYPE_SHARED 1
@@ -100,6 +102,7 @@ internal sealed class MpiHandles
         OpMin = S(library, "ompi_mpi_op_min"),               // mpi.h:1148  MPI_MIN
         OpSum = S(library, "ompi_mpi_op_sum"),               // mpi.h:1149  MPI_SUM
         OpProd = S(library, "ompi_mpi_op_prod"),             // mpi.h:1150  MPI_PROD
+        OpBitwiseOr = S(library, "ompi_mpi_op_bor"),         // mpi.h:1154  MPI_BOR
         InPlace = 1,                                         // mpi.h:518   #define MPI_IN_PLACE ((void *) 1)
         InfoNull = S(library, "ompi_mpi_info_null"),         // mpi.h:859   MPI_INFO_NULL
         CommTypeShared = 0,                                  // mpi.h:773-774  enum { MPI_COMM_TYPE_SHARED, ... }: 0

@@ -165,7 +165,14 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
             slotBytes = (int)Math.Min(slotBytes, Math.Max(64 << 10, budget / ((size - 1) * slots) / 64 * 64));
         try
         {
-            return new SharedMemoryChannel(owner, mpi, rank, size, nodeComm, slotBytes, slots, oversubscribed: size > Environment.ProcessorCount);
+            // Oversubscribed when the node's ranks together may use fewer CPUs than there are ranks (the union of
+            // their affinity masks; a cgroup CPU quota below the CPUs named there is not seen).
+            var mask = stackalloc long[CpuAffinity.MaskLongs];
+            var union = stackalloc long[CpuAffinity.MaskLongs];
+            CpuAffinity.Read(mask);
+            mpi.Check(mpi.Allreduce(mask, union, CpuAffinity.MaskLongs, h.Int64, h.OpBitwiseOr, nodeComm), "MPI_Allreduce (the node's CPUs)", rank);
+            bool oversubscribed = size > Math.Max(1, CpuAffinity.Count(union));
+            return new SharedMemoryChannel(owner, mpi, rank, size, nodeComm, slotBytes, slots, oversubscribed);
         }
         catch
         {
