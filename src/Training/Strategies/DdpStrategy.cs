@@ -1,7 +1,6 @@
 using AllReduceNet.Collectives;
 using AllReduceNet.Training.Checkpoints;
 using AllReduceNet.Training.Data;
-using AllReduceNet.Training.Model;
 using AllReduceNet.Training.Optim;
 
 namespace AllReduceNet.Training.Strategies;
@@ -15,10 +14,7 @@ namespace AllReduceNet.Training.Strategies;
 internal sealed class DdpStrategy : IStrategy
 {
     private readonly StrategyContext _context;
-    private readonly Mlp _model;
-    private readonly Activations _activations;
-    private readonly LossHead _head;
-    private readonly BatchInput _input;
+    private readonly ModelReplica _replica;
     private readonly Optimizer _optimizer;
     private readonly GradientBuckets _buckets;
     private readonly float[] _parameters;
@@ -27,45 +23,33 @@ internal sealed class DdpStrategy : IStrategy
     {
         _context = context;
         var settings = context.Settings;
-        int maxLocal = EpochSampler.ShardRange(settings.BatchSize, 0, settings.Ranks).Length + 1;
-        _model = new Mlp(context.Backend, settings.Layers);
-        _activations = _model.CreateActivations(maxLocal);
-        _head = new LossHead(context.Backend, _model.OutputSize, maxLocal);
-        _input = new BatchInput(context.Backend, context.Data.Train, maxLocal);
+        _replica = new ModelReplica(context, settings.Ranks);
         _optimizer = new Optimizer(context.Backend, settings.Optimizer, context.Layout.Count, context.Schedule);
         _parameters = new float[context.Layout.Count];
-        _buckets = new GradientBuckets(context, _model);
+        _buckets = new GradientBuckets(context, _replica.Model);
     }
 
     public void Load(Checkpoint state)
     {
         state.Parameters.CopyTo(_parameters, 0);
-        _model.WriteParameters(_parameters);
+        _replica.Model.WriteParameters(_parameters);
         _optimizer.Restore(state.OptimizerSlots, 0, state.OptimizerSteps);
     }
 
     public EpochTally TrainEpoch(EpochSampler sampler, Action<int> onStep)
     {
         var world = _context.World;
-        double lossSum = 0;
-        long correct = 0, samples = 0;
+        var tally = default(EpochTally);
         for (int step = 0; step < sampler.StepCount; step++)
         {
-            var labels = _input.Load(sampler.Shard(step, world.Rank, world.Size));
-            int n = labels.Length;
-            var logits = _model.Forward(_activations, _input.Device, n);
-            var (loss, right) = _head.Compute(logits, labels, sampler.GlobalBatch);
             _buckets.BeginStep();
-            _model.Backward(_activations, _input.Device, _head.Gradient, null, n, _buckets.LayerReady);
+            tally = _replica.ForwardBackward(sampler, step, world.Rank, world.Size, tally, _buckets.LayerReady);
             var gradients = _buckets.EndStep();
             _optimizer.Step(_parameters, gradients);
-            _model.WriteParameters(_parameters);
-            lossSum += (double)loss * n;
-            correct += right;
-            samples += n;
+            _replica.Model.WriteParameters(_parameters);
             onStep(step);
         }
-        return new EpochTally(lossSum, correct, samples);
+        return tally;
     }
 
     public Checkpoint Gather(int completedEpochs)
@@ -86,10 +70,7 @@ internal sealed class DdpStrategy : IStrategy
 
     public void Dispose()
     {
-        _model.Dispose();
-        _activations.Dispose();
-        _head.Dispose();
-        _input.Dispose();
+        _replica.Dispose();
         _optimizer.Dispose();
     }
 }

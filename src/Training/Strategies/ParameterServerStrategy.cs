@@ -1,7 +1,6 @@
 using AllReduceNet.Collectives;
 using AllReduceNet.Training.Checkpoints;
 using AllReduceNet.Training.Data;
-using AllReduceNet.Training.Model;
 using AllReduceNet.Training.Optim;
 
 namespace AllReduceNet.Training.Strategies;
@@ -29,10 +28,7 @@ internal sealed class ParameterServerStrategy : IStrategy
     private readonly (int Start, int Length)[] _shards;
 
     // Worker state.
-    private readonly Mlp? _model;
-    private readonly Activations? _activations;
-    private readonly LossHead? _head;
-    private readonly BatchInput? _input;
+    private readonly ModelReplica? _replica;
     private readonly float[] _parameters = [], _gradients = [];
     private readonly int[][] _pushMessages = [];
     private long _bytesSent, _bytesDense;
@@ -66,11 +62,7 @@ internal sealed class ParameterServerStrategy : IStrategy
         }
         else
         {
-            int maxLocal = EpochSampler.ShardRange(settings.BatchSize, 0, _workers).Length + 1;
-            _model = new Mlp(context.Backend, settings.Layers);
-            _activations = _model.CreateActivations(maxLocal);
-            _head = new LossHead(context.Backend, _model.OutputSize, maxLocal);
-            _input = new BatchInput(context.Backend, context.Data.Train, maxLocal);
+            _replica = new ModelReplica(context, _workers);
             _parameters = new float[count];
             _gradients = new float[count];
             _pushMessages = _shards.Select(s => new int[SparseGradientCodec.Capacity(s.Length)]).ToArray();
@@ -90,7 +82,7 @@ internal sealed class ParameterServerStrategy : IStrategy
         else
         {
             state.Parameters.CopyTo(_parameters, 0);
-            _model!.WriteParameters(_parameters);
+            _replica!.Model.WriteParameters(_parameters);
         }
     }
 
@@ -105,17 +97,12 @@ internal sealed class ParameterServerStrategy : IStrategy
     private EpochTally WorkerEpoch(EpochSampler sampler, Action<int> onStep)
     {
         var world = _context.World;
-        double lossSum = 0;
-        long correct = 0, samples = 0;
+        var tally = default(EpochTally);
         var pushes = new Request[_servers];
         for (int step = 0; step < sampler.StepCount; step++)
         {
-            var labels = _input!.Load(sampler.Shard(step, world.Rank, _workers));
-            int n = labels.Length;
-            var logits = _model!.Forward(_activations!, _input.Device, n);
-            var (loss, right) = _head!.Compute(logits, labels, sampler.GlobalBatch);
-            _model.Backward(_activations!, _input.Device, _head.Gradient, null, n);
-            _model.ReadGradients(_gradients);
+            tally = _replica!.ForwardBackward(sampler, step, world.Rank, _workers, tally);
+            _replica.Model.ReadGradients(_gradients);
             _context.Clock.Time(() =>
             {
                 for (int j = 0; j < _servers; j++)
@@ -133,13 +120,10 @@ internal sealed class ParameterServerStrategy : IStrategy
                 }
                 foreach (var push in pushes) push.Wait();
             });
-            _model.WriteParameters(_parameters);
-            lossSum += (double)loss * n;
-            correct += right;
-            samples += n;
+            _replica.Model.WriteParameters(_parameters);
             onStep(step);
         }
-        return new EpochTally(lossSum, correct, samples);
+        return tally;
     }
 
     private void ServeSync(int steps, Action<int> onStep)
@@ -232,10 +216,7 @@ internal sealed class ParameterServerStrategy : IStrategy
 
     public void Dispose()
     {
-        _model?.Dispose();
-        _activations?.Dispose();
-        _head?.Dispose();
-        _input?.Dispose();
+        _replica?.Dispose();
         _optimizer?.Dispose();
         _side.Dispose();
     }

@@ -1,7 +1,6 @@
 using AllReduceNet.Collectives;
 using AllReduceNet.Training.Checkpoints;
 using AllReduceNet.Training.Data;
-using AllReduceNet.Training.Model;
 using AllReduceNet.Training.Optim;
 
 namespace AllReduceNet.Training.Strategies;
@@ -15,10 +14,7 @@ namespace AllReduceNet.Training.Strategies;
 internal sealed class ZeroStrategy : IStrategy
 {
     private readonly StrategyContext _context;
-    private readonly Mlp _model;
-    private readonly Activations _activations;
-    private readonly LossHead _head;
-    private readonly BatchInput _input;
+    private readonly ModelReplica _replica;
     private readonly Optimizer _optimizer;
     private readonly float[] _parameters, _gradients, _shardGradients;
     private readonly int _shard, _start, _owned;
@@ -32,11 +28,7 @@ internal sealed class ZeroStrategy : IStrategy
         _start = context.World.Rank * _shard;
         // The last shards may reach into the padding (or lie wholly in it); only real parameters get optimizer state.
         _owned = Math.Clamp(count - _start, 0, _shard);
-        int maxLocal = EpochSampler.ShardRange(settings.BatchSize, 0, n).Length + 1;
-        _model = new Mlp(context.Backend, settings.Layers);
-        _activations = _model.CreateActivations(maxLocal);
-        _head = new LossHead(context.Backend, _model.OutputSize, maxLocal);
-        _input = new BatchInput(context.Backend, context.Data.Train, maxLocal);
+        _replica = new ModelReplica(context, n);
         _optimizer = new Optimizer(context.Backend, settings.Optimizer, _owned, context.Schedule);
         _parameters = new float[_shard * n];
         _gradients = new float[_shard * n];
@@ -46,7 +38,7 @@ internal sealed class ZeroStrategy : IStrategy
     public void Load(Checkpoint state)
     {
         state.Parameters.CopyTo(_parameters, 0);
-        _model.WriteParameters(_parameters.AsSpan(0, _context.Layout.Count));
+        _replica.Model.WriteParameters(_parameters.AsSpan(0, _context.Layout.Count));
         _optimizer.Restore(state.OptimizerSlots, Math.Min(_start, _context.Layout.Count), state.OptimizerSteps);
     }
 
@@ -55,26 +47,18 @@ internal sealed class ZeroStrategy : IStrategy
         var world = _context.World;
         var options = _context.Collective;
         int count = _context.Layout.Count;
-        double lossSum = 0;
-        long correct = 0, samples = 0;
+        var tally = default(EpochTally);
         for (int step = 0; step < sampler.StepCount; step++)
         {
-            var labels = _input.Load(sampler.Shard(step, world.Rank, world.Size));
-            int n = labels.Length;
-            var logits = _model.Forward(_activations, _input.Device, n);
-            var (loss, right) = _head.Compute(logits, labels, sampler.GlobalBatch);
-            _model.Backward(_activations, _input.Device, _head.Gradient, null, n);
-            _model.ReadGradients(_gradients.AsSpan(0, count));
+            tally = _replica.ForwardBackward(sampler, step, world.Rank, world.Size, tally);
+            _replica.Model.ReadGradients(_gradients.AsSpan(0, count));
             _context.Clock.Time(() => world.ReduceScatter<float>(_gradients, _shardGradients, ReduceOp.Sum, options));
             _optimizer.Step(_parameters.AsSpan(_start, _owned), _shardGradients.AsSpan(0, _owned));
             _context.Clock.Time(() => world.AllGather(_parameters.AsSpan(), options));
-            _model.WriteParameters(_parameters.AsSpan(0, count));
-            lossSum += (double)loss * n;
-            correct += right;
-            samples += n;
+            _replica.Model.WriteParameters(_parameters.AsSpan(0, count));
             onStep(step);
         }
-        return new EpochTally(lossSum, correct, samples);
+        return tally;
     }
 
     public Checkpoint Gather(int completedEpochs)
@@ -106,10 +90,7 @@ internal sealed class ZeroStrategy : IStrategy
 
     public void Dispose()
     {
-        _model.Dispose();
-        _activations.Dispose();
-        _head.Dispose();
-        _input.Dispose();
+        _replica.Dispose();
         _optimizer.Dispose();
     }
 }
