@@ -32,7 +32,7 @@ internal static class EnvironmentSettings
     /// ALLREDUCENET_MPI_SHM=0: under MPI, send the collectives' messages through MPI's point-to-point calls even
     /// between ranks of one node (by default they go through shared memory queues there).
     /// </summary>
-    public static bool MpiSharedMemory { get; } = Environment.GetEnvironmentVariable("ALLREDUCENET_MPI_SHM")?.Trim() is not ("0" or "false" or "no");
+    public static bool MpiSharedMemory { get; } = ReadFlag("ALLREDUCENET_MPI_SHM", fallback: true);
 
     /// <summary>
     /// ALLREDUCENET_SHM_SLOT_BYTES: payload bytes of one shared-memory slot, rounded down to a multiple of 64 (default
@@ -44,10 +44,14 @@ internal static class EnvironmentSettings
     /// <summary>ALLREDUCENET_SHM_SLOTS: slots per shared-memory queue, how far a sender may run ahead (default 4).</summary>
     public static int SharedMemorySlots { get; } = ReadInt("ALLREDUCENET_SHM_SLOTS", 4, min: 2);
 
-    private static bool ReadFlag(string name)
+    /// <summary>An on/off switch: unset gives <paramref name="fallback"/>; a switch that is on unless said otherwise turns off only for 0, false or no, one that is off turns on only for 1, true or yes.</summary>
+    private static bool ReadFlag(string name, bool fallback = false)
     {
-        var v = Environment.GetEnvironmentVariable(name);
-        return v is not null && (v == "1" || v.Equals("true", StringComparison.OrdinalIgnoreCase) || v.Equals("yes", StringComparison.OrdinalIgnoreCase));
+        var v = Environment.GetEnvironmentVariable(name)?.Trim();
+        if (string.IsNullOrEmpty(v)) return fallback;
+        bool Is(string a, string b, string c) =>
+            v.Equals(a, StringComparison.OrdinalIgnoreCase) || v.Equals(b, StringComparison.OrdinalIgnoreCase) || v.Equals(c, StringComparison.OrdinalIgnoreCase);
+        return fallback ? !Is("0", "false", "no") : Is("1", "true", "yes");
     }
 
     private static TimeSpan ReadSeconds(string name, double fallback)

@@ -211,19 +211,17 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
         }
     }
 
-    /// <summary>Moves every fragment that can move now, in both directions, for every peer. True when any moved.</summary>
-    public bool Progress()
+    /// <summary>Moves every fragment that can move now, in both directions, for every peer.</summary>
+    public void Progress()
     {
         lock (_gate)
         {
-            if (_pending == 0 || _disposed) return false;
-            bool moved = false;
+            if (_pending == 0 || _disposed) return;
             for (int peer = 0; peer < _size; peer++)
             {
-                if (_receives[peer].Count > 0) moved |= PullReceives(peer);
-                if (_sends[peer].Count > 0) moved |= PushSends(peer);
+                if (_receives[peer].Count > 0) PullReceives(peer);
+                if (_sends[peer].Count > 0) PushSends(peer);
             }
-            return moved;
         }
     }
 
@@ -273,11 +271,10 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
     private SharedMemoryRequest Rent() => _free.Count > 0 ? _free.Pop() : new SharedMemoryRequest(this, _rank);
 
     /// <summary>Writes fragments of the queued sends to <paramref name="destination"/> while its ring has free slots.</summary>
-    private bool PushSends(int destination)
+    private void PushSends(int destination)
     {
         var queue = _sends[destination];
         byte* ring = _outbox[destination];
-        bool moved = false;
         while (queue.Count > 0)
         {
             var send = queue.Peek();
@@ -287,7 +284,7 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
                 if (head - _sendTailSeen[destination] >= SlotCount)
                 {
                     _sendTailSeen[destination] = Volatile.Read(ref *(long*)(ring + TailOffset));
-                    if (head - _sendTailSeen[destination] >= SlotCount) return moved;
+                    if (head - _sendTailSeen[destination] >= SlotCount) return;
                 }
                 byte* slot = ring + SlotsOffset + (head % SlotCount) * _slotStride;
                 int fragment = (int)Math.Min(SlotBytes, send.Bytes - send.Offset);
@@ -300,29 +297,26 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
                 _sendHead[destination] = head + 1;
                 send.Offset += fragment;
                 send.Started = true;
-                moved = true;
             }
             while (send.Offset < send.Bytes);
             queue.Dequeue();
             _pending--;
             send.Complete(send.Bytes, send.Tag, -1, error: null);
         }
-        return moved;
     }
 
     /// <summary>Consumes the fragments that <paramref name="source"/> published, into the receives queued for it, in order.</summary>
-    private bool PullReceives(int source)
+    private void PullReceives(int source)
     {
         var queue = _receives[source];
         byte* ring = _inbox[source];
-        bool moved = false;
         while (queue.Count > 0)
         {
             var receive = queue.Peek();
             do
             {
                 long tail = _receiveTail[source];
-                if (Volatile.Read(ref *(long*)(ring + HeadOffset)) <= tail) return moved;
+                if (Volatile.Read(ref *(long*)(ring + HeadOffset)) <= tail) return;
                 byte* slot = ring + SlotsOffset + (tail % SlotCount) * _slotStride;
                 int fragment = *(int*)(slot + FragmentBytesField);
                 if (!receive.Started)
@@ -346,14 +340,12 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
                 receive.Offset += fragment;
                 Volatile.Write(ref *(long*)(ring + TailOffset), tail + 1);
                 _receiveTail[source] = tail + 1;
-                moved = true;
             }
             while (receive.Offset < receive.MessageBytes);
             queue.Dequeue();
             _pending--;
             receive.Complete(receive.MessageBytes, receive.MessageTag, receive.PeerCount, error: null);
         }
-        return moved;
     }
 
     /// <summary>
