@@ -21,6 +21,33 @@ public sealed class InProcessWorld
         Timeout = options.Timeout;
         SpinIterations = options.SpinIterations ?? (size <= Environment.ProcessorCount ? 100 : 200);
         YieldTicks = size > Environment.ProcessorCount && options.SpinIterations is null ? Stopwatch.Frequency / 500 : 0;
+        // Shared copies only when every rank has a core: with more ranks than cores a helper can be preempted halfway
+        // through a block, and the rank that runs the transfer would wait a time slice for it.
+        if (size > 1 && size <= Environment.ProcessorCount)
+        {
+            _copies = new SharedCopy[size];
+            for (int i = 0; i < size; i++) _copies[i] = new SharedCopy();
+        }
+    }
+
+    private readonly SharedCopy[]? _copies;
+
+    /// <summary>A free slot for a transfer that waiting ranks may help with; null when there is none (do it alone).</summary>
+    internal SharedCopy? TryRentCopy()
+    {
+        if (_copies is null) return null;
+        foreach (var copy in _copies)
+            if (copy.TryAcquire()) return copy;
+        return null;
+    }
+
+    /// <summary>Called by waiting ranks: takes blocks of transfers in progress; true when it did some work.</summary>
+    internal bool HelpWithCopies()
+    {
+        if (_copies is null) return false;
+        bool worked = false;
+        foreach (var copy in _copies) worked |= copy.Help();
+        return worked;
     }
 
     /// <summary>The number of ranks.</summary>
