@@ -43,7 +43,7 @@ internal readonly unsafe struct CollectiveCall
 
     /// <summary>A receive reduced straight into <paramref name="target"/>; only where <see cref="Communicator.CanReceiveReduce"/>.</summary>
     public Request ReceiveReduce(void* target, long bytes, int peer, delegate*<void*, void*, long, void> reduce) =>
-        Comm.PostCollectiveReceiveReduce(target, bytes, peer, reduce)
+        Comm.PostCollectiveReceiveReduce(target, bytes, peer, Tag, reduce)
         ?? throw new InvalidOperationException($"the {Comm.TransportName} transport cannot reduce on receive.");
 
     public void WaitSend(Request? request)

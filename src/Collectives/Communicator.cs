@@ -191,9 +191,11 @@ public abstract unsafe partial class Communicator : IDisposable
     /// <summary>
     /// Posts a collective receive whose payload is reduced into <paramref name="target"/> (target = target op payload)
     /// instead of copied, where the transport can read the sender's buffer directly. Null when it cannot; the caller
-    /// then receives into scratch and reduces itself.
+    /// then receives into scratch and reduces itself. A message of another length or another signature than
+    /// <paramref name="tag"/> (the ranks called different collectives) is not reduced: the buffer stays as it was and
+    /// the algorithm reports the mismatch from the status.
     /// </summary>
-    internal virtual Request? PostCollectiveReceiveReduce(void* target, long bytes, int source, delegate*<void*, void*, long, void> reduce) => null;
+    internal virtual Request? PostCollectiveReceiveReduce(void* target, long bytes, int source, int tag, delegate*<void*, void*, long, void> reduce) => null;
 
     /// <summary>
     /// Hands a completed collective request back to the transport for reuse, after the algorithm's last look at it.

@@ -42,6 +42,35 @@ public class ErrorTests
         Assert.Contains("of float", error.InnerException.Message);
     }
 
+    /// <summary>
+    /// Sum against Max with the same count: every message has the length a receive-reduce expects, so only the
+    /// signature stops it. At 2 ranks each rank's first receive is the mismatched one: its buffer must be left as it
+    /// was, at an eager size and at one whose transfers the ranks share.
+    /// </summary>
+    [Theory]
+    [InlineData(1000)]
+    [InlineData(100_003)]
+    public void AMismatchedMessageIsNotReducedIntoTheBuffer(int count)
+    {
+        var options = new CollectiveOptions { Algorithm = AllReduceAlgorithm.Ring };
+        var kept = new bool[2];
+        var error = Fails(2, comm =>
+        {
+            var data = Enumerable.Range(0, count).Select(i => (float)(i % 17 + comm.Rank)).ToArray();
+            var input = (float[])data.Clone();
+            try
+            {
+                comm.AllReduce<float>(data, comm.Rank == 0 ? ReduceOp.Sum : ReduceOp.Max, options);
+            }
+            finally
+            {
+                kept[comm.Rank] = data.AsSpan().SequenceEqual(input);
+            }
+        });
+        Assert.IsType<CollectiveMismatchException>(error.InnerException);
+        Assert.True(kept[error.Rank], $"rank {error.Rank} reported the mismatch after the mismatched message was reduced into its buffer");
+    }
+
     [Fact]
     public void DifferentCollectivesAreNamed()
     {

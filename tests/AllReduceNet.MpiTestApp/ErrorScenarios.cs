@@ -20,10 +20,22 @@ internal static class ErrorScenarios
     /// Rank 0 reduces with Sum, the others with Max: the same count and type, so every message has the length its
     /// receiver expects (a shared-memory receive-reduce then reduces it) and only the signature tells them apart.
     /// </summary>
+    /// At 2 ranks each rank's first receive is the mismatched one, so its buffer must come back as it was ("kept").
     public static void MismatchedOperators(Communicator world)
     {
-        var data = new float[4099];
-        world.AllReduce<float>(data, world.Rank == 0 ? ReduceOp.Sum : ReduceOp.Max, Ring);
+        var data = Enumerable.Range(0, 4099).Select(i => (float)(i % 17 + world.Rank)).ToArray();
+        var input = (float[])data.Clone();
+        try
+        {
+            world.AllReduce<float>(data, world.Rank == 0 ? ReduceOp.Sum : ReduceOp.Max, Ring);
+        }
+        catch (CollectiveMismatchException)
+        {
+            Console.WriteLine(data.AsSpan().SequenceEqual(input)
+                ? $"rank {world.Rank}: the buffer kept its input"
+                : $"rank {world.Rank}: the buffer was changed by the mismatched message");
+            throw;
+        }
         Console.WriteLine($"rank {world.Rank}: the AllReduce with mismatched operators returned, which it must not");
     }
 

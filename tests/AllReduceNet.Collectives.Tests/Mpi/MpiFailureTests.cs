@@ -37,13 +37,20 @@ public class MpiFailureTests
     /// <summary>Sum against Max, same count and type: every message has the expected length; only the signature differs.</summary>
     [MpiFact(MpiJob.Mpich)]
     public void MismatchedOperatorsThroughSharedMemoryNameBothSignatures() =>
-        AssertSignaturesNamed(MpiJob.Launch(MpiJob.Mpich, 2, "mismatch-op", Timeout),
-            "AllReduce\\(ring\\) of float with Sum", "AllReduce\\(ring\\) of float with Max");
+        AssertBufferKept(AssertSignaturesNamed(MpiJob.Launch(MpiJob.Mpich, 2, "mismatch-op", Timeout),
+            "AllReduce\\(ring\\) of float with Sum", "AllReduce\\(ring\\) of float with Max"));
 
     [MpiFact(MpiJob.OpenMpi)]
     public void MismatchedOperatorsWithoutSharedMemoryNameBothSignatures() =>
-        AssertSignaturesNamed(MpiJob.Launch(MpiJob.OpenMpi, 2, "mismatch-op", Timeout, MpiSuiteTests.WithoutSharedMemory),
-            "AllReduce\\(ring\\) of float with Sum", "AllReduce\\(ring\\) of float with Max");
+        AssertBufferKept(AssertSignaturesNamed(MpiJob.Launch(MpiJob.OpenMpi, 2, "mismatch-op", Timeout, MpiSuiteTests.WithoutSharedMemory),
+            "AllReduce\\(ring\\) of float with Sum", "AllReduce\\(ring\\) of float with Max"));
+
+    /// <summary>The mismatched message was not reduced into the buffer: a rank that reported it still holds its input.</summary>
+    private static void AssertBufferKept(MpiJob.Result result)
+    {
+        Assert.Matches(@"rank \d: the buffer kept its input", result.Output);
+        Assert.DoesNotContain("was changed by the mismatched message", result.Output);
+    }
 
     /// <summary>4099 floats against 4099 ints: the same bytes in every message, with tiny slots at 3 ranks.</summary>
     [MpiFact(MpiJob.OpenMpi)]
@@ -186,7 +193,7 @@ public class MpiFailureTests
     /// A mismatch naming what arrived and what was expected: the two signatures (regular expressions), one on each
     /// side, whichever rank noticed first.
     /// </summary>
-    private static void AssertSignaturesNamed(MpiJob.Result result, string one, string other)
+    private static MpiJob.Result AssertSignaturesNamed(MpiJob.Result result, string one, string other)
     {
         Assert.False(result.TimedOut, result.ToString());
         Assert.True(result.ExitCode != 0, result.ToString());
@@ -200,6 +207,7 @@ public class MpiFailureTests
         Assert.Contains("aborting the MPI job", result.Output);
         Assert.DoesNotContain("which it must not", result.Output);
         Assert.True(result.Elapsed < TimeSpan.FromSeconds(25), result.ToString());
+        return result;
     }
 
     /// <summary>A CommunicationTimeoutException matching <paramref name="message"/> ended the job soon after the 2 s timeout.</summary>

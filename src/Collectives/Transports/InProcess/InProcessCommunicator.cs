@@ -54,10 +54,11 @@ internal sealed unsafe class InProcessCommunicator : Communicator
     /// </summary>
     internal override int DefaultSegmentBytes => 128 << 10;
 
-    internal override Request? PostCollectiveReceiveReduce(void* target, long bytes, int source, delegate*<void*, void*, long, void> reduce)
+    internal override Request? PostCollectiveReceiveReduce(void* target, long bytes, int source, int tag, delegate*<void*, void*, long, void> reduce)
     {
         World.ThrowIfAborted(WorldRank);
         var receive = RentRequest().Init(isSend: false, (byte*)target, bytes, source, AnyTag, MessageChannel.Collective, default, -1, reduce);
+        receive.ReduceTag = tag;
         Group.PostReceive(receive);
         return receive;
     }

@@ -25,6 +25,8 @@ internal sealed unsafe class InProcessRequest : Request
 
     /// <summary>For a receive-reduce: applied to (this buffer, the sender's buffer) instead of a copy.</summary>
     internal delegate*<void*, void*, long, void> Reduce;
+    /// <summary>For a receive-reduce: the signature a message must carry to be reduced (it matches any tag, to report the mismatch).</summary>
+    internal int ReduceTag;
     private MemoryHandle _pin;
     private bool _staged;
 
@@ -97,10 +99,10 @@ internal sealed unsafe class InProcessRequest : Request
     internal static void Transfer(InProcessRequest send, InProcessRequest receive)
     {
         long copied = Math.Min(send.Bytes, receive.Bytes);
-        // Single pass, straight from the sender's buffer; for a receive-reduce a size mismatch reduces nothing and is
-        // reported by the algorithm from the status below.
+        // Single pass, straight from the sender's buffer; for a receive-reduce a message of another length or signature
+        // reduces nothing (the buffer stays as it was) and is reported by the algorithm from the status below.
         var reduce = receive.Reduce;
-        if (reduce != null && send.Bytes != receive.Bytes) copied = 0;
+        if (reduce != null && (send.Bytes != receive.Bytes || send.Tag != receive.ReduceTag)) copied = 0;
         if (copied >= 2 * SharedCopy.BlockBytes && send.Owner.World.TryRentCopy() is { } shared)
             shared.Run(receive.Buffer, send.Buffer, copied, reduce);
         else if (reduce != null && copied > 0)

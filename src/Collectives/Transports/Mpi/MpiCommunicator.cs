@@ -116,11 +116,11 @@ internal sealed unsafe class MpiCommunicator : Communicator
 
     internal override bool CanReceiveReduce => _shared is not null;
 
-    internal override Request? PostCollectiveReceiveReduce(void* target, long bytes, int source, delegate*<void*, void*, long, void> reduce)
+    internal override Request? PostCollectiveReceiveReduce(void* target, long bytes, int source, int tag, delegate*<void*, void*, long, void> reduce)
     {
         if (_shared is null) return null;
         ThrowIfFinalized();
-        return _shared.PostReceive((byte*)target, bytes, source, reduce);
+        return _shared.PostReceive((byte*)target, bytes, source, reduce, tag);
     }
 
     internal override void Recycle(Request? request)

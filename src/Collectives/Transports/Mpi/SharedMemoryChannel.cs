@@ -198,12 +198,13 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
         }
     }
 
-    public SharedMemoryRequest PostReceive(byte* target, long capacity, int source, delegate*<void*, void*, long, void> reduce)
+    /// <summary>Posts a receive; with <paramref name="reduce"/>, a receive-reduce of a message of exactly this length and <paramref name="tag"/>.</summary>
+    public SharedMemoryRequest PostReceive(byte* target, long capacity, int source, delegate*<void*, void*, long, void> reduce, int tag = Communicator.AnyTag)
     {
         lock (_gate)
         {
             ThrowIfDisposed();
-            var request = Rent().Init(isSend: false, target, capacity, source, Communicator.AnyTag, -1, reduce);
+            var request = Rent().Init(isSend: false, target, capacity, source, tag, -1, reduce);
             _receives[source].Enqueue(request);
             _pending++;
             if (_receives[source].Count == 1) PullReceives(source);
@@ -325,9 +326,12 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
                     receive.MessageBytes = *(long*)(slot + MessageBytesField);
                     receive.MessageTag = *(int*)(slot + TagField);
                     receive.PeerCount = *(long*)(slot + CountField);
-                    // A receive-reduce needs exactly its length; a plain receive at most its capacity. Otherwise the
-                    // message is drained unused and the algorithm reports the two counts from the status.
-                    receive.Discard = receive.Reduce != null ? receive.MessageBytes != receive.Bytes : receive.MessageBytes > receive.Bytes;
+                    // A receive-reduce needs exactly its length and signature; a plain receive at most its capacity.
+                    // Otherwise the message is drained unused, the buffer is left as it was, and the algorithm reports
+                    // the mismatch from the status.
+                    receive.Discard = receive.Reduce != null
+                        ? receive.MessageBytes != receive.Bytes || receive.MessageTag != receive.Tag
+                        : receive.MessageBytes > receive.Bytes;
                 }
                 // A header that disagrees with the layout (ranks configured differently) must not write out of bounds.
                 if (fragment < 0 || fragment > SlotBytes || fragment > receive.MessageBytes - receive.Offset)

@@ -26,7 +26,7 @@ internal sealed unsafe class SharedMemoryRequest : Request
     internal byte* Buffer;
     internal long Bytes;             // bytes to send, or the receive's capacity
     internal int Peer;
-    internal int Tag;                // the send's tag
+    internal int Tag;                // the send's tag; a receive-reduce's expected tag (AnyTag for a plain receive)
     internal long CollectiveCount;   // the send's collective count
     internal delegate*<void*, void*, long, void> Reduce;
     // Progress of the transfer, kept by the channel.
