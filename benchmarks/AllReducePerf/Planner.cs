@@ -17,7 +17,7 @@ public static class Planner
         var sizes = new List<long>();
         for (long s = min; s <= max; s *= options.StepFactor) sizes.Add(s);
 
-        var names = (options.Algorithms ?? (underMpi ? "native,ring,tree,rd,auto" : "ring,tree,rd,auto"))
+        var names = (options.Algorithms ?? (underMpi ? "native,ring,tree,rd,auto" : "ring,tree,rd,direct,auto"))
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var algorithms = names.Select(n => n.ToLowerInvariant() switch
         {
@@ -25,9 +25,11 @@ public static class Planner
             "tree" => AllReduceAlgorithm.Tree,
             "rd" or "recursive-doubling" => AllReduceAlgorithm.RecursiveDoubling,
             "auto" => AllReduceAlgorithm.Auto,
+            "direct" => !underMpi ? AllReduceAlgorithm.Direct
+                : throw new ArgumentException("--algorithms direct reads the other ranks' buffers, which needs the in-process transport (--ranks N, without mpiexec)."),
             "native" or "mpi" => underMpi ? AllReduceAlgorithm.Native
                 : throw new ArgumentException("--algorithms native needs the MPI transport: run under mpiexec."),
-            _ => throw new ArgumentException($"--algorithms: '{n}' is not one of ring, tree, rd (recursive doubling), auto, native."),
+            _ => throw new ArgumentException($"--algorithms: '{n}' is not one of ring, tree, rd (recursive doubling), direct, auto, native."),
         }).ToList();
 
         var op = options.Op.ToLowerInvariant() switch

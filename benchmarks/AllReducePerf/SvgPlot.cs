@@ -13,9 +13,9 @@ public static class SvgPlot
     private const int Width = 1060, Height = 560, Left = 70, Right = 280, Top = 40, Bottom = 60;
     private static readonly Dictionary<string, string> AlgorithmColors = new()
     {
-        ["native"] = "#000000", ["ring"] = "#d62728", ["tree"] = "#2ca02c", ["recursivedoubling"] = "#ff7f0e", ["auto"] = "#1f77b4",
+        ["native"] = "#000000", ["ring"] = "#d62728", ["tree"] = "#2ca02c", ["recursivedoubling"] = "#ff7f0e", ["direct"] = "#9467bd", ["auto"] = "#1f77b4",
     };
-    private static readonly string[] OtherColors = ["#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"];
+    private static readonly string[] OtherColors = ["#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"];
     private static readonly string[] Dashes = ["", "8 4", "2 3", "8 3 2 3"];
 
     public static void Write(IEnumerable<string> csvPaths, string svgPath, string title)

@@ -14,7 +14,7 @@ public class AllReduceBenchmarks
     private float[] _data = [];
     private CollectiveOptions _options = CollectiveOptions.Default;
 
-    [Params(AllReduceAlgorithm.Ring, AllReduceAlgorithm.Tree, AllReduceAlgorithm.RecursiveDoubling, AllReduceAlgorithm.Auto)]
+    [Params(AllReduceAlgorithm.Ring, AllReduceAlgorithm.Tree, AllReduceAlgorithm.RecursiveDoubling, AllReduceAlgorithm.Direct, AllReduceAlgorithm.Auto)]
     public AllReduceAlgorithm Algorithm { get; set; }
 
     [Params(8, 64 * 1024, 1 << 20, 16 << 20, 256 << 20)]

@@ -16,4 +16,9 @@ public enum AllReduceAlgorithm
     /// not a power of two): the fewest steps, for the smallest messages.
     /// </summary>
     RecursiveDoubling = 4,
+    /// <summary>
+    /// Only where the ranks share an address space (the in-process transport): each rank reduces its 1/N of the
+    /// buffer reading every rank's buffer directly, then copies the rest from their owners, between three barriers.
+    /// </summary>
+    Direct = 5,
 }

@@ -15,6 +15,7 @@ internal enum CollectiveKind : byte
     ReduceScatter = 6,
     Barrier = 7,
     AllReduceRecursiveDoubling = 8,
+    AllReduceDirect = 9,
 }
 
 /// <summary>
@@ -33,7 +34,7 @@ internal static class CollectiveSignature
     public static bool BothAllReduce(int tag, int other) => IsAllReduce(KindOf(tag)) && IsAllReduce(KindOf(other));
 
     private static bool IsAllReduce(CollectiveKind kind) =>
-        kind is CollectiveKind.AllReduceRing or CollectiveKind.AllReduceTree or CollectiveKind.AllReduceRecursiveDoubling;
+        kind is CollectiveKind.AllReduceRing or CollectiveKind.AllReduceTree or CollectiveKind.AllReduceRecursiveDoubling or CollectiveKind.AllReduceDirect;
 
     public static string Describe(int tag)
     {
@@ -49,6 +50,7 @@ internal static class CollectiveSignature
         CollectiveKind.AllReduceRing => "AllReduce(ring)",
         CollectiveKind.AllReduceTree => "AllReduce(tree)",
         CollectiveKind.AllReduceRecursiveDoubling => "AllReduce(recursive doubling)",
+        CollectiveKind.AllReduceDirect => "AllReduce(direct)",
         CollectiveKind.Internal => "an internal exchange (Split or argument check)",
         _ => kind.ToString(),
     };

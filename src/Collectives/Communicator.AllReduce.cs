@@ -44,10 +44,10 @@ public abstract unsafe partial class Communicator
         if (EnvironmentSettings.Debug)
         {
             string reason = "forced by the options";
-            if (algorithm == AllReduceAlgorithm.Auto) algorithm = AlgorithmSelector.Choose(bytes, Size, out reason);
+            if (algorithm == AllReduceAlgorithm.Auto) algorithm = AlgorithmSelector.Choose(bytes, Size, out reason, PeerBuffers is not null);
             Console.Error.WriteLine($"[allreducenet] rank {Rank}/{Size} AllReduce call #{_collectiveCalls + 1}: {count} x {ElementTypes.NameOf<T>()} ({bytes} B) {op}: {algorithm} ({reason})");
         }
-        else if (algorithm == AllReduceAlgorithm.Auto) algorithm = AlgorithmSelector.Choose(bytes, Size);
+        else if (algorithm == AllReduceAlgorithm.Auto) algorithm = AlgorithmSelector.Choose(bytes, Size, PeerBuffers is not null);
 
         if (algorithm == AllReduceAlgorithm.Native)
         {
@@ -58,8 +58,12 @@ public abstract unsafe partial class Communicator
         {
             AllReduceAlgorithm.Tree => CollectiveKind.AllReduceTree,
             AllReduceAlgorithm.RecursiveDoubling => CollectiveKind.AllReduceRecursiveDoubling,
+            AllReduceAlgorithm.Direct => CollectiveKind.AllReduceDirect,
             _ => CollectiveKind.AllReduceRing,
         };
+        if (algorithm == AllReduceAlgorithm.Direct && PeerBuffers is null)
+            throw new NotSupportedException(
+                $"rank {Rank}: the direct AllReduce reads the other ranks' buffers, which only ranks in one address space (the in-process transport) can; the {TransportName} transport cannot. Use Ring, Tree, RecursiveDoubling or Auto.");
         var call = new CollectiveCall(this, kind, type, op, count, options.Timeout);
         if (options.Validate || EnvironmentSettings.Validate) ArgumentCheck.Run(call, op, root: -1);
         if (input != result) Buffer.MemoryCopy(input, result, bytes, bytes);
@@ -83,6 +87,10 @@ public abstract unsafe partial class Communicator
             T* slots = (T*)Scratch(TreePipeline.ReduceScratchBytes<T>(count, segmentBytes));
             TreePipeline.Reduce<T, TOp>(call, data, count, root: 0, segmentBytes, slots);
             TreePipeline.Broadcast(call, data, count, root: 0, segmentBytes);
+        }
+        else if (algorithm == AllReduceAlgorithm.Direct)
+        {
+            DirectAllReduce.Run<T, TOp>(call, data, count, PeerBuffers!);
         }
         else if (algorithm == AllReduceAlgorithm.RecursiveDoubling)
         {

@@ -206,6 +206,9 @@ public abstract unsafe partial class Communicator : IDisposable
     /// <summary>True when <see cref="PostCollectiveReceiveReduce"/> is supported.</summary>
     internal virtual bool CanReceiveReduce => false;
 
+    /// <summary>The board through which ranks read each other's buffers directly; null where they cannot (separate processes).</summary>
+    internal virtual IPeerBuffers? PeerBuffers => null;
+
     /// <summary>Throws <see cref="ObjectDisposedException"/> naming the rank when the communicator was disposed.</summary>
     internal void ThrowIfDisposed()
     {

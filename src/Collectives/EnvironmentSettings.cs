@@ -88,8 +88,9 @@ internal static class EnvironmentSettings
             "ring" => AllReduceAlgorithm.Ring,
             "tree" => AllReduceAlgorithm.Tree,
             "rd" or "recursive-doubling" or "recursivedoubling" => AllReduceAlgorithm.RecursiveDoubling,
+            "direct" => AllReduceAlgorithm.Direct,
             "native" or "mpi" => AllReduceAlgorithm.Native,
-            _ => throw new InvalidOperationException($"ALLREDUCENET_ALGO='{v}' is not one of ring, tree, rd (recursive doubling), native, auto."),
+            _ => throw new InvalidOperationException($"ALLREDUCENET_ALGO='{v}' is not one of ring, tree, rd (recursive doubling), direct, native, auto."),
         };
     }
 }

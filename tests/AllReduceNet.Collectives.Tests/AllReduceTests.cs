@@ -10,7 +10,7 @@ namespace AllReduceNet.Collectives.Tests;
 public class AllReduceTests
 {
     public static IEnumerable<object[]> Cases() =>
-        from algorithm in new[] { AllReduceAlgorithm.Ring, AllReduceAlgorithm.Tree, AllReduceAlgorithm.RecursiveDoubling, AllReduceAlgorithm.Auto }
+        from algorithm in new[] { AllReduceAlgorithm.Ring, AllReduceAlgorithm.Tree, AllReduceAlgorithm.RecursiveDoubling, AllReduceAlgorithm.Direct, AllReduceAlgorithm.Auto }
         from op in Enum.GetValues<ReduceOp>()
         from type in new[] { "float", "double", "int", "long", "Half" }
         select new object[] { algorithm, op, type };
@@ -64,6 +64,8 @@ public class AllReduceTests
     [InlineData(AllReduceAlgorithm.Ring, 8)]
     [InlineData(AllReduceAlgorithm.Tree, 3)]
     [InlineData(AllReduceAlgorithm.Tree, 8)]
+    [InlineData(AllReduceAlgorithm.Direct, 2)]
+    [InlineData(AllReduceAlgorithm.Direct, 8)]
     public void LargeBuffersOfSeveralMegabytes(AllReduceAlgorithm algorithm, int ranks)
     {
         const int count = (1 << 20) + 3; // 4 MiB of float plus an uneven tail: several 1 MiB segments per chunk
@@ -119,6 +121,34 @@ public class AllReduceTests
         Assert.Equal(AllReduceAlgorithm.RecursiveDoubling, AlgorithmSelector.Choose(64, 2, out _));
         Assert.Equal(AllReduceAlgorithm.RecursiveDoubling, AlgorithmSelector.Choose(16 << 10, 2, out _));
         Assert.Equal(AllReduceAlgorithm.Ring, AlgorithmSelector.Choose((16 << 10) + 4, 2, out _));
+    }
+
+    [Fact]
+    public void AutoReadsPeersDirectlyAboveTheTreeOnlyWhereRanksShareAnAddressSpaceAndAreMoreThanTwo()
+    {
+        Assert.Equal(AllReduceAlgorithm.Direct, AlgorithmSelector.Choose(64 << 20, 8, out var why, sharedAddressSpace: true));
+        Assert.Contains("one address space", why);
+        Assert.Equal(AllReduceAlgorithm.Tree, AlgorithmSelector.Choose(32 << 10, 8, sharedAddressSpace: true));
+        Assert.Equal(AllReduceAlgorithm.Direct, AlgorithmSelector.Choose(AlgorithmSelector.TreeThresholdBytes(3) + 4, 3, sharedAddressSpace: true));
+        Assert.Equal(AllReduceAlgorithm.Ring, AlgorithmSelector.Choose(64 << 20, 2, sharedAddressSpace: true));
+        Assert.Equal(AllReduceAlgorithm.Ring, AlgorithmSelector.Choose(64 << 20, 8, sharedAddressSpace: false));
+    }
+
+    [Fact]
+    public void AutoInProcessRunsTheDirectAllReduceForLargeMessagesOfManyRanks()
+    {
+        // The debug line names the choice; here the result is what counts: Auto over 4 in-process ranks is exact and
+        // identical on every rank at a size the direct AllReduce takes.
+        int count = (int)(AlgorithmSelector.TreeThresholdBytes(4) / sizeof(float)) * 3 + 5;
+        Assert.Equal(AllReduceAlgorithm.Direct, AlgorithmSelector.Choose(count * 4L, 4, sharedAddressSpace: true));
+        var results = World.Run(4, comm =>
+        {
+            var data = TestData.Input<float>(comm.Rank, count, ReduceOp.Sum);
+            comm.AllReduce<float>(data, ReduceOp.Sum);
+            return data;
+        });
+        TestData.AssertBitwiseIdentical(results, "Auto N=4 direct");
+        TestData.AssertClose(TestData.Reference<float>(4, count, ReduceOp.Sum), results[0], 4, ReduceOp.Sum, "Auto N=4 direct");
     }
 
     [Fact]

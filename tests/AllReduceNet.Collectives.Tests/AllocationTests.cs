@@ -13,6 +13,8 @@ public class AllocationTests
     [InlineData(AllReduceAlgorithm.Tree, 5, 1000)]
     [InlineData(AllReduceAlgorithm.RecursiveDoubling, 3, 100)]
     [InlineData(AllReduceAlgorithm.RecursiveDoubling, 8, 1000)]
+    [InlineData(AllReduceAlgorithm.Direct, 2, 300_000)]
+    [InlineData(AllReduceAlgorithm.Direct, 8, 300_000)]
     public void SteadyStateAllReduceAllocatesNothing(AllReduceAlgorithm algorithm, int ranks, int count)
     {
         var allocated = World.Run(ranks, comm =>

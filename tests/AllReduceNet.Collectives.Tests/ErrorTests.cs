@@ -18,6 +18,7 @@ public class ErrorTests
     [Theory]
     [InlineData(AllReduceAlgorithm.Ring)]
     [InlineData(AllReduceAlgorithm.Tree)]
+    [InlineData(AllReduceAlgorithm.Direct)]
     public void DifferentCountsNameTheRanksAndCounts(AllReduceAlgorithm algorithm)
     {
         var error = Fails(4, comm =>
@@ -122,6 +123,28 @@ public class ErrorTests
         Assert.IsType<CommunicationTimeoutException>(error.InnerException);
         Assert.Contains("call #1", message);
         Assert.Contains("Ranks that never reached call #1: 3", message);
+    }
+
+    [Fact]
+    public void ADirectAllReduceThatOneRankSkipsTimesOutNamingIt()
+    {
+        var error = Fails(4, comm =>
+        {
+            if (comm.Rank == 1) { Thread.Sleep(1500); return; } // never joins
+            comm.AllReduce<float>(new float[100_000], ReduceOp.Sum, new CollectiveOptions { Algorithm = AllReduceAlgorithm.Direct });
+        }, timeout: TimeSpan.FromMilliseconds(500));
+        Assert.IsType<CommunicationTimeoutException>(error.InnerException);
+        Assert.Contains("Ranks that never reached call #1: 1", error.InnerException!.Message);
+    }
+
+    [Fact]
+    public void DirectAgainstRingIsNamed()
+    {
+        var error = Fails(3, comm => comm.AllReduce<float>(new float[30_000], ReduceOp.Sum,
+            new CollectiveOptions { Algorithm = comm.Rank == 0 ? AllReduceAlgorithm.Direct : AllReduceAlgorithm.Ring }));
+        Assert.IsType<CollectiveMismatchException>(error.InnerException);
+        Assert.Contains("AllReduce(direct) of float with Sum", error.InnerException!.Message);
+        Assert.Contains("AllReduce(ring) of float with Sum", error.InnerException.Message);
     }
 
     [Fact]

@@ -45,6 +45,7 @@ internal sealed class Suite(Communicator world, long largeCount)
         }
         OutOfPlaceMatchesNative();
         Bytes();
+        DirectIsRefusedAcrossProcesses();
         Broadcasts();
         Reduces();
         AllGathers();
@@ -123,6 +124,23 @@ internal sealed class Suite(Communicator world, long largeCount)
                 Check(algorithm != AllReduceAlgorithm.Native, $"MPI_Allreduce of bytes ({op}) was accepted");
                 Expect(data, expected, $"AllReduce {algorithm} byte {op}");
             }
+    }
+
+    /// <summary>The direct AllReduce reads peers' buffers: processes cannot, so it is refused by name, and the next call still works.</summary>
+    private void DirectIsRefusedAcrossProcesses()
+    {
+        var data = TestData.Fill<float>(_rank, 100, ReduceOp.Sum);
+        try
+        {
+            world.AllReduce<float>(data, ReduceOp.Sum, new CollectiveOptions { Algorithm = AllReduceAlgorithm.Direct });
+            Check(false, "the direct AllReduce was accepted across processes");
+        }
+        catch (NotSupportedException e)
+        {
+            Check(e.Message.Contains("only ranks in one address space"), $"direct AllReduce message: {e.Message}");
+        }
+        world.AllReduce<float>(data, ReduceOp.Sum);
+        Expect(data, TestData.Reference<float>(_size, 100, ReduceOp.Sum), "AllReduce after the refused direct one");
     }
 
     private void Broadcasts()

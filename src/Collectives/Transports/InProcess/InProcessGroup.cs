@@ -18,7 +18,11 @@ internal sealed class InProcessGroup
         _mailboxes = new Mailbox[worldRanks.Length];
         for (int i = 0; i < _mailboxes.Length; i++) _mailboxes[i] = new Mailbox();
         _enteredCalls = new long[worldRanks.Length];
+        Board = new PeerBufferBoard(worldRanks.Length);
     }
+
+    /// <summary>Where the ranks put up their buffers for the direct AllReduce.</summary>
+    public PeerBufferBoard Board { get; }
 
     public InProcessWorld World { get; }
 
