@@ -137,6 +137,38 @@ public class ErrorTests
         Assert.Contains("Ranks that never reached call #1: 1", error.InnerException!.Message);
     }
 
+    /// <summary>A reduction that throws (decimal overflow) fails both ranks with the cause, at once: nobody waits for a transfer that died.</summary>
+    [Theory]
+    [InlineData(AllReduceAlgorithm.Ring, 4)]
+    [InlineData(AllReduceAlgorithm.Ring, 50_000)]
+    [InlineData(AllReduceAlgorithm.Direct, 50_000)]
+    public void AReductionThatThrowsFailsTheCallWithItsCause(AllReduceAlgorithm algorithm, int count)
+    {
+        var errors = new Exception?[2];
+        Fails(2, comm =>
+        {
+            var data = new decimal[count];
+            data.AsSpan().Fill(decimal.MaxValue);
+            try { comm.AllReduce<decimal>(data, ReduceOp.Sum, new CollectiveOptions { Algorithm = algorithm }); }
+            catch (Exception e) { errors[comm.Rank] = e; throw; }
+        });
+        // Every rank failed (none hung), and the overflow is the cause on at least one; with direct the other rank may
+        // instead report that its peer left the call after a failure.
+        Assert.All(errors, Assert.NotNull);
+        var overflows = errors.Where(e => e is OverflowException || e!.InnerException is OverflowException).ToList();
+        Assert.NotEmpty(overflows);
+        if (algorithm == AllReduceAlgorithm.Ring)
+        {
+            // The transfer that failed is named (the other rank may fail first on another transfer, or be aborted).
+            Assert.Contains(errors, e => System.Text.RegularExpressions.Regex.IsMatch(e!.Message,
+                @"rank \d: reducing \d+ bytes received from rank \d into this rank's buffer failed: OverflowException"));
+        }
+        else
+        {
+            Assert.All(errors, e => Assert.True(e is OverflowException || e!.Message.Contains("left the call after a failure"), e!.ToString()));
+        }
+    }
+
     [Fact]
     public void DirectAgainstRingIsNamed()
     {

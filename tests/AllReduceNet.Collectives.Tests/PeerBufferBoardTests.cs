@@ -4,10 +4,10 @@ using AllReduceNet.Collectives.Transports.InProcess;
 namespace AllReduceNet.Collectives.Tests;
 
 /// <summary>
-/// The board of the direct AllReduce: a rank that leaves a failed call waits while another still reads its buffer,
-/// and that wait ends at its deadline.
+/// The board of the direct AllReduce: a rank that leaves a failed call waits while another still reads, that wait
+/// ends at its deadline, and an entry taken down is seen as such.
 /// </summary>
-public class PeerBufferBoardTests
+public unsafe class PeerBufferBoardTests
 {
     [Fact]
     public void WaitingForReadersEndsWhenTheLastLeaves()
@@ -40,5 +40,19 @@ public class PeerBufferBoardTests
         var watch = Stopwatch.StartNew();
         Assert.False(board.WaitUntilNoneReading(Deadline.After(TimeSpan.FromMilliseconds(200))));
         Assert.InRange(watch.Elapsed, TimeSpan.FromMilliseconds(190), TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public void AnEntryTakenDownStaysDownUntilTheRankPublishesAgain()
+    {
+        var board = new PeerBufferBoard(2);
+        float x = 1;
+        board.Publish(1, &x, 1);
+        Assert.False(board.IsRetracted(1));
+        board.Retract(1);
+        Assert.True(board.IsRetracted(1));
+        Assert.False(board.IsRetracted(0));
+        board.Publish(1, &x, 1);
+        Assert.False(board.IsRetracted(1));
     }
 }

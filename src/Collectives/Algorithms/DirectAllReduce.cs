@@ -17,7 +17,8 @@ namespace AllReduceNet.Collectives.Algorithms;
 /// owners, barrier: no rank returns (and lets its caller reuse the buffer) while another still reads it. Each chunk is
 /// computed by one rank and copied by the others, so the result is bitwise identical on every rank. The barriers'
 /// messages carry the call's signature, so ranks that called another collective, type or operator are told so;
-/// different counts are seen on the board before anything is read.
+/// different counts are seen on the board before anything is read. A rank that fails anywhere in the call takes its
+/// entry down and waits until no rank reads any more before it rethrows (<see cref="IPeerBuffers"/>).
 /// </para>
 /// </summary>
 internal static unsafe class DirectAllReduce
@@ -30,19 +31,26 @@ internal static unsafe class DirectAllReduce
     {
         int n = call.Size, rank = call.Rank;
         if (n == 1) return;
-        board.Publish(rank, data, count);
-        BarrierDissemination.Run(call);
-        for (int r = 0; r < n; r++)
-            if (board.Count(r) != count)
-                throw new CollectiveMismatchException(
-                    $"rank {rank}: {call.Operation} (call #{call.CallNumber}): the ranks passed different counts: rank {rank} passed {count} x {ElementTypes.Name(call.Type)}, " +
-                    $"rank {r} passed {board.Count(r)} x {ElementTypes.Name(call.Type)}.");
-
-        var layout = new ChunkLayout(count, n);
+        // Counted in before anything is published or read, and out only once nothing more is read (see IPeerBuffers).
         board.EnterReading();
-        bool reading = true;
+        bool counted = true;
         try
         {
+            board.Publish(rank, data, count);
+            BarrierDissemination.Run(call);
+            // Counts first: every rank sees the same ones, so all report the same mismatch.
+            for (int r = 0; r < n; r++)
+                if (board.Count(r) != count)
+                    throw new CollectiveMismatchException(
+                        $"rank {rank}: {call.Operation} (call #{call.CallNumber}): the ranks passed different counts: rank {rank} passed {count} x {ElementTypes.Name(call.Type)}, " +
+                        $"rank {r} passed {board.Count(r)} x {ElementTypes.Name(call.Type)}.");
+            // A rank that failed in the first barrier after sending its part of it may have let others through: its
+            // entry is down, and its buffer is not read.
+            for (int r = 0; r < n; r++)
+                if (board.IsRetracted(r))
+                    throw new CollectiveException($"rank {rank}: {call.Operation} (call #{call.CallNumber}): rank {r} left the call after a failure; nothing was read from it.");
+
+            var layout = new ChunkLayout(count, n);
             ReduceOwnChunk<T, TOp>(data, layout.Offset(rank), layout.Length(rank), rank, n, board);
             BarrierDissemination.Run(call);
             for (int step = 1; step < n; step++)
@@ -51,17 +59,31 @@ internal static unsafe class DirectAllReduce
                 long offset = layout.Offset(owner), bytes = layout.Length(owner) * sizeof(T);
                 Buffer.MemoryCopy((T*)board.Buffer(owner) + offset, data + offset, bytes, bytes);
             }
-            reading = false;
+            counted = false;
             board.LeaveReading();
+            // No rank returns (and lets its caller reuse the buffer) before every rank has stopped reading.
             BarrierDissemination.Run(call);
         }
-        catch
+        catch (Exception error)
         {
-            if (reading) board.LeaveReading();
-            // Another rank may still read this buffer: wait until none does (their barriers' deadlines bound it).
-            board.WaitUntilNoneReading(Deadline.After(call.Timeout));
+            LeaveAfterFailure(call, board, rank, counted, error);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Takes this rank's entry down and waits until no rank reads buffers any more (their barriers' deadlines or an
+    /// abort end them). If even that wait runs out, the group is aborted, so every reader stops at its next wait,
+    /// and the wait is made once more: this rank's caller must not get its buffer back while another rank reads it.
+    /// </summary>
+    private static void LeaveAfterFailure(in CollectiveCall call, IPeerBuffers board, int rank, bool counted, Exception error)
+    {
+        board.Retract(rank);
+        if (counted) board.LeaveReading();
+        if (board.WaitUntilNoneReading(Deadline.After(call.Timeout))) return;
+        board.Abort(rank, new CollectiveException(
+            $"rank {rank}: {call.Operation} (call #{call.CallNumber}) failed, and other ranks were still reading its buffer {call.Timeout} later; aborting them.", error));
+        board.WaitUntilNoneReading(Deadline.After(call.Timeout));
     }
 
     private static void ReduceOwnChunk<T, TOp>(T* data, long offset, long length, int rank, int n, IPeerBuffers board)

@@ -35,7 +35,7 @@ internal static unsafe class RingPipeline
         int total = (endStep - firstStep) * segments;
 
         var ring = new Ring<T, TOp>(call, data, layout, segmentElements, segments, firstStep, total,
-            reduceScatter && !call.Comm.CanReceiveReduce ? (T*)call.Comm.Scratch(SlotBytes<T>(layout, segmentBytes)) : null);
+            reduceScatter && !ReducesOnReceive<T>(call.Comm) ? (T*)call.Comm.Scratch(SlotBytes<T>(layout, segmentBytes)) : null);
         try
         {
             for (int j = 0; j < segments; j++) ring.Send(j);
@@ -59,6 +59,14 @@ internal static unsafe class RingPipeline
             ring.Release();
         }
     }
+
+    /// <summary>
+    /// Whether the transport reduces straight from the sender's data. Only for element sizes that are powers of two up
+    /// to 64 bytes: the transports cut a message into pieces (32 KiB blocks in-process, slots of a multiple of 64 bytes
+    /// in shared memory) that must hold whole elements. Other types (a 12-byte struct) receive into scratch instead.
+    /// </summary>
+    private static bool ReducesOnReceive<T>(Communicator comm) where T : unmanaged =>
+        comm.CanReceiveReduce && sizeof(T) <= 64 && (sizeof(T) & (sizeof(T) - 1)) == 0;
 
     /// <summary>Scratch bytes the reduce-scatter part needs for its receive slots (at the start of the scratch block).</summary>
     public static long SlotBytes<T>(ChunkLayout layout, int segmentBytes) where T : unmanaged =>
@@ -93,7 +101,7 @@ internal static unsafe class RingPipeline
             _rank = call.Rank;
             _left = (_rank - 1 + _n) % _n;
             _right = (_rank + 1) % _n;
-            _reduceOnReceive = call.Comm.CanReceiveReduce;
+            _reduceOnReceive = ReducesOnReceive<T>(call.Comm);
             _requests = ArrayPool<Request?>.Shared.Rent(total + ReceivesInFlight);
             Array.Clear(_requests, 0, total + ReceivesInFlight);
         }
@@ -195,7 +203,9 @@ internal static unsafe class RingPipeline
         /// <summary>After a failure: take back what is still posted, so no transfer touches the buffers later.</summary>
         public void Withdraw()
         {
-            for (int k = 0; k < _total + ReceivesInFlight; k++)
+            // Last first: while later sends are taken back, a peer's receive still matches the earliest one left, not
+            // a later segment of another size (which it would report as a count mismatch).
+            for (int k = _total + ReceivesInFlight - 1; k >= 0; k--)
                 if (_requests[k] is { IsCompleted: false } r) r.TryCancel();
         }
 

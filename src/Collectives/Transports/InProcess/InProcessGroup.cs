@@ -18,7 +18,7 @@ internal sealed class InProcessGroup
         _mailboxes = new Mailbox[worldRanks.Length];
         for (int i = 0; i < _mailboxes.Length; i++) _mailboxes[i] = new Mailbox();
         _enteredCalls = new long[worldRanks.Length];
-        Board = new PeerBufferBoard(worldRanks.Length);
+        Board = new PeerBufferBoard(worldRanks.Length, this);
     }
 
     /// <summary>Where the ranks put up their buffers for the direct AllReduce.</summary>

@@ -103,12 +103,24 @@ internal sealed unsafe class InProcessRequest : Request
         // reduces nothing (the buffer stays as it was) and is reported by the algorithm from the status below.
         var reduce = receive.Reduce;
         if (reduce != null && (send.Bytes != receive.Bytes || send.Tag != receive.ReduceTag)) copied = 0;
-        if (copied >= 2 * SharedCopy.BlockBytes && send.Owner.World.TryRentCopy() is { } shared)
-            shared.Run(receive.Buffer, send.Buffer, copied, reduce);
-        else if (reduce != null && copied > 0)
-            reduce(receive.Buffer, send.Buffer, copied);
-        else if (copied > 0)
-            System.Buffer.MemoryCopy(send.Buffer, receive.Buffer, receive.Bytes, copied);
+        try
+        {
+            if (copied >= 2 * SharedCopy.BlockBytes && send.Owner.World.TryRentCopy() is { } shared)
+                shared.Run(receive.Buffer, send.Buffer, copied, reduce);
+            else if (reduce != null && copied > 0)
+                reduce(receive.Buffer, send.Buffer, copied);
+            else if (copied > 0)
+                System.Buffer.MemoryCopy(send.Buffer, receive.Buffer, receive.Bytes, copied);
+        }
+        catch (Exception error)
+        {
+            // A reduction can throw (decimal overflows). Both sides learn it from their wait; neither is left waiting
+            // for a transfer that will never finish.
+            var failure = new CollectiveException(
+                $"rank {receive.Owner.Rank}: reducing {copied} bytes received from rank {send.Owner.Rank} into this rank's buffer failed: {error.GetType().Name}: {error.Message}", error);
+            receive._error = failure;
+            send._error = failure;
+        }
         if (send._staged)
         {
             System.Runtime.InteropServices.NativeMemory.Free(send.Buffer);
@@ -162,7 +174,14 @@ internal sealed unsafe class InProcessRequest : Request
                 if (deadline.HasPassed) break;
                 Thread.Yield();
             }
-            else if (world.HelpWithCopies()) i = 0;   // a peer's transfer (often this very one) is under way: take part
+            else if (world.HelpWithCopies())
+            {
+                // A peer's transfer (often this very one) is under way: take part, and start spinning afresh; helping
+                // other transfers must not outlast the deadline or an abort.
+                i = 0;
+                if (deadline.HasPassed) break;
+                world.ThrowIfAborted(Owner.WorldRank);
+            }
             else spinner.SpinOnce(sleep1Threshold: -1);
         }
         if (_completed) return true;

@@ -3,14 +3,18 @@ namespace AllReduceNet.Collectives.Transports.InProcess;
 /// <summary>The in-process group's <see cref="IPeerBuffers"/>: its threads read each other's memory directly.</summary>
 internal sealed unsafe class PeerBufferBoard : IPeerBuffers
 {
+    private readonly InProcessGroup? _group;
     private readonly nint[] _buffers;
     private readonly long[] _counts;
+    private readonly int[] _retracted;
     private int _reading;
 
-    public PeerBufferBoard(int size)
+    public PeerBufferBoard(int size, InProcessGroup? group = null)
     {
+        _group = group;
         _buffers = new nint[size];
         _counts = new long[size];
+        _retracted = new int[size];
     }
 
     // The collective's barriers (locks in the mailboxes) order these writes before any peer's reads.
@@ -18,7 +22,16 @@ internal sealed unsafe class PeerBufferBoard : IPeerBuffers
     {
         _buffers[rank] = (nint)buffer;
         _counts[rank] = count;
+        Volatile.Write(ref _retracted[rank], 0);
     }
+
+    public void Retract(int rank)
+    {
+        Volatile.Write(ref _retracted[rank], 1);
+        Interlocked.MemoryBarrier();   // taken down before this rank reads the count of readers (store-load order)
+    }
+
+    public bool IsRetracted(int rank) => Volatile.Read(ref _retracted[rank]) != 0;
 
     public void* Buffer(int rank) => (void*)_buffers[rank];
 
@@ -30,7 +43,7 @@ internal sealed unsafe class PeerBufferBoard : IPeerBuffers
 
     public bool WaitUntilNoneReading(Deadline deadline)
     {
-        // Readers only run memory loops or wait in a barrier whose own deadline ends them: a short, bounded wait.
+        // Readers run memory loops or wait in barriers whose own deadlines (or an abort) end them.
         var spinner = new SpinWait();
         while (Volatile.Read(ref _reading) != 0)
         {
@@ -38,5 +51,10 @@ internal sealed unsafe class PeerBufferBoard : IPeerBuffers
             spinner.SpinOnce();
         }
         return true;
+    }
+
+    public void Abort(int rank, Exception error)
+    {
+        if (_group is not null) _group.World.Abort(_group.WorldRanks[rank], error);
     }
 }

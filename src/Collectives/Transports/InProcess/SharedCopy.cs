@@ -29,14 +29,18 @@ internal sealed unsafe class SharedCopy
     private byte* _source;
     private long _bytes;
     private delegate*<void*, void*, long, void> _reduce;
+    private Exception? _error;     // the first block that threw (a reduction can: decimal overflows), for the runner
 
     /// <summary>Claims the slot for one transfer; false when another thread runs one in it.</summary>
     public bool TryAcquire() => Interlocked.CompareExchange(ref _inUse, 1, 0) == 0;
 
     /// <summary>
     /// Copies (or, with <paramref name="reduce"/>, reduces) <paramref name="bytes"/> from source into target with any
-    /// helpers that come, returns when every block is done, and frees the slot. The blocks are whole multiples of every
-    /// element size, and each element is reduced exactly once, so the result does not depend on who did which block.
+    /// helpers that come, returns when every block is done, and frees the slot. Each element is reduced exactly once, so
+    /// the result does not depend on who did which block; the blocks are whole multiples of the element size as long
+    /// as that is a power of two up to 32 KiB (receive-reduce is only used for such types: see RingPipeline). If a
+    /// block throws, the rest is still taken (and skipped), every helper has left before the slot is freed, and the
+    /// first error is thrown here.
     /// </summary>
     public void Run(byte* target, byte* source, long bytes, delegate*<void*, void*, long, void> reduce)
     {
@@ -44,15 +48,30 @@ internal sealed unsafe class SharedCopy
         _source = source;
         _bytes = bytes;
         _reduce = reduce;
+        _error = null;
         _blocks = (bytes + BlockBytes - 1) / BlockBytes;
         Volatile.Write(ref _nextBlock, 0);
         _open = true;
-        while (TakeBlock()) { }
-        _open = false;
-        Interlocked.MemoryBarrier();   // the close must be visible before _helpers is read (store-load order)
-        var spinner = new SpinWait();
-        while (Volatile.Read(ref _helpers) != 0) spinner.SpinOnce(sleep1Threshold: -1);
+        try
+        {
+            while (TakeBlock()) { }
+        }
+        catch (Exception error)
+        {
+            Interlocked.CompareExchange(ref _error, error, null);
+            Volatile.Write(ref _nextBlock, _blocks);   // no one takes another block of a failed transfer
+        }
+        finally
+        {
+            _open = false;
+            Interlocked.MemoryBarrier();   // the close must be visible before _helpers is read (store-load order)
+            var spinner = new SpinWait();
+            while (Volatile.Read(ref _helpers) != 0) spinner.SpinOnce(sleep1Threshold: -1);
+        }
+        var failed = _error;
+        _error = null;
         Volatile.Write(ref _inUse, 0);
+        if (failed is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failed);
     }
 
     /// <summary>Takes blocks of the open transfer, if there is one, until none are left; true when it did any.</summary>
@@ -61,9 +80,21 @@ internal sealed unsafe class SharedCopy
         if (!_open) return false;
         Interlocked.Increment(ref _helpers);
         bool worked = false;
-        if (_open)
-            while (TakeBlock()) worked = true;
-        Interlocked.Decrement(ref _helpers);
+        try
+        {
+            if (_open)
+                while (TakeBlock()) worked = true;
+        }
+        catch (Exception error)
+        {
+            // The runner reports it; a helper's own wait has nothing to do with this transfer.
+            Interlocked.CompareExchange(ref _error, error, null);
+            Volatile.Write(ref _nextBlock, _blocks);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _helpers);
+        }
         return worked;
     }
 
