@@ -123,6 +123,34 @@ public class AllReduceTests
         Assert.Equal(AllReduceAlgorithm.Ring, AlgorithmSelector.Choose((16 << 10) + 4, 2, out _));
     }
 
+    /// <summary>
+    /// Direct AllReduce on split communicators at the same time (each group has its own board) and started without
+    /// waiting, mixed with a blocking call: every result exact.
+    /// </summary>
+    [Fact]
+    public void DirectRunsOnSplitGroupsAtOnceAndStartedWithoutWaiting()
+    {
+        const int count = 70_001;
+        var direct = new CollectiveOptions { Algorithm = AllReduceAlgorithm.Direct };
+        var results = World.Run(6, comm =>
+        {
+            using var group = comm.Split(comm.Rank % 2, comm.Rank)!;   // ranks 0,2,4 and 1,3,5
+            var inGroup = TestData.Input<double>(group.Rank, count, ReduceOp.Sum);
+            group.AllReduce<double>(inGroup, ReduceOp.Sum, direct);
+            var started = TestData.Input<double>(comm.Rank, count, ReduceOp.Sum);
+            var handle = comm.StartAllReduce<double>(started, ReduceOp.Sum, direct);
+            var blocking = TestData.Input<double>(comm.Rank, 1000, ReduceOp.Max);
+            comm.AllReduce<double>(blocking, ReduceOp.Max, direct);   // waits behind the started one
+            handle.Wait(TimeSpan.FromSeconds(20));
+            return (inGroup, started, blocking);
+        });
+        TestData.AssertClose(TestData.Reference<double>(3, count, ReduceOp.Sum), results[0].inGroup, 3, ReduceOp.Sum, "direct, split group");
+        TestData.AssertBitwiseIdentical(results.Select(r => r.inGroup).ToArray(), "direct, split groups");
+        TestData.AssertClose(TestData.Reference<double>(6, count, ReduceOp.Sum), results[0].started, 6, ReduceOp.Sum, "direct, started");
+        TestData.AssertBitwiseIdentical(results.Select(r => r.started).ToArray(), "direct, started");
+        TestData.AssertClose(TestData.Reference<double>(6, 1000, ReduceOp.Max), results[5].blocking, 6, ReduceOp.Max, "direct, blocking behind started");
+    }
+
     [Fact]
     public void AutoReadsPeersDirectlyAboveTheTreeOnlyWhereRanksShareAnAddressSpaceAndAreMoreThanTwo()
     {
