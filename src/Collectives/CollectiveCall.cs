@@ -60,8 +60,7 @@ internal readonly unsafe struct CollectiveCall
         if (!request.WaitCore(Deadline)) throw TimedOut(request);
         var status = request.Status;
         if (status.Tag != Tag && CollectiveSignature.BothAllReduce(status.Tag, Tag) && request.PeerCollectiveCount is long peer and >= 0 && peer != Count)
-            throw new CollectiveMismatchException(
-                $"rank {Rank}: {Operation} (call #{CallNumber}): the ranks passed different counts: rank {Rank} passed {Count} x {ElementTypes.Name(Type)}, " +
+            throw CountMismatch(
                 $"rank {status.Source} passed {peer} x {ElementTypes.Name(Type)}, so Auto (which picks the algorithm by size) chose {CollectiveSignature.KindName(CollectiveSignature.KindOf(status.Tag))} there " +
                 $"and {Operation} here.");
         if (status.Tag != Tag)
@@ -73,12 +72,14 @@ internal readonly unsafe struct CollectiveCall
         {
             long peerCount = request.PeerCollectiveCount;
             var peerText = peerCount >= 0 ? $"rank {status.Source} passed {peerCount} x {ElementTypes.Name(Type)}" : $"rank {status.Source}'s count differs";
-            throw new CollectiveMismatchException(
-                $"rank {Rank}: {Operation} (call #{CallNumber}): the ranks passed different counts: rank {Rank} passed {Count} x {ElementTypes.Name(Type)}, " +
-                $"{peerText} (a message of {status.ByteCount} bytes arrived where {expectedBytes} were expected).");
+            throw CountMismatch($"{peerText} (a message of {status.ByteCount} bytes arrived where {expectedBytes} were expected).");
         }
         request.ThrowIfFailed();
     }
+
+    /// <summary>The ranks passed different counts: this rank's count, then <paramref name="peerText"/> on the other rank's.</summary>
+    public CollectiveMismatchException CountMismatch(string peerText) => new(
+        $"rank {Rank}: {Operation} (call #{CallNumber}): the ranks passed different counts: rank {Rank} passed {Count} x {ElementTypes.Name(Type)}, {peerText}");
 
     private CommunicationTimeoutException TimedOut(Request request)
     {

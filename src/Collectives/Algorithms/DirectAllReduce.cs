@@ -41,9 +41,7 @@ internal static unsafe class DirectAllReduce
             // Counts first: every rank sees the same ones, so all report the same mismatch.
             for (int r = 0; r < n; r++)
                 if (board.Count(r) != count)
-                    throw new CollectiveMismatchException(
-                        $"rank {rank}: {call.Operation} (call #{call.CallNumber}): the ranks passed different counts: rank {rank} passed {count} x {ElementTypes.Name(call.Type)}, " +
-                        $"rank {r} passed {board.Count(r)} x {ElementTypes.Name(call.Type)}.");
+                    throw call.CountMismatch($"rank {r} passed {board.Count(r)} x {ElementTypes.Name(call.Type)}.");
             // A rank that failed in the first barrier after sending its part of it may have let others through: its
             // entry is down, and its buffer is not read.
             for (int r = 0; r < n; r++)

@@ -6,9 +6,9 @@ namespace AllReduceNet.Collectives.Transports.InProcess;
 /// <summary>
 /// A send or receive between threads. The transfer is single-copy: whichever side arrives second copies straight from
 /// the sender's buffer into the receiver's, then completes both; with a core per rank, ranks spinning in a wait take
-/// blocks of it (<see cref="SharedCopy"/>), so the side that arrived first is not idle meanwhile. (Leaving every transfer to the receiving rank was
-/// tried and measured: it balanced the work at 2 to 4 MiB but added a hand-off to every step, and 64 to 256 KiB took
-/// twice as long.) Waiting spins briefly and then blocks on the request's monitor, so many ranks on few cores do not
+/// blocks of it (<see cref="SharedCopy"/>), so the side that arrived first is not idle meanwhile. (Leaving every
+/// transfer to the receiving rank was tried and measured: it balanced the work at 2 to 4 MiB but added a hand-off to
+/// every step, and 64 to 256 KiB took twice as long.) Waiting spins briefly and then blocks on the request's monitor, so many ranks on few cores do not
 /// burn them.
 /// </summary>
 internal sealed unsafe class InProcessRequest : Request

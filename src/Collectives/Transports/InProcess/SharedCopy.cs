@@ -39,8 +39,8 @@ internal sealed unsafe class SharedCopy
     /// helpers that come, returns when every block is done, and frees the slot. Each element is reduced exactly once, so
     /// the result does not depend on who did which block; the blocks are whole multiples of the element size as long
     /// as that is a power of two up to 32 KiB (receive-reduce is only used for such types: see RingPipeline). If a
-    /// block throws, the rest is still taken (and skipped), every helper has left before the slot is freed, and the
-    /// first error is thrown here.
+    /// block throws, no further block is taken, every helper has left before the slot is freed, and the first error
+    /// is thrown here.
     /// </summary>
     public void Run(byte* target, byte* source, long bytes, delegate*<void*, void*, long, void> reduce)
     {
