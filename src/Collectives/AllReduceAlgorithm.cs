@@ -3,7 +3,7 @@ namespace AllReduceNet.Collectives;
 /// <summary>Which AllReduce algorithm to run. See docs/algorithms.md for steps and bytes on the wire.</summary>
 public enum AllReduceAlgorithm
 {
-    /// <summary>Pick by message size and rank count (<see cref="AlgorithmSelector"/>); overridable with ALLREDUCENET_ALGO.</summary>
+    /// <summary>Pick by message size and rank count (see docs/algorithms.md); overridable with ALLREDUCENET_ALGO.</summary>
     Auto = 0,
     /// <summary>Reduce-scatter then all-gather around a ring: bandwidth-optimal, 2(N-1) steps.</summary>
     Ring = 1,

@@ -13,16 +13,15 @@ internal static unsafe class ArgumentCheck
 {
     private const int Fields = 5;
 
-    public static void Run(in CollectiveCall call, ReduceOp? op, int root)
+    public static void Run(Communicator comm, in CollectiveCall call, ReduceOp? op, int root)
     {
-        var comm = call.Comm;
         int n = call.Size;
         var all = new long[Fields * n];
         long* mine = stackalloc long[Fields] { (long)call.Kind, (long)call.Type, (long)(op ?? 0), call.Count, root };
         new Span<long>(mine, Fields).CopyTo(all.AsSpan(Fields * call.Rank));
-        var check = new CollectiveCall(comm, CollectiveKind.Internal, ElementType.Int64, null, Fields, call.Timeout);
+        var check = new CollectiveCall(comm, CollectiveKind.Internal, ElementType.Int64, null, Fields, new CollectiveOptions { Timeout = call.Timeout });
         fixed (long* p = all)
-            RingPipeline.Run<long, NoOperator<long>>(check, p, new ChunkLayout(Fields * n, n), reduceScatter: false, allGather: true, segmentBytes: 1 << 20);
+            RingPipeline.Run<long, NoOperator<long>>(check, p, new ChunkLayout(Fields * n, n), reduceScatter: false, allGather: true);
 
         bool same = true;
         for (int r = 1; r < n && same; r++)

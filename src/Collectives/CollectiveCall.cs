@@ -1,13 +1,25 @@
+using AllReduceNet.Collectives.Operators;
+
 namespace AllReduceNet.Collectives;
 
 /// <summary>
-/// One collective call as its algorithm sees it: rank, size, the signature tag, one deadline for all its waits, and
-/// checked sends and receives. Every receive knows how many bytes it expects and which signature, so a mismatch
-/// between ranks is reported with both sides named, at no extra message.
+/// One collective call as its algorithm sees it, and the only thing an algorithm sees: rank, size, the signature tag,
+/// one deadline for all its waits, working memory, and the primitives (in NCCL's vocabulary) that move its bytes:
+/// <list type="bullet">
+/// <item><see cref="Send"/> and <see cref="Receive"/> post a transfer; <see cref="WaitSend"/> and
+/// <see cref="WaitReceive"/> finish it, checking that the peer called the same collective with the same count.</item>
+/// <item><see cref="PostReceiveReduce{T, TOp}"/> and <see cref="FinishReceiveReduce{T, TOp}"/>: receive and reduce
+/// into the target. Where the transport can read the sender's memory it reduces straight from it; elsewhere the
+/// primitive receives into a scratch slot and reduces when the receive is finished. One code path for the algorithm.</item>
+/// <item><see cref="Direct"/>: the capability of reading the peers' buffers directly (ranks in one address space).</item>
+/// </list>
+/// Every wait also looks for a peer's failure notice (<see cref="CollectiveFailures"/>), so no rank waits out its
+/// timeout for a peer that has left the call.
 /// </summary>
 internal readonly unsafe struct CollectiveCall
 {
-    public readonly Communicator Comm;
+    private readonly Communicator _comm;
+    private readonly ITransport _transport;
     public readonly int Rank;
     public readonly int Size;
     public readonly int Tag;
@@ -17,39 +29,103 @@ internal readonly unsafe struct CollectiveCall
     public readonly ElementType Type;
     public readonly Deadline Deadline;
     public readonly TimeSpan Timeout;
+    public readonly int SegmentBytes;
 
-    public CollectiveCall(Communicator comm, CollectiveKind kind, ElementType type, ReduceOp? op, long count, TimeSpan? timeout)
+    public CollectiveCall(Communicator comm, CollectiveKind kind, ElementType type, ReduceOp? op, long count, CollectiveOptions options)
     {
         comm.ThrowIfDisposed();
-        Timeout = timeout ?? comm.DefaultTimeout;
+        Timeout = options.Timeout ?? comm.DefaultTimeout;
         Deadline = Deadline.After(Timeout);
         comm.WaitForStartedCollectives(Deadline, Timeout);
-        Comm = comm;
+        _comm = comm;
+        _transport = comm.Transport;
         Rank = comm.Rank;
         Size = comm.Size;
         Kind = kind;
         Type = type;
         Count = count;
+        SegmentBytes = comm.SegmentBytes(options);
         CallNumber = comm.NextCollectiveCall();
         Tag = CollectiveSignature.Tag(kind, type, op, CallNumber);
-        comm.OnCollectiveEntered(CallNumber);
+        comm.Failures.BeforeCollective(CallNumber, CollectiveSignature.KindName(kind));
+        _transport.OnCollectiveEntered(CallNumber);
     }
 
     public string Operation => CollectiveSignature.KindName(Kind);
 
-    public Request Send(void* data, long bytes, int peer) => Comm.PostCollectiveSend(data, bytes, peer, Tag, Count);
+    /// <summary>The transport's name, for messages.</summary>
+    public string TransportName => _transport.Name;
 
-    public Request Receive(void* data, long bytes, int peer) => Comm.PostCollectiveReceive(data, bytes, peer);
+    // ---- working memory -------------------------------------------------------------------------------------
 
-    /// <summary>A receive reduced straight into <paramref name="target"/>; only where <see cref="Communicator.CanReceiveReduce"/>.</summary>
-    public Request ReceiveReduce(void* target, long bytes, int peer, delegate*<void*, void*, long, void> reduce) =>
-        Comm.PostCollectiveReceiveReduce(target, bytes, peer, Tag, reduce)
-        ?? throw new InvalidOperationException($"the {Comm.TransportName} transport cannot reduce on receive.");
+    /// <summary>The receive slots of the primitives and algorithms (64-byte aligned, kept between calls).</summary>
+    public byte* Slots(long bytes) => _comm.Scratch.Get(ScratchMemory.Region.Slots, bytes);
+
+    /// <summary>A second block for an algorithm's own copy of the data (a non-root's partial sums, a ReduceScatter's input).</summary>
+    public byte* WorkArea(long bytes) => _comm.Scratch.Get(ScratchMemory.Region.Work, bytes);
+
+    // ---- primitives ------------------------------------------------------------------------------------------
+
+    public Request Send(void* data, long bytes, int peer) =>
+        _transport.PostSend(data, bytes, peer, Tag, MessageChannel.Collective, default, Count);
+
+    public Request Receive(void* data, long bytes, int peer) =>
+        _transport.PostReceive(data, bytes, peer, Communicator.AnyTag, MessageChannel.Collective, default);
+
+    /// <summary>
+    /// Whether <see cref="PostReceiveReduce{T, TOp}"/> reduces straight from the sender (so it needs no slots). Only for
+    /// element sizes that are powers of two up to 64 bytes: transports cut a message into pieces (32 KiB blocks
+    /// in-process, slots of a multiple of 64 bytes in shared memory) that must hold whole elements.
+    /// </summary>
+    public bool ReducesOnReceive<T>() where T : unmanaged =>
+        _transport.ReducesOnReceive && sizeof(T) <= 64 && (sizeof(T) & (sizeof(T) - 1)) == 0;
+
+    /// <summary>
+    /// Posts a receive of <paramref name="length"/> elements from <paramref name="peer"/> to be reduced into
+    /// <paramref name="target"/> (target = target op received). <paramref name="slot"/> is scratch for the
+    /// received values, used only where the transport cannot reduce from the sender's memory.
+    /// </summary>
+    public PendingReduce<T> PostReceiveReduce<T, TOp>(T* target, long length, int peer, T* slot)
+        where T : unmanaged where TOp : struct, IReduceOperator<T>
+    {
+        long bytes = length * sizeof(T);
+        if (ReducesOnReceive<T>())
+            return new PendingReduce<T>(
+                _transport.PostReceiveReduce(target, bytes, peer, Tag, Reducer<T, TOp>.Pointer)!, target, null, length);
+        return new PendingReduce<T>(Receive(slot, bytes, peer), target, slot, length);
+    }
+
+    /// <summary>Waits for a <see cref="PostReceiveReduce{T, TOp}"/>, checks it, and reduces from the slot if the transport did not.</summary>
+    public void FinishReceiveReduce<T, TOp>(in PendingReduce<T> pending) where T : unmanaged where TOp : struct, IReduceOperator<T>
+    {
+        WaitReceive(pending.Request, pending.Length * sizeof(T));
+        if (pending.Slot != null)
+        {
+            var mine = new Span<T>(pending.Target, (int)pending.Length);
+            TOp.Apply(mine, new ReadOnlySpan<T>(pending.Slot, (int)pending.Length), mine);
+        }
+        Recycle(pending.Request);
+    }
+
+    /// <summary>The peers' buffers, where ranks share an address space (the "direct" capability); null elsewhere.</summary>
+    public IPeerBuffers? Direct => _transport.PeerBuffers;
+
+    /// <summary>The transport library's own collectives, or null.</summary>
+    public INativeCollectives? Native => _transport.Native;
+
+    /// <summary>Hands a finished request back to the transport for reuse, after the algorithm's last look at it.</summary>
+    public void Recycle(Request? request) => _transport.Recycle(request);
+
+    /// <summary>After a failure: takes back a request that is still posted, so no transfer touches the buffers later.</summary>
+    public static void Withdraw(Request? request)
+    {
+        if (request is { IsCompleted: false }) request.TryCancel();
+    }
 
     public void WaitSend(Request? request)
     {
         if (request is null) return;
-        if (!request.WaitCore(Deadline)) throw TimedOut(request);
+        Await(request);
         request.ThrowIfFailed();
     }
 
@@ -57,7 +133,7 @@ internal readonly unsafe struct CollectiveCall
     public void WaitReceive(Request? request, long expectedBytes)
     {
         if (request is null) return;
-        if (!request.WaitCore(Deadline)) throw TimedOut(request);
+        Await(request);
         var status = request.Status;
         if (status.Tag != Tag && CollectiveSignature.BothAllReduce(status.Tag, Tag) && request.PeerCollectiveCount is long peer and >= 0 && peer != Count)
             throw CountMismatch(
@@ -77,15 +153,37 @@ internal readonly unsafe struct CollectiveCall
         request.ThrowIfFailed();
     }
 
+    /// <summary>Waits for <paramref name="request"/> until the call's deadline, looking for peers' failure notices meanwhile.</summary>
+    private void Await(Request request)
+    {
+        while (!request.WaitCore(Deadline.Within(CollectiveFailures.PollInterval)))
+        {
+            if (_comm.Failures.PeerFailure(CallNumber, Operation) is { } failed) throw failed;
+            if (Deadline.HasPassed) throw TimedOut(request);
+        }
+    }
+
+    /// <summary>This rank's part of the call failed with <paramref name="error"/>: tell the peers, so they are released too.</summary>
+    public void NotifyPeersOfFailure(Exception error) => _comm.Failures.Notify(CallNumber, Operation, error);
+
     /// <summary>The ranks passed different counts: this rank's count, then <paramref name="peerText"/> on the other rank's.</summary>
     public CollectiveMismatchException CountMismatch(string peerText) => new(
         $"rank {Rank}: {Operation} (call #{CallNumber}): the ranks passed different counts: rank {Rank} passed {Count} x {ElementTypes.Name(Type)}, {peerText}");
 
     private CommunicationTimeoutException TimedOut(Request request)
     {
-        var stragglers = Comm.DescribeStragglers(CallNumber);
+        var stragglers = _transport.DescribeStragglers(CallNumber);
         return new CommunicationTimeoutException(
             $"rank {Rank}: {Operation} of {Count} x {ElementTypes.Name(Type)} (call #{CallNumber} on this communicator of {Size} ranks) " +
             $"timed out after {Timeout} waiting for {request.Describe()}." + (stragglers is null ? "" : " " + stragglers));
     }
+}
+
+/// <summary>A receive-reduce in flight: the request, where it reduces into, and the slot it received into (null when the transport reduced).</summary>
+internal readonly unsafe struct PendingReduce<T>(Request request, T* target, T* slot, long length) where T : unmanaged
+{
+    public readonly Request Request = request;
+    public readonly T* Target = target;
+    public readonly T* Slot = slot;
+    public readonly long Length = length;
 }

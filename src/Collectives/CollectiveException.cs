@@ -53,3 +53,21 @@ public sealed class RankFailedException : CollectiveException
     public RankFailedException(int rank, int size, Exception inner)
         : base($"Rank {rank} of {size} failed: {inner.GetType().Name}: {inner.Message}", inner) => Rank = rank;
 }
+
+/// <summary>An ALLREDUCENET_* environment variable has a value the library cannot use; the message names it and what is allowed.</summary>
+public sealed class EnvironmentSettingException : CollectiveException
+{
+    /// <summary>The variable, e.g. ALLREDUCENET_ALGO.</summary>
+    public string Variable { get; }
+
+    /// <summary>The value it had.</summary>
+    public string Value { get; }
+
+    /// <summary>Creates the error for <paramref name="variable"/>=<paramref name="value"/>, where <paramref name="allowed"/> says what would do.</summary>
+    public EnvironmentSettingException(string variable, string value, string allowed)
+        : base($"{variable}='{value}' is not valid: expected {allowed}.")
+    {
+        Variable = variable;
+        Value = value;
+    }
+}

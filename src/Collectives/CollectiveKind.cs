@@ -16,6 +16,7 @@ internal enum CollectiveKind : byte
     Barrier = 7,
     AllReduceRecursiveDoubling = 8,
     AllReduceDirect = 9,
+    AllReduceNative = 10,
 }
 
 /// <summary>
@@ -34,7 +35,7 @@ internal static class CollectiveSignature
     public static bool BothAllReduce(int tag, int other) => IsAllReduce(KindOf(tag)) && IsAllReduce(KindOf(other));
 
     private static bool IsAllReduce(CollectiveKind kind) =>
-        kind is CollectiveKind.AllReduceRing or CollectiveKind.AllReduceTree or CollectiveKind.AllReduceRecursiveDoubling or CollectiveKind.AllReduceDirect;
+        kind is CollectiveKind.AllReduceRing or CollectiveKind.AllReduceTree or CollectiveKind.AllReduceRecursiveDoubling or CollectiveKind.AllReduceDirect or CollectiveKind.AllReduceNative;
 
     public static string Describe(int tag)
     {
@@ -51,6 +52,7 @@ internal static class CollectiveSignature
         CollectiveKind.AllReduceTree => "AllReduce(tree)",
         CollectiveKind.AllReduceRecursiveDoubling => "AllReduce(recursive doubling)",
         CollectiveKind.AllReduceDirect => "AllReduce(direct)",
+        CollectiveKind.AllReduceNative => "AllReduce(native)",
         CollectiveKind.Internal => "an internal exchange (Split or argument check)",
         _ => kind.ToString(),
     };

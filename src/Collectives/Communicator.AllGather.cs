@@ -3,7 +3,7 @@ using AllReduceNet.Collectives.Operators;
 
 namespace AllReduceNet.Collectives;
 
-public abstract unsafe partial class Communicator
+public sealed unsafe partial class Communicator
 {
     /// <summary>
     /// Gathers every rank's <paramref name="input"/> (k elements, the same k on every rank) into
@@ -37,10 +37,17 @@ public abstract unsafe partial class Communicator
 
     private void AllGatherInPlace<T>(Span<T> buffer, long blockLength, CollectiveOptions options) where T : unmanaged
     {
-        var call = new CollectiveCall(this, CollectiveKind.AllGather, ElementTypes.Of<T>(), null, blockLength, options.Timeout);
-        if (options.Validate || EnvironmentSettings.Validate) ArgumentCheck.Run(call, null, -1);
-        fixed (T* p = buffer)
-            RingPipeline.Run<T, NoOperator<T>>(call, p, new ChunkLayout(blockLength * Size, Size), reduceScatter: false, allGather: true,
-                options.SegmentBytes ?? SegmentBytes);
+        var call = new CollectiveCall(this, CollectiveKind.AllGather, ElementTypes.Of<T>(), null, blockLength, options);
+        try
+        {
+            if (options.Validate || EnvironmentSettings.Current.Validate) ArgumentCheck.Run(this, call, null, -1);
+            fixed (T* p = buffer)
+                RingPipeline.Run<T, NoOperator<T>>(call, p, new ChunkLayout(blockLength * Size, Size), reduceScatter: false, allGather: true);
+        }
+        catch (Exception error)
+        {
+            call.NotifyPeersOfFailure(error);
+            throw;
+        }
     }
 }

@@ -5,7 +5,7 @@ using AllReduceNet.Collectives.Operators;
 
 namespace AllReduceNet.Collectives;
 
-public abstract unsafe partial class Communicator
+public sealed unsafe partial class Communicator
 {
     /// <summary>
     /// AllReduce in place: every rank ends with the element-wise reduction of all ranks' <paramref name="data"/>,
@@ -14,7 +14,7 @@ public abstract unsafe partial class Communicator
     /// <exception cref="CollectiveMismatchException">Ranks passed different counts, types, operators or algorithms.</exception>
     /// <exception cref="CommunicationTimeoutException">A peer did not arrive in time; names the call and the ranks missing.</exception>
     /// <exception cref="CommunicatorAbortedException">Another rank failed.</exception>
-    /// <exception cref="NotSupportedException">The native algorithm was asked for a type or operator the MPI library lacks.</exception>
+    /// <exception cref="NotSupportedException">The algorithm asked for is not available on this transport (Direct across processes, Native in-process) or for this type.</exception>
     public void AllReduce<T>(Span<T> data, ReduceOp op, CollectiveOptions? options = null) where T : unmanaged, INumber<T>
     {
         fixed (T* p = data) AllReduceCore(p, p, data.Length, op, options ?? CollectiveOptions.Default);
@@ -38,83 +38,46 @@ public abstract unsafe partial class Communicator
     private void AllReduceCore<T>(T* input, T* result, long count, ReduceOp op, CollectiveOptions options) where T : unmanaged, INumber<T>
     {
         ThrowIfDisposed();
-        var type = ElementTypes.Of<T>();
-        long bytes = count * sizeof(T);
-        var algorithm = options.Algorithm;
-        if (EnvironmentSettings.Debug)
+        var algorithm = AllReduceAlgorithms.Resolve<T>(options.Algorithm, this, count, op);
+        var call = new CollectiveCall(this, AllReduceAlgorithms.KindOf(algorithm), ElementTypes.Of<T>(), op, count, options);
+        try
         {
-            string reason = "forced by the options";
-            if (algorithm == AllReduceAlgorithm.Auto) algorithm = AlgorithmSelector.Choose(bytes, Size, out reason, PeerBuffers is not null);
-            Console.Error.WriteLine($"[allreducenet] rank {Rank}/{Size} AllReduce call #{_collectiveCalls + 1}: {count} x {ElementTypes.NameOf<T>()} ({bytes} B) {op}: {algorithm} ({reason})");
+            if (options.Validate || EnvironmentSettings.Current.Validate) ArgumentCheck.Run(this, call, op, root: -1);
+            var run = new AllReduceRun<T>(call, input, result, count, op);
+            OperatorDispatch.Run<T, AllReduceRun<T>>(op, ref run, Rank);
         }
-        else if (algorithm == AllReduceAlgorithm.Auto) algorithm = AlgorithmSelector.Choose(bytes, Size, PeerBuffers is not null);
-
-        if (algorithm == AllReduceAlgorithm.Native)
+        catch (Exception error)
         {
-            NativeAllReduce(input, result, count, type, op);
-            return;
-        }
-        var kind = algorithm switch
-        {
-            AllReduceAlgorithm.Tree => CollectiveKind.AllReduceTree,
-            AllReduceAlgorithm.RecursiveDoubling => CollectiveKind.AllReduceRecursiveDoubling,
-            AllReduceAlgorithm.Direct => CollectiveKind.AllReduceDirect,
-            _ => CollectiveKind.AllReduceRing,
-        };
-        if (algorithm == AllReduceAlgorithm.Direct && PeerBuffers is null)
-            throw new NotSupportedException(
-                $"rank {Rank}: the direct AllReduce reads the other ranks' buffers, which only ranks in one address space (the in-process transport) can; the {TransportName} transport cannot. Use Ring, Tree, RecursiveDoubling or Auto.");
-        var call = new CollectiveCall(this, kind, type, op, count, options.Timeout);
-        if (options.Validate || EnvironmentSettings.Validate) ArgumentCheck.Run(call, op, root: -1);
-        if (input != result) Buffer.MemoryCopy(input, result, bytes, bytes);
-        int segmentBytes = options.SegmentBytes ?? SegmentBytes;
-        switch (op)
-        {
-            case ReduceOp.Sum or ReduceOp.Average: AllReduceWith<T, SumOperator<T>>(call, result, count, algorithm, segmentBytes); break;
-            case ReduceOp.Prod: AllReduceWith<T, ProdOperator<T>>(call, result, count, algorithm, segmentBytes); break;
-            case ReduceOp.Min: AllReduceWith<T, MinOperator<T>>(call, result, count, algorithm, segmentBytes); break;
-            case ReduceOp.Max: AllReduceWith<T, MaxOperator<T>>(call, result, count, algorithm, segmentBytes); break;
-            default: ThrowHelper.ArgumentOutOfRange(nameof(op), op, $"rank {Rank}: unknown reduction operator {op}."); break;
+            call.NotifyPeersOfFailure(error);
+            throw;
         }
         if (op == ReduceOp.Average) DivideBySize(result, count);
     }
 
-    private void AllReduceWith<T, TOp>(in CollectiveCall call, T* data, long count, AllReduceAlgorithm algorithm, int segmentBytes)
-        where T : unmanaged where TOp : struct, IReduceOperator<T>
+    /// <summary>The AllReduce of one call, once its operator type is known: the one switch over the algorithms.</summary>
+    private readonly struct AllReduceRun<T>(CollectiveCall call, T* input, T* result, long count, ReduceOp op) : IReduction<T>
+        where T : unmanaged, INumber<T>
     {
-        if (algorithm == AllReduceAlgorithm.Tree)
+        public void Run<TOp>() where TOp : struct, IReduceOperator<T>
         {
-            T* slots = (T*)Scratch(TreePipeline.ReduceScratchBytes<T>(count, segmentBytes));
-            TreePipeline.Reduce<T, TOp>(call, data, count, root: 0, segmentBytes, slots);
-            TreePipeline.Broadcast(call, data, count, root: 0, segmentBytes);
+            long bytes = count * sizeof(T);
+            if (call.Kind == CollectiveKind.AllReduceNative)
+            {
+                NativeAllReduce.Run(call, input, result, count, op == ReduceOp.Average ? ReduceOp.Sum : op);
+                return;
+            }
+            if (input != result) Buffer.MemoryCopy(input, result, bytes, bytes);
+            switch (call.Kind)
+            {
+                case CollectiveKind.AllReduceTree:
+                    TreePipeline.Reduce<T, TOp>(call, result, count, root: 0);
+                    TreePipeline.Broadcast(call, result, count, root: 0);
+                    break;
+                case CollectiveKind.AllReduceDirect: DirectAllReduce.Run<T, TOp>(call, result, count); break;
+                case CollectiveKind.AllReduceRecursiveDoubling: RecursiveDoubling.Run<T, TOp>(call, result, count); break;
+                default: RingPipeline.Run<T, TOp>(call, result, new ChunkLayout(count, call.Size), reduceScatter: true, allGather: true); break;
+            }
         }
-        else if (algorithm == AllReduceAlgorithm.Direct)
-        {
-            DirectAllReduce.Run<T, TOp>(call, data, count, PeerBuffers!);
-        }
-        else if (algorithm == AllReduceAlgorithm.RecursiveDoubling)
-        {
-            T* scratch = (T*)Scratch(RecursiveDoubling.ScratchBytes<T>(count, segmentBytes));
-            RecursiveDoubling.Run<T, TOp>(call, data, count, segmentBytes, scratch);
-        }
-        else
-        {
-            RingPipeline.Run<T, TOp>(call, data, new ChunkLayout(count, Size), reduceScatter: true, allGather: true, segmentBytes);
-        }
-    }
-
-    private void NativeAllReduce<T>(T* input, T* result, long count, ElementType type, ReduceOp op) where T : unmanaged, INumber<T>
-    {
-        var native = Native ?? throw new NotSupportedException(
-            $"rank {Rank}: the {TransportName} transport has no native AllReduce; use Ring, Tree or Auto (ALLREDUCENET_ALGO=native asks for it).");
-        var nativeOp = op == ReduceOp.Average ? ReduceOp.Sum : op;
-        if (!native.SupportsAllReduce(type, nativeOp))
-            throw new NotSupportedException($"rank {Rank}: the {TransportName} library cannot reduce {ElementTypes.NameOf<T>()} with {op}; use Ring, Tree or Auto.");
-        var timeout = DefaultTimeout;
-        WaitForStartedCollectives(Deadline.After(timeout), timeout);
-        NextCollectiveCall();
-        native.AllReduce(input, result, count, type, nativeOp);
-        if (op == ReduceOp.Average) DivideBySize(result, count);
     }
 
     /// <summary>Average = sum, then one division per element; the same on every rank, so still bitwise identical.</summary>

@@ -2,7 +2,7 @@ using AllReduceNet.Collectives.Algorithms;
 
 namespace AllReduceNet.Collectives;
 
-public abstract partial class Communicator
+public sealed partial class Communicator
 {
     /// <summary>Returns only after every rank has called it (dissemination barrier, ceil(log2 N) rounds).</summary>
     /// <exception cref="CommunicationTimeoutException">Some rank did not arrive in time; the message names them where the transport can tell.</exception>
@@ -10,7 +10,12 @@ public abstract partial class Communicator
     public void Barrier(CollectiveOptions? options = null)
     {
         ThrowIfDisposed();
-        var call = new CollectiveCall(this, CollectiveKind.Barrier, ElementType.Byte, null, 0, options?.Timeout);
-        BarrierDissemination.Run(call);
+        var call = new CollectiveCall(this, CollectiveKind.Barrier, ElementType.Byte, null, 0, options ?? CollectiveOptions.Default);
+        try { BarrierDissemination.Run(call); }
+        catch (Exception error)
+        {
+            call.NotifyPeersOfFailure(error);
+            throw;
+        }
     }
 }

@@ -2,7 +2,7 @@ using AllReduceNet.Collectives.Algorithms;
 
 namespace AllReduceNet.Collectives;
 
-public abstract unsafe partial class Communicator
+public sealed unsafe partial class Communicator
 {
     /// <summary>
     /// Copies <paramref name="data"/> from rank <paramref name="root"/> to every rank, down a binary tree pipelined by
@@ -16,9 +16,16 @@ public abstract unsafe partial class Communicator
         ThrowIfDisposed();
         ThrowHelper.CheckRank(root, Size, nameof(root), Rank);
         options ??= CollectiveOptions.Default;
-        var call = new CollectiveCall(this, CollectiveKind.Broadcast, ElementTypes.Of<T>(), null, data.Length, options.Timeout);
-        if (options.Validate || EnvironmentSettings.Validate) ArgumentCheck.Run(call, null, root);
-        fixed (T* p = data)
-            TreePipeline.Broadcast(call, p, data.Length, root, options.SegmentBytes ?? SegmentBytes);
+        var call = new CollectiveCall(this, CollectiveKind.Broadcast, ElementTypes.Of<T>(), null, data.Length, options);
+        try
+        {
+            if (options.Validate || EnvironmentSettings.Current.Validate) ArgumentCheck.Run(this, call, null, root);
+            fixed (T* p = data) TreePipeline.Broadcast(call, p, data.Length, root);
+        }
+        catch (Exception error)
+        {
+            call.NotifyPeersOfFailure(error);
+            throw;
+        }
     }
 }

@@ -3,7 +3,7 @@ using System.Numerics;
 
 namespace AllReduceNet.Collectives;
 
-public abstract unsafe partial class Communicator
+public sealed unsafe partial class Communicator
 {
     private CollectiveQueue? _queue;
     private readonly object _queueGate = new();
@@ -25,7 +25,7 @@ public abstract unsafe partial class Communicator
         if (buffer.Length % Size != 0)
             ThrowHelper.Argument(nameof(buffer), $"rank {Rank}: ReduceScatter needs N x k elements; {buffer.Length} is not a multiple of {Size} ranks.");
         return Start($"ReduceScatter of {buffer.Length} x {ElementTypes.NameOf<T>()} with {op}", buffer, options,
-            (comm, p, n) => comm.ReduceScatterCore((T*)p, n / comm.Size, op, options ?? CollectiveOptions.Default));
+            (comm, p, n) => comm.ReduceScatterCore((T*)p, null, n / comm.Size, op, options ?? CollectiveOptions.Default));
     }
 
     /// <summary>Starts an in-place AllGather (see <see cref="AllGather{T}(Span{T}, CollectiveOptions?)"/>) and returns at once.</summary>

@@ -4,7 +4,7 @@ using AllReduceNet.Collectives.Operators;
 
 namespace AllReduceNet.Collectives;
 
-public abstract unsafe partial class Communicator
+public sealed unsafe partial class Communicator
 {
     /// <summary>
     /// Reduces every rank's <paramref name="input"/> into <paramref name="result"/> on rank <paramref name="root"/>,
@@ -40,33 +40,35 @@ public abstract unsafe partial class Communicator
 
     private void ReduceCore<T>(T* input, T* rootResult, long count, ReduceOp op, int root, CollectiveOptions options) where T : unmanaged, INumber<T>
     {
-        var call = new CollectiveCall(this, CollectiveKind.Reduce, ElementTypes.Of<T>(), op, count, options.Timeout);
-        if (options.Validate || EnvironmentSettings.Validate) ArgumentCheck.Run(call, op, root);
-        if (Size == 1 || count == 0)
+        var call = new CollectiveCall(this, CollectiveKind.Reduce, ElementTypes.Of<T>(), op, count, options);
+        try
         {
-            if (rootResult != null && rootResult != input) Buffer.MemoryCopy(input, rootResult, count * sizeof(T), count * sizeof(T));
-            if (op == ReduceOp.Average && rootResult != null) DivideBySize(rootResult, count);
-            return;
+            if (options.Validate || EnvironmentSettings.Current.Validate) ArgumentCheck.Run(this, call, op, root);
+            var run = new ReduceRun<T>(call, input, rootResult, count, root);
+            OperatorDispatch.Run<T, ReduceRun<T>>(op, ref run, Rank);
         }
-        int segmentBytes = options.SegmentBytes ?? SegmentBytes;
-        long slotBytes = TreePipeline.ReduceScratchBytes<T>(count, segmentBytes);
-        var tree = new BinaryTree(Rank, Size, root);
-        // Where this rank accumulates: the root's result; a copy in scratch for an inner rank (its input must not
-        // change); a leaf sends its input as it is.
-        byte* scratch = Scratch(slotBytes + (rootResult == null && tree.ChildCount > 0 ? count * sizeof(T) : 0));
-        T* values = input;
-        if (rootResult != null) values = rootResult;
-        else if (tree.ChildCount > 0) values = (T*)(scratch + slotBytes);
-        if (values != input) Buffer.MemoryCopy(input, values, count * sizeof(T), count * sizeof(T));
-        T* slots = (T*)scratch;
-        switch (op)
+        catch (Exception error)
         {
-            case ReduceOp.Sum or ReduceOp.Average: TreePipeline.Reduce<T, SumOperator<T>>(call, values, count, root, segmentBytes, slots); break;
-            case ReduceOp.Prod: TreePipeline.Reduce<T, ProdOperator<T>>(call, values, count, root, segmentBytes, slots); break;
-            case ReduceOp.Min: TreePipeline.Reduce<T, MinOperator<T>>(call, values, count, root, segmentBytes, slots); break;
-            case ReduceOp.Max: TreePipeline.Reduce<T, MaxOperator<T>>(call, values, count, root, segmentBytes, slots); break;
-            default: ThrowHelper.ArgumentOutOfRange(nameof(op), op, $"rank {Rank}: unknown reduction operator {op}."); break;
+            call.NotifyPeersOfFailure(error);
+            throw;
         }
         if (op == ReduceOp.Average && rootResult != null) DivideBySize(rootResult, count);
+    }
+
+    private readonly struct ReduceRun<T>(CollectiveCall call, T* input, T* rootResult, long count, int root) : IReduction<T>
+        where T : unmanaged, INumber<T>
+    {
+        public void Run<TOp>() where TOp : struct, IReduceOperator<T>
+        {
+            long bytes = count * sizeof(T);
+            var tree = new BinaryTree(call.Rank, call.Size, root);
+            // Where this rank accumulates: the root's result; a copy in the work area for an inner rank (its input
+            // must not change); a leaf sends its input as it is.
+            T* values = input;
+            if (rootResult != null) values = rootResult;
+            else if (tree.ChildCount > 0 && call.Size > 1) values = (T*)call.WorkArea(bytes);
+            if (values != input) Buffer.MemoryCopy(input, values, bytes, bytes);
+            TreePipeline.Reduce<T, TOp>(call, values, count, root);
+        }
     }
 }

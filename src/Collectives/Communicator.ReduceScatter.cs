@@ -4,7 +4,7 @@ using AllReduceNet.Collectives.Operators;
 
 namespace AllReduceNet.Collectives;
 
-public abstract unsafe partial class Communicator
+public sealed unsafe partial class Communicator
 {
     /// <summary>
     /// ReduceScatter (MPI_Reduce_scatter_block): <paramref name="input"/> holds N blocks of k elements; rank r's
@@ -21,14 +21,9 @@ public abstract unsafe partial class Communicator
             ThrowHelper.Argument(nameof(input), $"rank {Rank}: ReduceScatter needs N x k input elements; {input.Length} is not a multiple of {Size} ranks.");
         int k = input.Length / Size;
         ThrowHelper.CheckLength(result.Length, k, nameof(result), Rank, $"ReduceScatter of {input.Length} elements over {Size} ranks");
-        // The ring reduces in place, so it works on a copy; the copy lives in scratch after the ring's receive slots.
-        long slotBytes = RingPipeline.SlotBytes<T>(new ChunkLayout(input.Length, Size), options?.SegmentBytes ?? SegmentBytes);
-        long bytes = (long)input.Length * sizeof(T);
-        byte* scratch = Scratch(slotBytes + bytes + 64);
-        T* work = (T*)(scratch + ((slotBytes + 63) & ~63L));
-        fixed (T* s = input) Buffer.MemoryCopy(s, work, bytes, bytes);
-        ReduceScatterCore(work, k, op, options ?? CollectiveOptions.Default);
-        new ReadOnlySpan<T>(work + (long)k * Rank, k).CopyTo(result);
+        fixed (T* s = input)
+        fixed (T* r = result)
+            ReduceScatterCore(s, r, k, op, options ?? CollectiveOptions.Default);
     }
 
     /// <summary>
@@ -43,23 +38,41 @@ public abstract unsafe partial class Communicator
         ThrowIfDisposed();
         if (buffer.Length % Size != 0)
             ThrowHelper.Argument(nameof(buffer), $"rank {Rank}: ReduceScatter needs N x k elements; {buffer.Length} is not a multiple of {Size} ranks.");
-        fixed (T* p = buffer) ReduceScatterCore(p, buffer.Length / Size, op, options ?? CollectiveOptions.Default);
+        fixed (T* p = buffer) ReduceScatterCore(p, null, buffer.Length / Size, op, options ?? CollectiveOptions.Default);
     }
 
-    private void ReduceScatterCore<T>(T* data, long blockLength, ReduceOp op, CollectiveOptions options) where T : unmanaged, INumber<T>
+    /// <summary>In place on <paramref name="data"/> when <paramref name="result"/> is null; else on a copy in the work area, this rank's block then copied out.</summary>
+    private void ReduceScatterCore<T>(T* data, T* result, long blockLength, ReduceOp op, CollectiveOptions options) where T : unmanaged, INumber<T>
     {
-        var call = new CollectiveCall(this, CollectiveKind.ReduceScatter, ElementTypes.Of<T>(), op, blockLength, options.Timeout);
-        if (options.Validate || EnvironmentSettings.Validate) ArgumentCheck.Run(call, op, -1);
-        var layout = new ChunkLayout(blockLength * Size, Size);
-        int segmentBytes = options.SegmentBytes ?? SegmentBytes;
-        switch (op)
+        var call = new CollectiveCall(this, CollectiveKind.ReduceScatter, ElementTypes.Of<T>(), op, blockLength, options);
+        T* work = data;
+        try
         {
-            case ReduceOp.Sum or ReduceOp.Average: RingPipeline.Run<T, SumOperator<T>>(call, data, layout, true, false, segmentBytes); break;
-            case ReduceOp.Prod: RingPipeline.Run<T, ProdOperator<T>>(call, data, layout, true, false, segmentBytes); break;
-            case ReduceOp.Min: RingPipeline.Run<T, MinOperator<T>>(call, data, layout, true, false, segmentBytes); break;
-            case ReduceOp.Max: RingPipeline.Run<T, MaxOperator<T>>(call, data, layout, true, false, segmentBytes); break;
-            default: ThrowHelper.ArgumentOutOfRange(nameof(op), op, $"rank {Rank}: unknown reduction operator {op}."); break;
+            if (options.Validate || EnvironmentSettings.Current.Validate) ArgumentCheck.Run(this, call, op, -1);
+            if (result != null)
+            {
+                // The ring reduces in place, so it works on a copy.
+                long bytes = blockLength * Size * sizeof(T);
+                work = (T*)call.WorkArea(bytes);
+                Buffer.MemoryCopy(data, work, bytes, bytes);
+            }
+            var run = new ReduceScatterRun<T>(call, work, blockLength);
+            OperatorDispatch.Run<T, ReduceScatterRun<T>>(op, ref run, Rank);
         }
-        if (op == ReduceOp.Average) DivideBySize(data + blockLength * Rank, blockLength);
+        catch (Exception error)
+        {
+            call.NotifyPeersOfFailure(error);
+            throw;
+        }
+        T* mine = work + blockLength * Rank;
+        if (op == ReduceOp.Average) DivideBySize(mine, blockLength);
+        if (result != null) Buffer.MemoryCopy(mine, result, blockLength * sizeof(T), blockLength * sizeof(T));
+    }
+
+    private readonly struct ReduceScatterRun<T>(CollectiveCall call, T* data, long blockLength) : IReduction<T>
+        where T : unmanaged, INumber<T>
+    {
+        public void Run<TOp>() where TOp : struct, IReduceOperator<T> =>
+            RingPipeline.Run<T, TOp>(call, data, new ChunkLayout(blockLength * call.Size, call.Size), reduceScatter: true, allGather: false);
     }
 }

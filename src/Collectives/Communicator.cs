@@ -1,20 +1,21 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace AllReduceNet.Collectives;
 
 /// <summary>
 /// A group of ranks that talk to each other: rank and size, point-to-point sends and receives with tags, splitting
-/// into sub-communicators, and (in the other parts of this partial class) the collectives. Every transport (in-process
-/// threads, MPI processes) derives from it; the collective algorithms see only the point-to-point part.
+/// into sub-communicators, and (in the other parts of this partial class) the collectives. Get one from
+/// <see cref="Transports.InProcess.InProcessWorld"/> (ranks are threads) or <see cref="Transports.Mpi.MpiRuntime"/>
+/// (ranks are MPI processes).
 /// </summary>
 /// <remarks>
 /// A communicator belongs to one rank and is not thread-safe for collectives: call the collectives of one
 /// communicator from one thread at a time, in the same order on every rank (as with MPI). Point-to-point calls may
-/// come from any thread.
+/// come from any thread. A collective that fails on any rank fails on every rank of the group (the failing rank tells
+/// the others), and the communicator then refuses further collectives: the ranks no longer agree on what was sent.
 /// </remarks>
-public abstract unsafe partial class Communicator : IDisposable
+public sealed unsafe partial class Communicator : IDisposable
 {
     /// <summary>Matches a message from any source in <see cref="Irecv{T}"/> and <see cref="Receive{T}"/>.</summary>
     public const int AnySource = -1;
@@ -27,24 +28,35 @@ public abstract unsafe partial class Communicator : IDisposable
 
     private bool _disposed;
     private long _collectiveCalls;
+    private readonly ScratchMemory _scratch = new();
 
-    /// <summary>Creates a communicator with the timeout taken from ALLREDUCENET_TIMEOUT_SECONDS, or 300 s.</summary>
-    private protected Communicator() => DefaultTimeout = EnvironmentSettings.DefaultTimeout;
+    /// <summary>Wraps one rank's end of a transport; the timeout comes from the transport (ALLREDUCENET_TIMEOUT_SECONDS or a world's option).</summary>
+    internal Communicator(ITransport transport)
+    {
+        Transport = transport;
+        Failures = new CollectiveFailures(this);
+    }
+
+    /// <summary>The transport underneath: the only thing the facade and the primitives talk to.</summary>
+    internal ITransport Transport { get; }
+
+    /// <summary>Failure notices from peers and this rank's own failed collective.</summary>
+    internal CollectiveFailures Failures { get; }
 
     /// <summary>This rank's index in the communicator, from 0 to <see cref="Size"/> - 1.</summary>
-    public abstract int Rank { get; }
+    public int Rank => Transport.Rank;
 
     /// <summary>The number of ranks in the communicator.</summary>
-    public abstract int Size { get; }
+    public int Size => Transport.Size;
 
     /// <summary>The transport's name, e.g. "in-process" or "mpi (MPICH)".</summary>
-    public abstract string TransportName { get; }
+    public string TransportName => Transport.Name;
 
     /// <summary>How long any single operation may wait before it fails with <see cref="CommunicationTimeoutException"/>.</summary>
     public TimeSpan DefaultTimeout
     {
-        get => field;
-        set { ThrowHelper.CheckTimeout(value, nameof(DefaultTimeout)); field = value; }
+        get => Transport.DefaultTimeout;
+        set { ThrowHelper.CheckTimeout(value, nameof(DefaultTimeout)); Transport.DefaultTimeout = value; }
     }
 
     /// <summary>True once <see cref="Dispose()"/> ran.</summary>
@@ -61,7 +73,7 @@ public abstract unsafe partial class Communicator : IDisposable
         ThrowHelper.CheckRank(destination, Size, nameof(destination), Rank);
         ThrowHelper.CheckTag(tag, nameof(tag), Rank, allowAny: false);
         var pin = data.Pin();
-        return PostSend(pin.Pointer, (long)data.Length * Unsafe.SizeOf<T>(), destination, tag, MessageChannel.User, pin, -1);
+        return Transport.PostSend(pin.Pointer, (long)data.Length * Unsafe.SizeOf<T>(), destination, tag, MessageChannel.User, pin, -1);
     }
 
     /// <summary>Starts receiving into <paramref name="buffer"/> from <paramref name="source"/> (or <see cref="AnySource"/>) with <paramref name="tag"/> (or <see cref="AnyTag"/>).</summary>
@@ -74,7 +86,7 @@ public abstract unsafe partial class Communicator : IDisposable
         ThrowHelper.CheckPeer(source, Size, nameof(source), Rank, allowAny: true);
         ThrowHelper.CheckTag(tag, nameof(tag), Rank, allowAny: true);
         var pin = buffer.Pin();
-        return PostReceive(pin.Pointer, (long)buffer.Length * Unsafe.SizeOf<T>(), source, tag, MessageChannel.User, pin);
+        return Transport.PostReceive(pin.Pointer, (long)buffer.Length * Unsafe.SizeOf<T>(), source, tag, MessageChannel.User, pin);
     }
 
     /// <summary>Sends <paramref name="data"/> and waits until the receiver took it (or the timeout passed).</summary>
@@ -85,7 +97,7 @@ public abstract unsafe partial class Communicator : IDisposable
         ThrowHelper.CheckRank(destination, Size, nameof(destination), Rank);
         ThrowHelper.CheckTag(tag, nameof(tag), Rank, allowAny: false);
         fixed (T* p = data)
-            Complete(PostSend(p, (long)data.Length * sizeof(T), destination, tag, MessageChannel.User, default, -1), timeout);
+            Complete(Transport.PostSend(p, (long)data.Length * sizeof(T), destination, tag, MessageChannel.User, default, -1), timeout);
     }
 
     /// <summary>Receives into <paramref name="buffer"/> and returns who sent how much.</summary>
@@ -97,7 +109,7 @@ public abstract unsafe partial class Communicator : IDisposable
         ThrowHelper.CheckPeer(source, Size, nameof(source), Rank, allowAny: true);
         ThrowHelper.CheckTag(tag, nameof(tag), Rank, allowAny: true);
         fixed (T* p = buffer)
-            return Complete(PostReceive(p, (long)buffer.Length * sizeof(T), source, tag, MessageChannel.User, default), timeout);
+            return Complete(Transport.PostReceive(p, (long)buffer.Length * sizeof(T), source, tag, MessageChannel.User, default), timeout);
     }
 
     /// <summary>Sends and receives at once (like MPI_Sendrecv), so a ring of exchanges cannot deadlock.</summary>
@@ -113,9 +125,9 @@ public abstract unsafe partial class Communicator : IDisposable
         fixed (T* r = receive)
         fixed (T* s = send)
         {
-            var recv = PostReceive(r, (long)receive.Length * sizeof(T), source, receiveTag, MessageChannel.User, default);
+            var recv = Transport.PostReceive(r, (long)receive.Length * sizeof(T), source, receiveTag, MessageChannel.User, default);
             Request sent;
-            try { sent = PostSend(s, (long)send.Length * sizeof(T), destination, sendTag, MessageChannel.User, default, -1); }
+            try { sent = Transport.PostSend(s, (long)send.Length * sizeof(T), destination, sendTag, MessageChannel.User, default, -1); }
             catch { recv.TryCancel(); throw; }
             var deadline = Deadline.After(timeout ?? DefaultTimeout);
             var status = Complete(recv, timeout, deadline, sent);
@@ -124,96 +136,26 @@ public abstract unsafe partial class Communicator : IDisposable
         }
     }
 
-    /// <summary>
-    /// Splits the communicator like MPI_Comm_split: ranks passing the same <paramref name="color"/> form a new
-    /// communicator, ordered by <paramref name="key"/> and then by their rank here. Collective: every rank calls it.
-    /// </summary>
-    /// <returns>The new communicator, or null for a rank that passed a negative color (MPI_UNDEFINED).</returns>
-    public Communicator? Split(int color, int key)
-    {
-        ThrowIfDisposed();
-        return SplitCore(color, key);
-    }
-
-    // ---- what a transport implements --------------------------------------------------------------------------
-
-    /// <summary>
-    /// Posts a send of <paramref name="bytes"/> bytes at <paramref name="data"/>, which stays valid until completion;
-    /// <paramref name="pin"/> is released then. <paramref name="collectiveCount"/> is, for collectives, the element
-    /// count this rank passed (for mismatch messages), -1 otherwise.
-    /// </summary>
-    private protected abstract Request PostSend(void* data, long bytes, int destination, int tag,
-        MessageChannel channel, MemoryHandle pin, long collectiveCount);
-
-    /// <summary>Posts a receive of at most <paramref name="capacity"/> bytes into <paramref name="data"/>.</summary>
-    private protected abstract Request PostReceive(void* data, long capacity, int source, int tag,
-        MessageChannel channel, MemoryHandle pin);
-
-    /// <summary>The transport's MPI_Comm_split.</summary>
-    private protected abstract Communicator? SplitCore(int color, int key);
-
-    /// <summary>Releases the transport's resources.</summary>
-    protected abstract void DisposeCore();
-
-    /// <summary>
-    /// Called when a collective times out: which ranks never reached call <paramref name="callNumber"/>, if the
-    /// transport can tell (in-process it can; under MPI it cannot). Null when unknown.
-    /// </summary>
-    internal virtual string? DescribeStragglers(long callNumber) => null;
-
-    /// <summary>Called as this rank enters collective number <paramref name="callNumber"/>.</summary>
-    internal virtual void OnCollectiveEntered(long callNumber) { }
-
-    /// <summary>
-    /// The segment (pipelining unit) collectives use when neither <see cref="CollectiveOptions.SegmentBytes"/> nor
-    /// ALLREDUCENET_SEGMENT_BYTES says otherwise: 1 MiB (the size a C ring over MPI point-to-point was fastest with
-    /// here); transports override it with the size they were measured fastest with.
-    /// </summary>
-    internal virtual int DefaultSegmentBytes => 1 << 20;
-
-    /// <summary>This call's segment size: the environment's, else the transport's default.</summary>
-    internal int SegmentBytes => EnvironmentSettings.SegmentBytes ?? DefaultSegmentBytes;
-
-    /// <summary>The transport's own AllReduce (MPI_Allreduce), or null when it has none.</summary>
-    internal virtual INativeCollectives? Native => null;
-
     // ---- internals shared by the collectives -----------------------------------------------------------------
 
     /// <summary>Numbers the collectives of this communicator: the same sequence on every rank.</summary>
     internal long NextCollectiveCall() => ++_collectiveCalls;
 
-    internal Request PostCollectiveSend(void* data, long bytes, int destination, int tag, long count) =>
-        PostSend(data, bytes, destination, tag, MessageChannel.Collective, default, count);
+    /// <summary>The number the next collective will get (for debug output before the call is made).</summary>
+    internal long PeekNextCollectiveCall() => _collectiveCalls + 1;
 
-    internal Request PostCollectiveReceive(void* data, long bytes, int source) =>
-        PostReceive(data, bytes, source, AnyTag, MessageChannel.Collective, default);
+    /// <summary>The working memory of the collective in progress.</summary>
+    internal ScratchMemory Scratch => _scratch;
 
-    /// <summary>
-    /// Posts a collective receive whose payload is reduced into <paramref name="target"/> (target = target op payload)
-    /// instead of copied, where the transport can read the sender's buffer directly. Null when it cannot; the caller
-    /// then receives into scratch and reduces itself. A message of another length or another signature than
-    /// <paramref name="tag"/> (the ranks called different collectives) is not reduced: the buffer stays as it was and
-    /// the algorithm reports the mismatch from the status.
-    /// </summary>
-    internal virtual Request? PostCollectiveReceiveReduce(void* target, long bytes, int source, int tag, delegate*<void*, void*, long, void> reduce) => null;
-
-    /// <summary>
-    /// Hands a completed collective request back to the transport for reuse, after the algorithm's last look at it.
-    /// Transports that do not pool ignore it.
-    /// </summary>
-    internal virtual void Recycle(Request? request) { }
-
-    /// <summary>True when <see cref="PostCollectiveReceiveReduce"/> is supported.</summary>
-    internal virtual bool CanReceiveReduce => false;
-
-    /// <summary>The board through which ranks read each other's buffers directly; null where they cannot (separate processes).</summary>
-    internal virtual IPeerBuffers? PeerBuffers => null;
+    /// <summary>This call's segment size: the options', else the environment's, else the transport's measured default.</summary>
+    internal int SegmentBytes(CollectiveOptions options) =>
+        options.SegmentBytes ?? EnvironmentSettings.Current.SegmentBytes ?? Transport.DefaultSegmentBytes;
 
     /// <summary>Throws <see cref="ObjectDisposedException"/> naming the rank when the communicator was disposed.</summary>
     internal void ThrowIfDisposed()
     {
         if (_disposed)
-            throw new ObjectDisposedException(GetType().Name, $"rank {Rank}: the communicator was disposed.");
+            throw new ObjectDisposedException(nameof(Communicator), $"rank {Rank}: the communicator was disposed.");
     }
 
     private MessageStatus Complete(Request request, TimeSpan? timeout) =>
@@ -246,8 +188,8 @@ public abstract unsafe partial class Communicator : IDisposable
         if (_disposed) return;
         _disposed = true;
         DisposeQueue();
-        DisposeCore();
-        FreeScratch();
-        GC.SuppressFinalize(this);
+        Failures.Dispose();
+        Transport.Dispose();
+        _scratch.Dispose();
     }
 }

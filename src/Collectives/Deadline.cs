@@ -14,6 +14,13 @@ internal readonly struct Deadline
             ? new Deadline(long.MaxValue)
             : new Deadline(Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency));
 
+    /// <summary>This deadline or <paramref name="slice"/> from now, whichever comes first: a wait that looks up now and then.</summary>
+    public Deadline Within(TimeSpan slice)
+    {
+        long soon = Stopwatch.GetTimestamp() + (long)(slice.TotalSeconds * Stopwatch.Frequency);
+        return new Deadline(Math.Min(_ticks, soon));
+    }
+
     public bool IsInfinite => _ticks == long.MaxValue;
 
     public bool HasPassed => !IsInfinite && Stopwatch.GetTimestamp() >= _ticks;

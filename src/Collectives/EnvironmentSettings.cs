@@ -3,86 +3,119 @@ using System.Globalization;
 namespace AllReduceNet.Collectives;
 
 /// <summary>
-/// Settings read once from the environment, as NCCL reads NCCL_ALGO: they override the code's choices without a rebuild.
+/// Settings from the environment, as NCCL reads NCCL_ALGO: they override the code's choices without a rebuild. All are
+/// read and checked together, once, when the first communicator is made (<see cref="Current"/>); a bad value is an
+/// <see cref="EnvironmentSettingException"/> that names the variable, the value and what is allowed.
 /// </summary>
-internal static class EnvironmentSettings
+internal sealed class EnvironmentSettings
 {
-    /// <summary>ALLREDUCENET_TIMEOUT_SECONDS: the default timeout of every wait (300 s if unset).</summary>
-    public static TimeSpan DefaultTimeout { get; } = ReadSeconds("ALLREDUCENET_TIMEOUT_SECONDS", 300);
+    private static EnvironmentSettings? _current;
 
-    /// <summary>ALLREDUCENET_ALGO=ring|tree|rd|native|auto: forces the AllReduce algorithm of calls that ask for Auto.</summary>
-    public static AllReduceAlgorithm? ForcedAlgorithm { get; } = ReadAlgorithm();
+    /// <summary>The settings, read on first use. Throws <see cref="EnvironmentSettingException"/> for a bad value (and reads again next time).</summary>
+    public static EnvironmentSettings Current => Volatile.Read(ref _current) ?? Load();
+
+    private static EnvironmentSettings Load()
+    {
+        var settings = new EnvironmentSettings(Environment.GetEnvironmentVariable);
+        Interlocked.CompareExchange(ref _current, settings, null);
+        return _current!;
+    }
+
+    /// <summary>Reads the settings through <paramref name="read"/> (the environment, or a test's dictionary).</summary>
+    internal EnvironmentSettings(Func<string, string?> read)
+    {
+        DefaultTimeout = ReadSeconds(read, "ALLREDUCENET_TIMEOUT_SECONDS", 300);
+        ForcedAlgorithm = ReadAlgorithm(read);
+        Debug = ReadFlag(read, "ALLREDUCENET_DEBUG", fallback: false);
+        Validate = ReadFlag(read, "ALLREDUCENET_VALIDATE", fallback: false);
+        SegmentBytes = ReadInt(read, "ALLREDUCENET_SEGMENT_BYTES", min: 64);
+        TreeThresholdBytes = ReadLong(read, "ALLREDUCENET_TREE_THRESHOLD_BYTES");
+        RecursiveDoublingThresholdBytes = ReadLong(read, "ALLREDUCENET_RD_THRESHOLD_BYTES");
+        MpiSharedMemory = ReadFlag(read, "ALLREDUCENET_MPI_SHM", fallback: true);
+        SharedMemorySlotBytes = (ReadInt(read, "ALLREDUCENET_SHM_SLOT_BYTES", min: 64) ?? 512 << 10) / 64 * 64;
+        SharedMemorySlots = ReadInt(read, "ALLREDUCENET_SHM_SLOTS", min: 2) ?? 4;
+    }
+
+    /// <summary>ALLREDUCENET_TIMEOUT_SECONDS: the default timeout of every wait (300 s if unset).</summary>
+    public TimeSpan DefaultTimeout { get; }
+
+    /// <summary>ALLREDUCENET_ALGO=ring|tree|rd|direct|native|auto: forces the AllReduce algorithm of calls that ask for Auto.</summary>
+    public AllReduceAlgorithm? ForcedAlgorithm { get; }
 
     /// <summary>ALLREDUCENET_DEBUG=1: log each collective's algorithm choice and the reason to standard error.</summary>
-    public static bool Debug { get; } = ReadFlag("ALLREDUCENET_DEBUG");
+    public bool Debug { get; }
 
     /// <summary>ALLREDUCENET_VALIDATE=1: check every rank's arguments before each collective.</summary>
-    public static bool Validate { get; } = ReadFlag("ALLREDUCENET_VALIDATE");
+    public bool Validate { get; }
 
-    /// <summary>ALLREDUCENET_SEGMENT_BYTES: the pipelining unit, for every transport (default: the transport's own, <see cref="Communicator.DefaultSegmentBytes"/>).</summary>
-    public static int? SegmentBytes { get; } = ReadInt("ALLREDUCENET_SEGMENT_BYTES", -1, min: 64) is int n and > 0 ? n : null;
+    /// <summary>ALLREDUCENET_SEGMENT_BYTES: the pipelining unit, for every transport (default: the transport's own).</summary>
+    public int? SegmentBytes { get; }
 
     /// <summary>ALLREDUCENET_TREE_THRESHOLD_BYTES: messages up to this size use the tree under Auto.</summary>
-    public static long? TreeThresholdBytes { get; } = ReadLong("ALLREDUCENET_TREE_THRESHOLD_BYTES");
+    public long? TreeThresholdBytes { get; }
 
     /// <summary>ALLREDUCENET_RD_THRESHOLD_BYTES: messages up to this size use recursive doubling under Auto (0: never).</summary>
-    public static long? RecursiveDoublingThresholdBytes { get; } = ReadLong("ALLREDUCENET_RD_THRESHOLD_BYTES");
+    public long? RecursiveDoublingThresholdBytes { get; }
 
     /// <summary>
     /// ALLREDUCENET_MPI_SHM=0: under MPI, send the collectives' messages through MPI's point-to-point calls even
     /// between ranks of one node (by default they go through shared memory queues there).
     /// </summary>
-    public static bool MpiSharedMemory { get; } = ReadFlag("ALLREDUCENET_MPI_SHM", fallback: true);
+    public bool MpiSharedMemory { get; }
 
     /// <summary>
     /// ALLREDUCENET_SHM_SLOT_BYTES: payload bytes of one shared-memory slot, rounded down to a multiple of 64 (default
     /// 512 KiB: measured at 2 ranks, 512 KiB to 1 MiB slots beat 16 to 256 KiB ones at every size from 512 KiB up,
     /// since each rank's core does its own copies either way and finer fragments only add hand-offs).
     /// </summary>
-    public static int SharedMemorySlotBytes { get; } = ReadInt("ALLREDUCENET_SHM_SLOT_BYTES", 512 << 10, min: 64) / 64 * 64;
+    public int SharedMemorySlotBytes { get; }
 
     /// <summary>ALLREDUCENET_SHM_SLOTS: slots per shared-memory queue, how far a sender may run ahead (default 4).</summary>
-    public static int SharedMemorySlots { get; } = ReadInt("ALLREDUCENET_SHM_SLOTS", 4, min: 2);
+    public int SharedMemorySlots { get; }
 
-    /// <summary>An on/off switch: unset gives <paramref name="fallback"/>; a switch that is on unless said otherwise turns off only for 0, false or no, one that is off turns on only for 1, true or yes.</summary>
-    private static bool ReadFlag(string name, bool fallback = false)
+    private static readonly string[] On = ["1", "true", "yes", "on"];
+    private static readonly string[] Off = ["0", "false", "no", "off"];
+
+    private static bool ReadFlag(Func<string, string?> read, string name, bool fallback)
     {
-        var v = Environment.GetEnvironmentVariable(name)?.Trim();
+        var v = read(name)?.Trim();
         if (string.IsNullOrEmpty(v)) return fallback;
-        bool Is(string a, string b, string c) =>
-            v.Equals(a, StringComparison.OrdinalIgnoreCase) || v.Equals(b, StringComparison.OrdinalIgnoreCase) || v.Equals(c, StringComparison.OrdinalIgnoreCase);
-        return fallback ? !Is("0", "false", "no") : Is("1", "true", "yes");
+        if (On.Contains(v, StringComparer.OrdinalIgnoreCase)) return true;
+        if (Off.Contains(v, StringComparer.OrdinalIgnoreCase)) return false;
+        throw new EnvironmentSettingException(name, v, $"one of {string.Join(", ", On)} (on) or {string.Join(", ", Off)} (off)");
     }
 
-    private static TimeSpan ReadSeconds(string name, double fallback)
+    private static TimeSpan ReadSeconds(Func<string, string?> read, string name, double fallback)
     {
-        var v = Environment.GetEnvironmentVariable(name);
-        if (string.IsNullOrWhiteSpace(v)) return TimeSpan.FromSeconds(fallback);
-        if (double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0) return TimeSpan.FromSeconds(s);
-        throw new InvalidOperationException($"{name}='{v}' is not a positive number of seconds.");
+        var v = read(name)?.Trim();
+        if (string.IsNullOrEmpty(v)) return TimeSpan.FromSeconds(fallback);
+        if (double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0 && s < TimeSpan.MaxValue.TotalSeconds)
+            return TimeSpan.FromSeconds(s);
+        throw new EnvironmentSettingException(name, v, "a positive number of seconds, such as 300 or 0.5");
     }
 
-    private static int ReadInt(string name, int fallback, int min)
+    private static int? ReadInt(Func<string, string?> read, string name, int min)
     {
-        var v = Environment.GetEnvironmentVariable(name);
-        if (string.IsNullOrWhiteSpace(v)) return fallback;
+        var v = read(name)?.Trim();
+        if (string.IsNullOrEmpty(v)) return null;
         if (int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= min) return n;
-        throw new InvalidOperationException($"{name}='{v}' is not a whole number of at least {min}.");
+        throw new EnvironmentSettingException(name, v, $"a whole number of bytes from {min} to {int.MaxValue}");
     }
 
-    private static long? ReadLong(string name)
+    private static long? ReadLong(Func<string, string?> read, string name)
     {
-        var v = Environment.GetEnvironmentVariable(name);
-        if (string.IsNullOrWhiteSpace(v)) return null;
+        var v = read(name)?.Trim();
+        if (string.IsNullOrEmpty(v)) return null;
         if (long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 0) return n;
-        throw new InvalidOperationException($"{name}='{v}' is not a whole number of bytes.");
+        throw new EnvironmentSettingException(name, v, "a whole number of bytes, 0 or more");
     }
 
-    private static AllReduceAlgorithm? ReadAlgorithm()
+    private static AllReduceAlgorithm? ReadAlgorithm(Func<string, string?> read)
     {
-        var v = Environment.GetEnvironmentVariable("ALLREDUCENET_ALGO");
-        if (string.IsNullOrWhiteSpace(v)) return null;
-        return v.Trim().ToLowerInvariant() switch
+        const string name = "ALLREDUCENET_ALGO";
+        var v = read(name)?.Trim();
+        if (string.IsNullOrEmpty(v)) return null;
+        return v.ToLowerInvariant() switch
         {
             "auto" => null,
             "ring" => AllReduceAlgorithm.Ring,
@@ -90,7 +123,7 @@ internal static class EnvironmentSettings
             "rd" or "recursive-doubling" or "recursivedoubling" => AllReduceAlgorithm.RecursiveDoubling,
             "direct" => AllReduceAlgorithm.Direct,
             "native" or "mpi" => AllReduceAlgorithm.Native,
-            _ => throw new InvalidOperationException($"ALLREDUCENET_ALGO='{v}' is not one of ring, tree, rd (recursive doubling), direct, native, auto."),
+            _ => throw new EnvironmentSettingException(name, v, "one of ring, tree, rd (recursive doubling), direct, native, auto"),
         };
     }
 }

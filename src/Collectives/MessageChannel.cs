@@ -9,4 +9,10 @@ internal enum MessageChannel : byte
 {
     User = 0,
     Collective = 1,
+
+    /// <summary>
+    /// Failure notices: a rank whose collective failed tells every peer on this channel (an empty message whose tag is
+    /// the failed call's number), so ranks waiting on it are released at once instead of at their timeout.
+    /// </summary>
+    Control = 2,
 }

@@ -1,3 +1,4 @@
+using AllReduceNet.Collectives.Algorithms;
 using System.Numerics;
 
 namespace AllReduceNet.Collectives.Tests;
@@ -113,14 +114,14 @@ public class AllReduceTests
     [Fact]
     public void AutoPicksRecursiveDoublingThenTreeThenRingAsMessagesGrow()
     {
-        Assert.Equal(AllReduceAlgorithm.Ring, AlgorithmSelector.Choose(64 << 20, 8, out var why));
-        Assert.Contains("threshold", why);
-        Assert.Equal(AllReduceAlgorithm.RecursiveDoubling, AlgorithmSelector.Choose(64, 8, out why));
-        Assert.Contains("recursive-doubling threshold", why);
-        Assert.Equal(AllReduceAlgorithm.Tree, AlgorithmSelector.Choose(32 << 10, 8, out _));
-        Assert.Equal(AllReduceAlgorithm.RecursiveDoubling, AlgorithmSelector.Choose(64, 2, out _));
-        Assert.Equal(AllReduceAlgorithm.RecursiveDoubling, AlgorithmSelector.Choose(16 << 10, 2, out _));
-        Assert.Equal(AllReduceAlgorithm.Ring, AlgorithmSelector.Choose((16 << 10) + 4, 2, out _));
+        Assert.Equal(AllReduceAlgorithm.Ring, AllReduceAlgorithms.Choose(64 << 20, 8));
+        Assert.Contains("threshold", AllReduceAlgorithms.Explain(AllReduceAlgorithm.Ring, 64 << 20, 8));
+        Assert.Equal(AllReduceAlgorithm.RecursiveDoubling, AllReduceAlgorithms.Choose(64, 8));
+        Assert.Contains("recursive-doubling threshold", AllReduceAlgorithms.Explain(AllReduceAlgorithm.RecursiveDoubling, 64, 8));
+        Assert.Equal(AllReduceAlgorithm.Tree, AllReduceAlgorithms.Choose(32 << 10, 8));
+        Assert.Equal(AllReduceAlgorithm.RecursiveDoubling, AllReduceAlgorithms.Choose(64, 2));
+        Assert.Equal(AllReduceAlgorithm.RecursiveDoubling, AllReduceAlgorithms.Choose(16 << 10, 2));
+        Assert.Equal(AllReduceAlgorithm.Ring, AllReduceAlgorithms.Choose((16 << 10) + 4, 2));
     }
 
     /// <summary>
@@ -154,12 +155,12 @@ public class AllReduceTests
     [Fact]
     public void AutoReadsPeersDirectlyAboveTheTreeOnlyWhereRanksShareAnAddressSpaceAndAreMoreThanTwo()
     {
-        Assert.Equal(AllReduceAlgorithm.Direct, AlgorithmSelector.Choose(64 << 20, 8, out var why, sharedAddressSpace: true));
-        Assert.Contains("one address space", why);
-        Assert.Equal(AllReduceAlgorithm.Tree, AlgorithmSelector.Choose(32 << 10, 8, sharedAddressSpace: true));
-        Assert.Equal(AllReduceAlgorithm.Direct, AlgorithmSelector.Choose(AlgorithmSelector.TreeThresholdBytes(3) + 4, 3, sharedAddressSpace: true));
-        Assert.Equal(AllReduceAlgorithm.Ring, AlgorithmSelector.Choose(64 << 20, 2, sharedAddressSpace: true));
-        Assert.Equal(AllReduceAlgorithm.Ring, AlgorithmSelector.Choose(64 << 20, 8, sharedAddressSpace: false));
+        Assert.Equal(AllReduceAlgorithm.Direct, AllReduceAlgorithms.Choose(64 << 20, 8, direct: true));
+        Assert.Contains("one address space", AllReduceAlgorithms.Explain(AllReduceAlgorithm.Direct, 64 << 20, 8));
+        Assert.Equal(AllReduceAlgorithm.Tree, AllReduceAlgorithms.Choose(32 << 10, 8, direct: true));
+        Assert.Equal(AllReduceAlgorithm.Direct, AllReduceAlgorithms.Choose(AllReduceAlgorithms.TreeThresholdBytes(3) + 4, 3, direct: true));
+        Assert.Equal(AllReduceAlgorithm.Ring, AllReduceAlgorithms.Choose(64 << 20, 2, direct: true));
+        Assert.Equal(AllReduceAlgorithm.Ring, AllReduceAlgorithms.Choose(64 << 20, 8, direct: false));
     }
 
     [Fact]
@@ -167,8 +168,8 @@ public class AllReduceTests
     {
         // The debug line names the choice; here the result is what counts: Auto over 4 in-process ranks is exact and
         // identical on every rank at a size the direct AllReduce takes.
-        int count = (int)(AlgorithmSelector.TreeThresholdBytes(4) / sizeof(float)) * 3 + 5;
-        Assert.Equal(AllReduceAlgorithm.Direct, AlgorithmSelector.Choose(count * 4L, 4, sharedAddressSpace: true));
+        int count = (int)(AllReduceAlgorithms.TreeThresholdBytes(4) / sizeof(float)) * 3 + 5;
+        Assert.Equal(AllReduceAlgorithm.Direct, AllReduceAlgorithms.Choose(count * 4L, 4, direct: true));
         var results = World.Run(4, comm =>
         {
             var data = TestData.Input<float>(comm.Rank, count, ReduceOp.Sum);

@@ -95,7 +95,7 @@ internal sealed class SplitScenario(Communicator world)
         world.AllReduce<long>(totals, ReduceOp.Sum, new CollectiveOptions { Algorithm = AllReduceAlgorithm.Native });
         if (_rank == 0)
         {
-            var shm = (world as MpiCommunicator)?.SharedMemory;
+            var shm = (world.Transport as MpiTransport)?.SharedMemory;
             Console.WriteLine($"MPI SPLITS transport='{world.TransportName}' shm-slots={(shm is null ? "none" : $"{shm.SlotCount}x{shm.SlotBytes}")} " +
                               $"ranks={_size} checks={totals[1]} failures={totals[0]}");
             Console.WriteLine(totals[0] == 0 ? "MPI SPLITS PASSED" : "MPI SPLITS FAILED");

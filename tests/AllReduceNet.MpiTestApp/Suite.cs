@@ -61,7 +61,7 @@ internal sealed class Suite(Communicator world, long largeCount)
         world.AllReduce<long>(totals, ReduceOp.Sum, new CollectiveOptions { Algorithm = AllReduceAlgorithm.Native });
         if (_rank == 0)
         {
-            var shm = (world as MpiCommunicator)?.SharedMemory;
+            var shm = (world.Transport as MpiTransport)?.SharedMemory;
             Console.WriteLine($"MPI SUITE transport='{world.TransportName}' library={MpiRuntime.LibraryPath} abi={MpiRuntime.Abi} " +
                               $"shm-slots={(shm is null ? "none" : $"{shm.SlotCount}x{shm.SlotBytes}")} " +
                               $"thread-level={MpiRuntime.ThreadLevel} ranks={_size} checks={totals[1]} failures={totals[0]} " +

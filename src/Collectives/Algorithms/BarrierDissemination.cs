@@ -16,8 +16,8 @@ internal static unsafe class BarrierDissemination
             var send = call.Send(null, 0, (r + distance) % n);
             call.WaitReceive(receive, 0);
             call.WaitSend(send);
-            call.Comm.Recycle(receive);
-            call.Comm.Recycle(send);
+            call.Recycle(receive);
+            call.Recycle(send);
         }
     }
 }

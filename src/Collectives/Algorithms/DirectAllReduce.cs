@@ -26,11 +26,12 @@ internal static unsafe class DirectAllReduce
     /// <summary>Elements per block of the reduction: 32 KiB, so a block of the own chunk stays in L1/L2 while every peer's operand is added.</summary>
     private const int BlockBytes = 32 << 10;
 
-    public static void Run<T, TOp>(in CollectiveCall call, T* data, long count, IPeerBuffers board)
+    public static void Run<T, TOp>(in CollectiveCall call, T* data, long count)
         where T : unmanaged where TOp : struct, IReduceOperator<T>
     {
         int n = call.Size, rank = call.Rank;
         if (n == 1) return;
+        var board = call.Direct ?? throw new NotSupportedException($"rank {rank}: the {call.TransportName} transport cannot read other ranks' buffers.");
         // Counted in before anything is published or read, and out only once nothing more is read (see IPeerBuffers).
         board.EnterReading();
         bool counted = true;
@@ -70,14 +71,16 @@ internal static unsafe class DirectAllReduce
     }
 
     /// <summary>
-    /// Takes this rank's entry down and waits until no rank reads buffers any more (their barriers' deadlines or an
-    /// abort end them). If even that wait runs out, the group is aborted, so every reader stops at its next wait,
-    /// and the wait is made once more: this rank's caller must not get its buffer back while another rank reads it.
+    /// Takes this rank's entry down, tells the peers the call failed (so those waiting in a barrier leave it now, not
+    /// at their timeout), and waits until no rank reads buffers any more. If even that wait runs out, the group is
+    /// aborted, so every reader stops at its next wait, and the wait is made once more: this rank's caller must not
+    /// get its buffer back while another rank reads it.
     /// </summary>
     private static void LeaveAfterFailure(in CollectiveCall call, IPeerBuffers board, int rank, bool counted, Exception error)
     {
         board.Retract(rank);
         if (counted) board.LeaveReading();
+        call.NotifyPeersOfFailure(error);
         if (board.WaitUntilNoneReading(Deadline.After(call.Timeout))) return;
         board.Abort(rank, new CollectiveException(
             $"rank {rank}: {call.Operation} (call #{call.CallNumber}) failed, and other ranks were still reading its buffer {call.Timeout} later; aborting them.", error));

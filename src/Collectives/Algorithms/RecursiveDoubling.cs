@@ -23,18 +23,15 @@ namespace AllReduceNet.Collectives.Algorithms;
 /// </summary>
 internal static unsafe class RecursiveDoubling
 {
-    /// <summary>Scratch bytes <see cref="Run{T, TOp}"/> needs: one segment.</summary>
-    public static long ScratchBytes<T>(long count, int segmentBytes) where T : unmanaged =>
-        Math.Min(count, SegmentElements<T>(segmentBytes)) * sizeof(T);
-
-    public static void Run<T, TOp>(in CollectiveCall call, T* values, long count, int segmentBytes, T* scratch)
+    public static void Run<T, TOp>(in CollectiveCall call, T* values, long count)
         where T : unmanaged where TOp : struct, IReduceOperator<T>
     {
         int size = call.Size, rank = call.Rank;
         if (size == 1 || count == 0) return;
         int powerOfTwo = 1 << (31 - System.Numerics.BitOperations.LeadingZeroCount((uint)size));
         int remainder = size - powerOfTwo;
-        long segmentElements = Math.Min(count, SegmentElements<T>(segmentBytes));
+        long segmentElements = Math.Min(count, Math.Max(1, call.SegmentBytes / sizeof(T)));
+        T* scratch = (T*)call.Slots(segmentElements * sizeof(T));
 
         // Fold the first 2r ranks in pairs.
         if (rank < 2 * remainder)
@@ -59,8 +56,6 @@ internal static unsafe class RecursiveDoubling
         if (rank < 2 * remainder) SendAll(call, values, count, segmentElements, rank - 1);
     }
 
-    private static long SegmentElements<T>(int segmentBytes) where T : unmanaged => Math.Max(1, segmentBytes / sizeof(T));
-
     /// <summary>
     /// One round with <paramref name="peer"/>, segment by segment: receive its values into scratch (and send ours,
     /// unless <paramref name="send"/> is false), then values = peer op values when <paramref name="peerFirst"/>, else
@@ -83,16 +78,16 @@ internal static unsafe class RecursiveDoubling
             }
             catch
             {
-                if (!received.IsCompleted) received.TryCancel();
-                if (sent is { IsCompleted: false }) sent.TryCancel();
+                CollectiveCall.Withdraw(received);
+                CollectiveCall.Withdraw(sent);
                 throw;
             }
             var mine = new Span<T>(values + offset, length);
             var theirs = new ReadOnlySpan<T>(scratch, length);
             if (peerFirst) TOp.Apply(theirs, mine, mine);
             else TOp.Apply(mine, theirs, mine);
-            call.Comm.Recycle(received);
-            call.Comm.Recycle(sent);
+            call.Recycle(received);
+            call.Recycle(sent);
         }
     }
 
@@ -103,8 +98,8 @@ internal static unsafe class RecursiveDoubling
             long bytes = Math.Min(segmentElements, count - offset) * sizeof(T);
             var sent = call.Send(values + offset, bytes, peer);
             try { call.WaitSend(sent); }
-            catch { sent.TryCancel(); throw; }
-            call.Comm.Recycle(sent);
+            catch { CollectiveCall.Withdraw(sent); throw; }
+            call.Recycle(sent);
         }
     }
 
@@ -115,8 +110,8 @@ internal static unsafe class RecursiveDoubling
             long bytes = Math.Min(segmentElements, count - offset) * sizeof(T);
             var received = call.Receive(values + offset, bytes, peer);
             try { call.WaitReceive(received, bytes); }
-            catch { if (!received.IsCompleted) received.TryCancel(); throw; }
-            call.Comm.Recycle(received);
+            catch { CollectiveCall.Withdraw(received); throw; }
+            call.Recycle(received);
         }
     }
 }

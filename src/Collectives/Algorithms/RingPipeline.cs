@@ -14,8 +14,10 @@ namespace AllReduceNet.Collectives.Algorithms;
 /// </para>
 /// <para>
 /// Pipelining: the (step, segment) pairs are taken in order; a segment is sent on as soon as it was reduced, and
-/// two receives are kept posted ahead (received into two scratch slots), so the reduction of one segment overlaps
-/// the transfer of the next. All sends and receives are posted non-blocking: no ordering of blocking calls can deadlock.
+/// two receives are kept posted ahead, so the reduction of one segment overlaps the transfer of the next. A
+/// reduce-scatter receive is the receive-reduce primitive (straight from the sender where the transport can, else
+/// through one of two scratch slots); an all-gather receive lands in place. All sends and receives are posted
+/// non-blocking: no ordering of blocking calls can deadlock.
 /// </para>
 /// </summary>
 internal static unsafe class RingPipeline
@@ -23,19 +25,19 @@ internal static unsafe class RingPipeline
     private const int ReceivesInFlight = 2;
 
     /// <summary>Runs the reduce-scatter part, the all-gather part, or both, in place on <paramref name="data"/>.</summary>
-    public static void Run<T, TOp>(in CollectiveCall call, T* data, ChunkLayout layout, bool reduceScatter, bool allGather, int segmentBytes)
+    public static void Run<T, TOp>(in CollectiveCall call, T* data, ChunkLayout layout, bool reduceScatter, bool allGather)
         where T : unmanaged where TOp : struct, IReduceOperator<T>
     {
         int n = call.Size;
         if (n == 1 || layout.MaxLength == 0) return;
-        long segmentElements = Math.Min(layout.MaxLength, Math.Max(1, segmentBytes / sizeof(T)));
+        long segmentElements = Math.Min(layout.MaxLength, Math.Max(1, call.SegmentBytes / sizeof(T)));
         int segments = (int)Math.Max(1, (layout.MaxLength + segmentElements - 1) / segmentElements);
         int firstStep = reduceScatter ? 0 : n - 1;
         int endStep = allGather ? 2 * n - 2 : n - 1;
         int total = (endStep - firstStep) * segments;
 
         var ring = new Ring<T, TOp>(call, data, layout, segmentElements, segments, firstStep, total,
-            reduceScatter && !ReducesOnReceive<T>(call.Comm) ? (T*)call.Comm.Scratch(SlotBytes<T>(layout, segmentBytes)) : null);
+            reduceScatter && !call.ReducesOnReceive<T>() ? (T*)call.Slots(ReceivesInFlight * segmentElements * sizeof(T)) : null);
         try
         {
             for (int j = 0; j < segments; j++) ring.Send(j);
@@ -60,18 +62,6 @@ internal static unsafe class RingPipeline
         }
     }
 
-    /// <summary>
-    /// Whether the transport reduces straight from the sender's data. Only for element sizes that are powers of two up
-    /// to 64 bytes: the transports cut a message into pieces (32 KiB blocks in-process, slots of a multiple of 64 bytes
-    /// in shared memory) that must hold whole elements. Other types (a 12-byte struct) receive into scratch instead.
-    /// </summary>
-    private static bool ReducesOnReceive<T>(Communicator comm) where T : unmanaged =>
-        comm.CanReceiveReduce && sizeof(T) <= 64 && (sizeof(T) & (sizeof(T) - 1)) == 0;
-
-    /// <summary>Scratch bytes the reduce-scatter part needs for its receive slots (at the start of the scratch block).</summary>
-    public static long SlotBytes<T>(ChunkLayout layout, int segmentBytes) where T : unmanaged =>
-        ReceivesInFlight * Math.Min(layout.MaxLength, Math.Max(1, segmentBytes / sizeof(T))) * sizeof(T);
-
     private struct Ring<T, TOp> where T : unmanaged where TOp : struct, IReduceOperator<T>
     {
         private readonly CollectiveCall _call;
@@ -81,10 +71,9 @@ internal static unsafe class RingPipeline
         private readonly long _segmentElements;
         private readonly int _segments, _firstStep, _total, _n, _rank, _left, _right;
         private readonly Request?[] _requests;       // [0, total): sends by item; then one per receive slot
-        private readonly bool _reduceOnReceive;
+        private readonly PendingReduce<T>[] _reduces; // per receive slot, for reduce-scatter items
         private fixed long _expectedBytes[ReceivesInFlight];
-        private fixed long _reduceOffset[ReceivesInFlight];
-        private fixed long _reduceLength[ReceivesInFlight];
+        private fixed bool _reducing[ReceivesInFlight];
         private fixed bool _deferred[ReceivesInFlight];
 
         public Ring(in CollectiveCall call, T* data, ChunkLayout layout, long segmentElements, int segments, int firstStep, int total, T* slots)
@@ -101,9 +90,9 @@ internal static unsafe class RingPipeline
             _rank = call.Rank;
             _left = (_rank - 1 + _n) % _n;
             _right = (_rank + 1) % _n;
-            _reduceOnReceive = ReducesOnReceive<T>(call.Comm);
             _requests = ArrayPool<Request?>.Shared.Rent(total + ReceivesInFlight);
             Array.Clear(_requests, 0, total + ReceivesInFlight);
+            _reduces = ArrayPool<PendingReduce<T>>.Shared.Rent(ReceivesInFlight);
         }
 
         private int Step(int item) => _firstStep + item / _segments;
@@ -149,30 +138,20 @@ internal static unsafe class RingPipeline
             int slot = item % ReceivesInFlight;
             Segment(ReceiveChunk(step), item, out long offset, out long length);
             _expectedBytes[slot] = length * sizeof(T);
-            _reduceOffset[slot] = offset;
-            _reduceLength[slot] = IsReduceStep(step) ? length : 0;
+            _reducing[slot] = false;
             ref Request? receive = ref _requests[_total + slot];
             if (length == 0) { receive = null; return; }
-            T* target;
-            if (IsReduceStep(step) && _reduceOnReceive)
-            {
-                // The transport reduces straight from the sender's buffer into ours: nothing left to do after.
-                _reduceLength[slot] = 0;
-                receive = _call.ReceiveReduce(_data + offset, length * sizeof(T), _left, Reducer<T, TOp>.Pointer);
-                return;
-            }
             if (IsReduceStep(step))
             {
-                target = _slots + slot * _segmentElements;
+                _reduces[slot] = _call.PostReceiveReduce<T, TOp>(_data + offset, length, _left, _slots + slot * _segmentElements);
+                _reducing[slot] = true;
+                receive = _reduces[slot].Request;
+                return;
             }
-            else
-            {
-                // All-gather overwrites a chunk this rank sent during reduce-scatter at the same step index:
-                // that send must be done before the region is written.
-                if (_firstStep == 0) _call.WaitSend(_requests[(step - (_n - 1)) * _segments + item % _segments]);
-                target = _data + offset;
-            }
-            receive = _call.Receive(target, length * sizeof(T), _left);
+            // All-gather overwrites a chunk this rank sent during reduce-scatter at the same step index: that send
+            // must be done before the region is written.
+            if (_firstStep == 0) _call.WaitSend(_requests[(step - (_n - 1)) * _segments + item % _segments]);
+            receive = _call.Receive(_data + offset, length * sizeof(T), _left);
         }
 
         public void FinishReceive(int item)
@@ -184,15 +163,16 @@ internal static unsafe class RingPipeline
                 PostReceive(item, mayDefer: false);
             }
             ref Request? receive = ref _requests[_total + slot];
-            _call.WaitReceive(receive, _expectedBytes[slot]);
-            _call.Comm.Recycle(receive);
-            receive = null;
-            long length = _reduceLength[slot];
-            if (length > 0)
+            if (_reducing[slot])
             {
-                var mine = new Span<T>(_data + _reduceOffset[slot], (int)length);
-                TOp.Apply(mine, new ReadOnlySpan<T>(_slots + slot * _segmentElements, (int)length), mine);
+                _call.FinishReceiveReduce<T, TOp>(_reduces[slot]);
             }
+            else
+            {
+                _call.WaitReceive(receive, _expectedBytes[slot]);
+                _call.Recycle(receive);
+            }
+            receive = null;
         }
 
         public void WaitSends()
@@ -205,16 +185,19 @@ internal static unsafe class RingPipeline
         {
             // Last first: while later sends are taken back, a peer's receive still matches the earliest one left, not
             // a later segment of another size (which it would report as a count mismatch).
-            for (int k = _total + ReceivesInFlight - 1; k >= 0; k--)
-                if (_requests[k] is { IsCompleted: false } r) r.TryCancel();
+            for (int k = _total + ReceivesInFlight - 1; k >= 0; k--) CollectiveCall.Withdraw(_requests[k]);
         }
 
         /// <summary>After success: every request is complete and looked at; the transport may reuse them.</summary>
         public void Recycle()
         {
-            for (int k = 0; k < _total + ReceivesInFlight; k++) _call.Comm.Recycle(_requests[k]);
+            for (int k = 0; k < _total + ReceivesInFlight; k++) _call.Recycle(_requests[k]);
         }
 
-        public void Release() => ArrayPool<Request?>.Shared.Return(_requests, clearArray: true);
+        public void Release()
+        {
+            ArrayPool<Request?>.Shared.Return(_requests, clearArray: true);
+            ArrayPool<PendingReduce<T>>.Shared.Return(_reduces, clearArray: true);
+        }
     }
 }

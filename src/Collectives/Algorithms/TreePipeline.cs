@@ -17,12 +17,15 @@ internal static unsafe class TreePipeline
     private const int Depth = 2;
 
     /// <summary>Reduces every rank's <paramref name="values"/> into the root's; non-roots' values become partial sums.</summary>
-    public static void Reduce<T, TOp>(in CollectiveCall call, T* values, long count, int root, int segmentBytes, T* slots)
+    public static void Reduce<T, TOp>(in CollectiveCall call, T* values, long count, int root)
         where T : unmanaged where TOp : struct, IReduceOperator<T>
     {
         if (call.Size == 1 || count == 0) return;
         var tree = new BinaryTree(call.Rank, call.Size, root);
-        long segmentElements = Math.Min(count, Math.Max(1, segmentBytes / sizeof(T)));
+        long segmentElements = Math.Min(count, Math.Max(1, call.SegmentBytes / sizeof(T)));
+        // The children's segments land in slots and are reduced in child order (never straight from the sender: two
+        // children reducing into one segment at once would race, and the order would depend on timing).
+        T* slots = tree.ChildCount > 0 ? (T*)call.Slots(Depth * 2 * segmentElements * sizeof(T)) : null;
         int segments = (int)((count + segmentElements - 1) / segmentElements);
         int children = tree.ChildCount;
         // requests: [0, segments) sends to the parent, then Depth x 2 receive slots
@@ -40,7 +43,7 @@ internal static unsafe class TreePipeline
                     int slot = (j % Depth) * 2 + c;
                     call.WaitReceive(requests[segments + slot], length * sizeof(T));
                     TOp.Apply(mine, new ReadOnlySpan<T>(slots + slot * segmentElements, (int)length), mine);
-                    call.Comm.Recycle(requests[segments + slot]);
+                    call.Recycle(requests[segments + slot]);
                     requests[segments + slot] = null;
                 }
                 if (tree.Parent >= 0) requests[j] = call.Send(values + offset, length * sizeof(T), tree.Parent);
@@ -60,10 +63,6 @@ internal static unsafe class TreePipeline
         }
     }
 
-    /// <summary>Scratch bytes <see cref="Reduce{T, TOp}"/> needs for its receive slots.</summary>
-    public static long ReduceScratchBytes<T>(long count, int segmentBytes) where T : unmanaged =>
-        Depth * 2 * Math.Min(count, Math.Max(1, segmentBytes / sizeof(T))) * sizeof(T);
-
     private static void PostFromChildren<T>(in CollectiveCall call, BinaryTree tree, Request?[] requests, int segments,
         T* slots, int j, long count, long segmentElements) where T : unmanaged
     {
@@ -76,11 +75,11 @@ internal static unsafe class TreePipeline
     }
 
     /// <summary>Copies the root's <paramref name="values"/> to every rank.</summary>
-    public static void Broadcast<T>(in CollectiveCall call, T* values, long count, int root, int segmentBytes) where T : unmanaged
+    public static void Broadcast<T>(in CollectiveCall call, T* values, long count, int root) where T : unmanaged
     {
         if (call.Size == 1 || count == 0) return;
         var tree = new BinaryTree(call.Rank, call.Size, root);
-        long segmentElements = Math.Max(1, segmentBytes / sizeof(T));
+        long segmentElements = Math.Max(1, call.SegmentBytes / sizeof(T));
         int segments = (int)((count + segmentElements - 1) / segmentElements);
         int children = tree.ChildCount;
         // requests: [0, 2 x segments) sends to the children, then Depth receive slots
@@ -96,7 +95,7 @@ internal static unsafe class TreePipeline
                 if (tree.Parent >= 0)
                 {
                     call.WaitReceive(requests[2 * segments + j % Depth], length * sizeof(T));
-                    call.Comm.Recycle(requests[2 * segments + j % Depth]);
+                    call.Recycle(requests[2 * segments + j % Depth]);
                     requests[2 * segments + j % Depth] = null;
                     if (j + Depth < segments) PostFromParent(call, tree, requests, segments, values, j + Depth, count, segmentElements);
                 }
@@ -127,12 +126,11 @@ internal static unsafe class TreePipeline
     /// <summary>After success: the transport may reuse the requests.</summary>
     private static void Recycle(in CollectiveCall call, Request?[] requests, int count)
     {
-        for (int k = 0; k < count; k++) call.Comm.Recycle(requests[k]);
+        for (int k = 0; k < count; k++) call.Recycle(requests[k]);
     }
 
     private static void Withdraw(Request?[] requests, int count)
     {
-        for (int k = 0; k < count; k++)
-            if (requests[k] is { IsCompleted: false } r) r.TryCancel();
+        for (int k = 0; k < count; k++) CollectiveCall.Withdraw(requests[k]);
     }
 }

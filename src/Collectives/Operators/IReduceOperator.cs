@@ -6,7 +6,7 @@ namespace AllReduceNet.Collectives.Operators;
 /// delegate and no virtual call in the hot loop. The arithmetic is TensorPrimitives', which is vectorized.
 /// </summary>
 /// <typeparam name="T">The element type.</typeparam>
-public interface IReduceOperator<T> where T : unmanaged
+internal interface IReduceOperator<T> where T : unmanaged
 {
     /// <summary>destination[i] = x[i] op y[i]. The spans may overlap exactly (in place).</summary>
     static abstract void Apply(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> destination);

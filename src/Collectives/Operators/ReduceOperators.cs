@@ -4,7 +4,7 @@ using System.Numerics.Tensors;
 namespace AllReduceNet.Collectives.Operators;
 
 /// <summary>Element-wise sum.</summary>
-public readonly struct SumOperator<T> : IReduceOperator<T> where T : unmanaged, INumber<T>
+internal readonly struct SumOperator<T> : IReduceOperator<T> where T : unmanaged, INumber<T>
 {
     /// <inheritdoc/>
     public static void Apply(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> destination) => TensorPrimitives.Add(x, y, destination);
@@ -13,7 +13,7 @@ public readonly struct SumOperator<T> : IReduceOperator<T> where T : unmanaged, 
 }
 
 /// <summary>Element-wise product.</summary>
-public readonly struct ProdOperator<T> : IReduceOperator<T> where T : unmanaged, INumber<T>
+internal readonly struct ProdOperator<T> : IReduceOperator<T> where T : unmanaged, INumber<T>
 {
     /// <inheritdoc/>
     public static void Apply(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> destination) => TensorPrimitives.Multiply(x, y, destination);
@@ -22,7 +22,7 @@ public readonly struct ProdOperator<T> : IReduceOperator<T> where T : unmanaged,
 }
 
 /// <summary>Element-wise minimum (NaN propagates for floating point).</summary>
-public readonly struct MinOperator<T> : IReduceOperator<T> where T : unmanaged, INumber<T>
+internal readonly struct MinOperator<T> : IReduceOperator<T> where T : unmanaged, INumber<T>
 {
     /// <inheritdoc/>
     public static void Apply(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> destination) => TensorPrimitives.Min(x, y, destination);
@@ -31,7 +31,7 @@ public readonly struct MinOperator<T> : IReduceOperator<T> where T : unmanaged, 
 }
 
 /// <summary>Element-wise maximum (NaN propagates for floating point).</summary>
-public readonly struct MaxOperator<T> : IReduceOperator<T> where T : unmanaged, INumber<T>
+internal readonly struct MaxOperator<T> : IReduceOperator<T> where T : unmanaged, INumber<T>
 {
     /// <inheritdoc/>
     public static void Apply(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> destination) => TensorPrimitives.Max(x, y, destination);

@@ -14,7 +14,7 @@ namespace AllReduceNet.Collectives.Transports.InProcess;
 internal sealed unsafe class InProcessRequest : Request
 {
 
-    internal readonly InProcessCommunicator Owner;
+    internal readonly InProcessTransport Owner;
     internal bool IsSend;
     internal byte* Buffer;                 // for an eager send, the staged copy once the sender's buffer was released
     internal long Bytes;                   // bytes to send, or the receive's capacity
@@ -37,7 +37,7 @@ internal sealed unsafe class InProcessRequest : Request
     private Exception? _error;
     private long _peerCollectiveCount = -1;
 
-    public InProcessRequest(InProcessCommunicator owner) => Owner = owner;
+    public InProcessRequest(InProcessTransport owner) => Owner = owner;
 
     /// <summary>Sets the request up for one transfer; also how a pooled collective request is reused.</summary>
     public InProcessRequest Init(bool isSend, byte* buffer, long bytes, int peer, int tag, MessageChannel channel,

@@ -82,7 +82,7 @@ public sealed class InProcessWorld
     {
         ArgumentNullException.ThrowIfNull(body);
         var communicators = CreateCommunicators(ranks, options);
-        var world = ((InProcessCommunicator)communicators[0]).World;
+        var world = ((InProcessTransport)communicators[0].Transport).World;
         var results = new TResult[ranks];
         var threads = new Thread[ranks];
         for (int r = 0; r < ranks; r++)
@@ -108,13 +108,15 @@ public sealed class InProcessWorld
     /// of their own. Call <see cref="Abort(Communicator, Exception)"/> when a rank fails, so the others are released.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">ranks is less than 1.</exception>
+    /// <exception cref="EnvironmentSettingException">An ALLREDUCENET_* variable has a bad value.</exception>
     public static Communicator[] CreateCommunicators(int ranks, InProcessWorldOptions? options = null)
     {
         if (ranks < 1) ThrowHelper.ArgumentOutOfRange(nameof(ranks), ranks, $"An in-process world needs at least 1 rank, but {ranks} were asked for.");
+        _ = EnvironmentSettings.Current; // a bad ALLREDUCENET_* value is reported here, before any thread starts
         var world = new InProcessWorld(ranks, options ?? new InProcessWorldOptions());
         var group = new InProcessGroup(world, Enumerable.Range(0, ranks).ToArray());
         var communicators = new Communicator[ranks];
-        for (int r = 0; r < ranks; r++) communicators[r] = new InProcessCommunicator(group, r);
+        for (int r = 0; r < ranks; r++) communicators[r] = new Communicator(new InProcessTransport(group, r));
         return communicators;
     }
 
@@ -122,7 +124,7 @@ public sealed class InProcessWorld
     /// <exception cref="ArgumentException">The communicator is not an in-process one.</exception>
     public static void Abort(Communicator communicator, Exception error)
     {
-        if (communicator is not InProcessCommunicator c)
+        if (communicator.Transport is not InProcessTransport c)
             throw new ArgumentException($"rank {communicator.Rank}: only an in-process communicator can abort an in-process world.", nameof(communicator));
         c.World.Abort(c.WorldRank, error);
     }
@@ -130,8 +132,16 @@ public sealed class InProcessWorld
     /// <summary>Records the first failure; every wait in the world sees it within <see cref="AbortPollMilliseconds"/>.</summary>
     internal void Abort(int worldRank, Exception error)
     {
-        // A rank released by an earlier abort is a consequence, not a cause: keep the original failure.
-        Interlocked.CompareExchange(ref _failure, new Failure(worldRank, error), null);
+        // A rank released by an earlier abort or by a peer's failure notice is a consequence, not a cause: keep the
+        // original failure, and let a cause that arrives later (a rank that first waited for its peers to stop
+        // reading its buffer) take the place of a consequence recorded before it.
+        var failure = new Failure(worldRank, error);
+        while (true)
+        {
+            var current = Volatile.Read(ref _failure);
+            if (current is not null && (current.Error is not CommunicatorAbortedException || error is CommunicatorAbortedException)) return;
+            if (Interlocked.CompareExchange(ref _failure, failure, current) == current) return;
+        }
     }
 
     internal void ThrowIfAborted(int worldRank)

@@ -41,6 +41,7 @@ internal sealed unsafe class MpiLibrary
     private readonly delegate* unmanaged<nint, int, nint*, int*, void**, int> _winSharedQuery;
     private readonly delegate* unmanaged<nint*, int> _winFree;
     private readonly delegate* unmanaged<void*, void*, int, nint, nint, nint, int> _allreduce;
+    private readonly delegate* unmanaged<void*, void*, int, nint, nint, nint, nint*, int> _iallreduce;
     private readonly delegate* unmanaged<nint, int, int> _abort;
     private readonly delegate* unmanaged<double> _wtime;
     private readonly delegate* unmanaged<byte*, int*, int> _getLibraryVersion;
@@ -75,6 +76,7 @@ internal sealed unsafe class MpiLibrary
         _winSharedQuery = (delegate* unmanaged<nint, int, nint*, int*, void**, int>)Export("MPI_Win_shared_query");
         _winFree = (delegate* unmanaged<nint*, int>)Export("MPI_Win_free");
         _allreduce = (delegate* unmanaged<void*, void*, int, nint, nint, nint, int>)Export("MPI_Allreduce");
+        _iallreduce = (delegate* unmanaged<void*, void*, int, nint, nint, nint, nint*, int>)Export("MPI_Iallreduce");
         _abort = (delegate* unmanaged<nint, int, int>)Export("MPI_Abort");
         _wtime = (delegate* unmanaged<double>)Export("MPI_Wtime");
         _getLibraryVersion = (delegate* unmanaged<byte*, int*, int>)Export("MPI_Get_library_version");
@@ -230,9 +232,19 @@ internal sealed unsafe class MpiLibrary
 
     public int WinFree(nint window) { using (Enter()) return _winFree(&window); }
 
+    /// <summary>MPI_Allreduce, blocking: for the transport's own set-up agreements, never for a user's data.</summary>
     public int Allreduce(void* send, void* receive, int count, nint datatype, nint op, nint comm)
     {
         using (Enter()) return _allreduce(send, receive, count, datatype, op, comm);
+    }
+
+    /// <summary>MPI_Iallreduce (MPI-3): the library's own AllReduce, started; the request is tested like a point-to-point one.</summary>
+    public int Iallreduce(void* send, void* receive, int count, nint datatype, nint op, nint comm, out nint request)
+    {
+        nint slot = 0; int rc;
+        using (Enter()) rc = _iallreduce(send, receive, count, datatype, op, comm, &slot);
+        request = ReadHandle(slot);
+        return rc;
     }
 
     /// <summary>MPI_Abort without the lock: it must work while another thread is inside MPI.</summary>

@@ -1,11 +1,11 @@
 namespace AllReduceNet.Collectives.Transports.Mpi;
 
 /// <summary>
-/// The MPI library's own MPI_Allreduce and MPI_Barrier on the collectives' communicator: the baseline of every
-/// benchmark. These are MPI's blocking calls (no timeout): a rank that fails instead of arriving ends the job through
-/// the MPI_Abort hook that <see cref="MpiRuntime.Initialize"/> installs.
+/// The MPI library's own AllReduce on the collectives' communicator, the baseline of every benchmark: started with
+/// MPI_Iallreduce and tested by the caller until its deadline, like any request, so it honours timeouts and failure
+/// notices. MPI cannot cancel a started collective, so after such a failure the request stays with the library.
 /// </summary>
-internal sealed unsafe class MpiNativeCollectives(MpiCommunicator comm) : INativeCollectives
+internal sealed unsafe class MpiNativeCollectives(MpiTransport comm) : INativeCollectives
 {
     /// <summary>
     /// Float, double, int and long with Sum, Prod, Min and Max. MPI's C interface has no 16-bit float. Bytes are left to
@@ -15,26 +15,18 @@ internal sealed unsafe class MpiNativeCollectives(MpiCommunicator comm) : INativ
     /// </summary>
     public bool SupportsAllReduce(ElementType type, ReduceOp op) => DatatypeOf(type) != 0 && OpOf(op) != 0;
 
-    /// <summary>MPI_Allreduce, MPI_IN_PLACE when the buffers are the same; counts above int.MaxValue go in int-sized pieces (element-wise, so the result is the same).</summary>
-    public void AllReduce(void* send, void* receive, long count, ElementType type, ReduceOp op)
+    /// <summary>MPI_Iallreduce, MPI_IN_PLACE when the buffers are the same.</summary>
+    public Request StartAllReduce(void* send, void* receive, int count, ElementType type, ReduceOp op)
     {
         var mpi = comm.Library;
         nint datatype = DatatypeOf(type), mpiOp = OpOf(op);
         if (datatype == 0 || mpiOp == 0)
             throw new NotSupportedException($"rank {comm.Rank}: {mpi.ShortName} cannot reduce {ElementTypes.Name(type)} with {op}.");
-        int size = ElementSize(type);
-        long offset = 0;
-        do // once even for count 0: every rank must make the same MPI calls
-        {
-            int n = (int)Math.Min(int.MaxValue, count - offset);
-            byte* r = (byte*)receive + offset * size;
-            void* s = send == receive ? (void*)mpi.Handles.InPlace : (byte*)send + offset * size;
-            mpi.Check(mpi.Allreduce(s, r, n, datatype, mpiOp, comm.CollectiveComm), $"MPI_Allreduce of {n} x {ElementTypes.Name(type)} ({op})", comm.Rank);
-            offset += n;
-        } while (offset < count);
+        void* s = send == receive ? (void*)mpi.Handles.InPlace : send;
+        string what = $"MPI_Iallreduce of {count} x {ElementTypes.Name(type)} ({op})";
+        mpi.Check(mpi.Iallreduce(s, receive, count, datatype, mpiOp, comm.CollectiveComm, out var handle), what, comm.Rank);
+        return new MpiRequest(comm, isSend: true, handle, (long)count * ElementSize(type), -1, 0, MessageChannel.Collective, default, what);
     }
-
-    public void Barrier() => comm.Library.Check(comm.Library.Barrier(comm.CollectiveComm), "MPI_Barrier", comm.Rank);
 
     private nint DatatypeOf(ElementType type)
     {

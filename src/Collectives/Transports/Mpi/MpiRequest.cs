@@ -17,7 +17,7 @@ internal sealed unsafe class MpiRequest : Request
     private static readonly long YieldTicks = Stopwatch.Frequency;
     private static readonly TimeSpan CancelBound = TimeSpan.FromSeconds(2);
 
-    private readonly MpiCommunicator _owner;
+    private readonly MpiTransport _owner;
     private readonly bool _isSend;
     private readonly long _bytes;     // bytes sent, or the receive's capacity
     private readonly int _peer;       // destination, or source (AnySource allowed)
@@ -29,8 +29,12 @@ internal sealed unsafe class MpiRequest : Request
     private MessageStatus _status;
     private Exception? _error;
 
-    public MpiRequest(MpiCommunicator owner, bool isSend, nint handle, long bytes, int peer, int tag, MessageChannel channel, MemoryHandle pin)
+    private readonly string? _description;
+
+    /// <summary><paramref name="description"/> names a request that is no point-to-point transfer (a started collective).</summary>
+    public MpiRequest(MpiTransport owner, bool isSend, nint handle, long bytes, int peer, int tag, MessageChannel channel, MemoryHandle pin, string? description = null)
     {
+        _description = description;
         _owner = owner;
         _isSend = isSend;
         _handle = handle;
@@ -68,7 +72,7 @@ internal sealed unsafe class MpiRequest : Request
         if (_error is not null) throw _error;
     }
 
-    internal override string Describe() => _isSend
+    internal override string Describe() => _description is not null ? $"rank {_owner.Rank}: {_description}" : _isSend
         ? $"rank {_owner.Rank}: send of {_bytes} bytes to rank {_peer}" + (_channel == MessageChannel.User ? $" (tag {_tag})" : " (collective)")
         : $"rank {_owner.Rank}: receive of up to {_bytes} bytes from {(_peer == Communicator.AnySource ? "any rank" : $"rank {_peer}")}" +
           (_channel == MessageChannel.User ? $" (tag {(_tag == Communicator.AnyTag ? "any" : _tag.ToString())})" : " (collective)");

@@ -19,7 +19,7 @@ public static class MpiRuntime
     private const int AbortGraceMilliseconds = 300;
     private static readonly object Gate = new();
     private static MpiLibrary? _library;
-    private static MpiCommunicator? _world;
+    private static Communicator? _world;
     private static bool _hookInstalled;
 
     /// <summary>True when an MPI launcher (Open MPI's or an MPICH-family mpiexec, Slurm with PMI) started this process, judged from its environment.</summary>
@@ -59,6 +59,7 @@ public static class MpiRuntime
     /// <exception cref="MpiUnavailableException">No MPI library could be loaded; the message says what was tried and how to install one.</exception>
     /// <exception cref="MpiException">MPI failed to initialize, or the launcher and the library disagree (e.g. Open MPI's mpiexec with MPICH's library).</exception>
     /// <exception cref="InvalidOperationException">MPI was already finalized in this process.</exception>
+    /// <exception cref="EnvironmentSettingException">An ALLREDUCENET_* variable has a bad value.</exception>
     public static Communicator Initialize(MpiThreadLevel threadLevel = MpiThreadLevel.Multiple)
     {
         lock (Gate)
@@ -79,7 +80,8 @@ public static class MpiRuntime
             }
             var mpi = _library;
 
-            var world = new MpiCommunicator(mpi, mpi.Handles.CommWorld, ownsUserComm: false);
+            _ = EnvironmentSettings.Current; // a bad ALLREDUCENET_* value is reported here, before any MPI traffic
+            var world = new Communicator(new MpiTransport(mpi, mpi.Handles.CommWorld, ownsUserComm: false));
             if (MpiLibraryLoader.LauncherWorldSize is int announced && announced != world.Size)
             {
                 world.Dispose();

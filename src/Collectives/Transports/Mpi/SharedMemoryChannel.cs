@@ -63,7 +63,7 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
     private int _pending;
     private bool _disposed;
 
-    private SharedMemoryChannel(Communicator owner, MpiLibrary mpi, int rank, int size, nint nodeComm, int slotBytes, int slotCount, bool oversubscribed)
+    private SharedMemoryChannel(ITransport owner, MpiLibrary mpi, int rank, int size, nint nodeComm, int slotBytes, int slotCount, bool oversubscribed)
     {
         Owner = owner;
         _mpi = mpi;
@@ -114,7 +114,7 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
     }
 
     /// <summary>The communicator whose collectives travel here (for its timeout).</summary>
-    public Communicator Owner { get; }
+    public ITransport Owner { get; }
 
     /// <summary>Payload bytes per slot.</summary>
     public int SlotBytes { get; }
@@ -131,12 +131,12 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
     /// alike, since every rank sees the same node sizes.
     /// </summary>
     /// <exception cref="MpiException">An MPI call failed.</exception>
-    public static SharedMemoryChannel? TryCreate(Communicator owner, MpiLibrary mpi, nint comm, int rank, int size)
+    public static SharedMemoryChannel? TryCreate(ITransport owner, MpiLibrary mpi, nint comm, int rank, int size)
     {
         if (size < 2) return null;
         // Every rank takes the same collective steps whatever its own environment says, then all agree: one rank
         // with ALLREDUCENET_MPI_SHM=0 turns the channel off everywhere instead of leaving the others in a collective.
-        var settings = stackalloc long[] { EnvironmentSettings.MpiSharedMemory ? 1 : 0, EnvironmentSettings.SharedMemorySlotBytes, EnvironmentSettings.SharedMemorySlots };
+        var settings = stackalloc long[] { EnvironmentSettings.Current.MpiSharedMemory ? 1 : 0, EnvironmentSettings.Current.SharedMemorySlotBytes, EnvironmentSettings.Current.SharedMemorySlots };
         var lowest = stackalloc long[3];
         var highest = stackalloc long[3];
         var h = mpi.Handles;
@@ -159,8 +159,8 @@ internal sealed unsafe class SharedMemoryChannel : IDisposable
         // Keep a rank's part of the window within 32 MiB however many ranks share the node: fewer slots first, then
         // smaller ones (not below 64 KiB).
         const long budget = 32L << 20;
-        int slotBytes = EnvironmentSettings.SharedMemorySlotBytes;
-        int slots = (int)Math.Clamp(budget / ((size - 1) * (SlotHeaderBytes + (long)slotBytes)), 2, EnvironmentSettings.SharedMemorySlots);
+        int slotBytes = EnvironmentSettings.Current.SharedMemorySlotBytes;
+        int slots = (int)Math.Clamp(budget / ((size - 1) * (SlotHeaderBytes + (long)slotBytes)), 2, EnvironmentSettings.Current.SharedMemorySlots);
         if ((size - 1) * slots * (long)slotBytes > budget)
             slotBytes = (int)Math.Min(slotBytes, Math.Max(64 << 10, budget / ((size - 1) * slots) / 64 * 64));
         try

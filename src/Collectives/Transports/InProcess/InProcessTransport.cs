@@ -1,19 +1,17 @@
 using System.Buffers;
-using AllReduceNet.Collectives.Algorithms;
-using AllReduceNet.Collectives.Operators;
 
 namespace AllReduceNet.Collectives.Transports.InProcess;
 
-/// <summary>One rank's view of an in-process group. Create worlds with <see cref="InProcessWorld"/>.</summary>
-internal sealed unsafe class InProcessCommunicator : Communicator
+/// <summary>One rank's end of an in-process group: ranks are threads, messages are handed over in memory. Create worlds with <see cref="InProcessWorld"/>.</summary>
+internal sealed unsafe class InProcessTransport : ITransport
 {
     private readonly int _rank;
 
-    public InProcessCommunicator(InProcessGroup group, int rank)
+    public InProcessTransport(InProcessGroup group, int rank)
     {
         Group = group;
         _rank = rank;
-        if (group.World.Timeout is { } timeout) DefaultTimeout = timeout;
+        DefaultTimeout = group.World.Timeout ?? EnvironmentSettings.Current.DefaultTimeout;
     }
 
     internal InProcessGroup Group { get; }
@@ -22,13 +20,15 @@ internal sealed unsafe class InProcessCommunicator : Communicator
 
     internal int WorldRank => Group.WorldRanks[_rank];
 
-    public override int Rank => _rank;
+    public int Rank => _rank;
 
-    public override int Size => Group.Size;
+    public int Size => Group.Size;
 
-    public override string TransportName => "in-process";
+    public string Name => "in-process";
 
-    private protected override Request PostSend(void* data, long bytes, int destination, int tag, MessageChannel channel, MemoryHandle pin, long collectiveCount)
+    public TimeSpan DefaultTimeout { get; set; }
+
+    public Request PostSend(void* data, long bytes, int destination, int tag, MessageChannel channel, MemoryHandle pin, long collectiveCount)
     {
         World.ThrowIfAborted(WorldRank);
         var send = (channel == MessageChannel.Collective ? RentRequest() : new InProcessRequest(this))
@@ -37,7 +37,7 @@ internal sealed unsafe class InProcessCommunicator : Communicator
         return send;
     }
 
-    private protected override Request PostReceive(void* data, long capacity, int source, int tag, MessageChannel channel, MemoryHandle pin)
+    public Request PostReceive(void* data, long capacity, int source, int tag, MessageChannel channel, MemoryHandle pin)
     {
         World.ThrowIfAborted(WorldRank);
         var receive = (channel == MessageChannel.Collective ? RentRequest() : new InProcessRequest(this))
@@ -46,45 +46,34 @@ internal sealed unsafe class InProcessCommunicator : Communicator
         return receive;
     }
 
-    internal override bool CanReceiveReduce => true;
+    public bool ReducesOnReceive => true;
 
-    internal override IPeerBuffers? PeerBuffers => Group.Board;
+    public IPeerBuffers? PeerBuffers => Group.Board;
 
     /// <summary>
     /// 128 KiB: measured at 2 ranks (benchmarks/RESULTS.md), 64 to 128 KiB segments keep each step's data in the
     /// cores' caches: a 4 MiB AllReduce took 105 to 120 us with them against 300 to 370 us with 1 MiB segments.
     /// </summary>
-    internal override int DefaultSegmentBytes => 128 << 10;
+    public int DefaultSegmentBytes => 128 << 10;
 
-    internal override Request? PostCollectiveReceiveReduce(void* target, long bytes, int source, int tag, delegate*<void*, void*, long, void> reduce)
+    public Request? PostReceiveReduce(void* target, long bytes, int source, int tag, delegate*<void*, void*, long, void> reduce)
     {
         World.ThrowIfAborted(WorldRank);
-        var receive = RentRequest().Init(isSend: false, (byte*)target, bytes, source, AnyTag, MessageChannel.Collective, default, -1, reduce);
+        var receive = RentRequest().Init(isSend: false, (byte*)target, bytes, source, Communicator.AnyTag, MessageChannel.Collective, default, -1, reduce);
         receive.ReduceTag = tag;
         Group.PostReceive(receive);
         return receive;
     }
 
-    private protected override Communicator? SplitCore(int color, int key)
+    /// <summary>The members of one new group meet at one shared <see cref="InProcessGroup"/>, registered under the split's number and its first member.</summary>
+    public ITransport? CreateGroup(int[]? members, long groupId)
     {
-        // Every rank learns every rank's (color, key); the members of a color then meet at one shared group,
-        // registered under this split's call number.
-        var call = new CollectiveCall(this, CollectiveKind.Internal, ElementType.Int32, null, 2, null);
-        var all = new int[2 * Size];
-        all[2 * Rank] = color;
-        all[2 * Rank + 1] = key;
-        fixed (int* p = all)
-            RingPipeline.Run<int, NoOperator<int>>(call, p, new ChunkLayout(all.Length, Size), reduceScatter: false, allGather: true, segmentBytes: 1 << 20);
-        if (color < 0) return null;
-
-        var members = Enumerable.Range(0, Size).Where(r => all[2 * r] == color)
-            .OrderBy(r => all[2 * r + 1]).ThenBy(r => r).ToArray();
-        var group = Group.Splits.GetOrAdd((call.CallNumber, color),
+        if (members is null) return null;
+        var group = Group.Splits.GetOrAdd((groupId, members[0]),
             _ => new InProcessGroup(World, members.Select(r => Group.WorldRanks[r]).ToArray()));
-        if (group.Joined() == members.Length) Group.Splits.TryRemove((call.CallNumber, color), out _);
-        return new InProcessCommunicator(group, Array.IndexOf(members, Rank)) { DefaultTimeout = DefaultTimeout };
+        if (group.Joined() == members.Length) Group.Splits.TryRemove((groupId, members[0]), out _);
+        return new InProcessTransport(group, Array.IndexOf(members, Rank)) { DefaultTimeout = DefaultTimeout };
     }
-
     // Collective requests are pooled (collectives of one communicator run one at a time), so a steady stream of
     // collectives allocates nothing. A request returned while its transfer may still touch it (an eager send not
     // yet taken) waits in limbo until it is released.
@@ -105,16 +94,16 @@ internal sealed unsafe class InProcessCommunicator : Communicator
         return _free.Count > 0 ? _free.Pop() : new InProcessRequest(this);
     }
 
-    internal override void Recycle(Request? request)
+    public void Recycle(Request? request)
     {
         if (request is not InProcessRequest r || r.Owner != this || r.Channel != MessageChannel.Collective || !r.IsCompleted) return;
         if (r.IsReleased) _free.Push(r);
         else if (_limbo.Count < 1024) _limbo.Add(r);
     }
 
-    internal override void OnCollectiveEntered(long callNumber) => Group.Entered(_rank, callNumber);
+    public void OnCollectiveEntered(long callNumber) => Group.Entered(_rank, callNumber);
 
-    internal override string? DescribeStragglers(long callNumber)
+    public string? DescribeStragglers(long callNumber)
     {
         var behind = Group.RanksBehind(callNumber);
         return behind.Count > 0
@@ -122,5 +111,5 @@ internal sealed unsafe class InProcessCommunicator : Communicator
             : $"Every rank reached call #{callNumber}: the ranks may disagree on the count, the root or the algorithm.";
     }
 
-    protected override void DisposeCore() { }
+    public void Dispose() { }
 }

@@ -3,20 +3,22 @@ using System.Buffers;
 namespace AllReduceNet.Collectives.Transports.Mpi;
 
 /// <summary>
-/// A communicator whose ranks are MPI processes. It wraps two MPI communicators with the same group: the user's
-/// (point-to-point traffic on <see cref="MessageChannel.User"/>) and an MPI_Comm_dup of it for the collectives'
-/// messages, so a collective's receive (any tag, from one source) never takes a user's message. Both have
-/// MPI_ERRORS_RETURN installed, so failures come back as exceptions instead of killing the job silently.
+/// One rank's end of a group of MPI processes. It wraps three MPI communicators with the same group: the user's
+/// (point-to-point traffic on <see cref="MessageChannel.User"/>), an MPI_Comm_dup of it for the collectives'
+/// messages, so a collective's receive (any tag, from one source) never takes a user's message, and another for the
+/// failure notices (<see cref="MessageChannel.Control"/>). All have MPI_ERRORS_RETURN installed, so failures come
+/// back as exceptions instead of killing the job silently.
 /// </summary>
 /// <remarks>
 /// One MPI message carries at most int.MaxValue bytes (MPI counts are C ints and the binding sends MPI_BYTE); a
 /// larger point-to-point send fails with <see cref="ArgumentOutOfRangeException"/>. The collectives never hit the limit:
 /// they cut messages into segments, and the native AllReduce splits its count into int-sized pieces.
 /// </remarks>
-internal sealed unsafe class MpiCommunicator : Communicator
+internal sealed unsafe class MpiTransport : ITransport
 {
     private readonly nint _userComm;
     private readonly nint _collectiveComm;
+    private readonly nint _controlComm;
     private readonly bool _ownsUserComm;
     private readonly int _rank;
     private readonly int _size;
@@ -25,7 +27,7 @@ internal sealed unsafe class MpiCommunicator : Communicator
 
     /// <summary>Wraps <paramref name="userComm"/> and duplicates it for the collectives (collective over its ranks).</summary>
     /// <exception cref="MpiException">An MPI call failed.</exception>
-    public MpiCommunicator(MpiLibrary library, nint userComm, bool ownsUserComm)
+    public MpiTransport(MpiLibrary library, nint userComm, bool ownsUserComm)
     {
         Library = library;
         _userComm = userComm;
@@ -35,6 +37,9 @@ internal sealed unsafe class MpiCommunicator : Communicator
         library.Check(library.CommSetErrorsReturn(userComm), "MPI_Comm_set_errhandler(MPI_ERRORS_RETURN)", _rank);
         library.Check(library.CommDup(userComm, out _collectiveComm), "MPI_Comm_dup (the collectives' channel)", _rank);
         library.Check(library.CommSetErrorsReturn(_collectiveComm), "MPI_Comm_set_errhandler(MPI_ERRORS_RETURN)", _rank);
+        library.Check(library.CommDup(userComm, out _controlComm), "MPI_Comm_dup (the failure notices' channel)", _rank);
+        library.Check(library.CommSetErrorsReturn(_controlComm), "MPI_Comm_set_errhandler(MPI_ERRORS_RETURN)", _rank);
+        DefaultTimeout = EnvironmentSettings.Current.DefaultTimeout;
         _shared = SharedMemoryChannel.TryCreate(this, library, _collectiveComm, _rank, _size);
     }
 
@@ -43,11 +48,13 @@ internal sealed unsafe class MpiCommunicator : Communicator
     /// <summary>The MPI communicator the collectives' messages travel on.</summary>
     internal nint CollectiveComm => _collectiveComm;
 
-    public override int Rank => _rank;
+    public int Rank => _rank;
 
-    public override int Size => _size;
+    public int Size => _size;
 
-    public override string TransportName => _shared is null ? $"mpi ({Library.ShortName})" : $"mpi ({Library.ShortName}, shared memory)";
+    public TimeSpan DefaultTimeout { get; set; }
+
+    public string Name => _shared is null ? $"mpi ({Library.ShortName})" : $"mpi ({Library.ShortName}, shared memory)";
 
     /// <summary>True when the collectives' messages travel through the node's shared memory (see <see cref="SharedMemoryChannel"/>).</summary>
     internal bool UsesSharedMemory => _shared is not null;
@@ -59,11 +66,11 @@ internal sealed unsafe class MpiCommunicator : Communicator
     /// Through shared memory 256 KiB (measured at 2 ranks: a 1 MiB ring AllReduce took 55 to 66 us with 256 KiB
     /// segments against 95 to 108 with 1 MiB and 120 to 134 with 128 KiB); over MPI point-to-point the base 1 MiB.
     /// </summary>
-    internal override int DefaultSegmentBytes => _shared is not null ? 256 << 10 : base.DefaultSegmentBytes;
+    public int DefaultSegmentBytes => _shared is not null ? 256 << 10 : 1 << 20;
 
-    internal override INativeCollectives? Native => _native ??= new MpiNativeCollectives(this);
+    public INativeCollectives? Native => _native ??= new MpiNativeCollectives(this);
 
-    private protected override Request PostSend(void* data, long bytes, int destination, int tag, MessageChannel channel, MemoryHandle pin, long collectiveCount)
+    public Request PostSend(void* data, long bytes, int destination, int tag, MessageChannel channel, MemoryHandle pin, long collectiveCount)
     {
         if (_shared is not null && channel == MessageChannel.Collective)
         {
@@ -87,7 +94,7 @@ internal sealed unsafe class MpiCommunicator : Communicator
         return new MpiRequest(this, isSend: true, handle, bytes, destination, tag, channel, pin);
     }
 
-    private protected override Request PostReceive(void* data, long capacity, int source, int tag, MessageChannel channel, MemoryHandle pin)
+    public Request PostReceive(void* data, long capacity, int source, int tag, MessageChannel channel, MemoryHandle pin)
     {
         if (_shared is not null && channel == MessageChannel.Collective)
         {
@@ -103,51 +110,62 @@ internal sealed unsafe class MpiCommunicator : Communicator
         // No message exceeds int.MaxValue bytes (see PostSend), so a larger buffer can safely be announced as that.
         int announced = (int)Math.Min(capacity, int.MaxValue);
         var h = Library.Handles;
-        int mpiSource = source == AnySource ? h.AnySource : source;
-        int mpiTag = tag == AnyTag ? h.AnyTag : tag;
+        int mpiSource = source == Communicator.AnySource ? h.AnySource : source;
+        int mpiTag = tag == Communicator.AnyTag ? h.AnyTag : tag;
         int rc = Library.Irecv(data, announced, mpiSource, mpiTag, CommOf(channel), out var handle);
         if (rc != 0)
         {
             pin.Dispose();
-            throw Library.Error(rc, $"MPI_Irecv of up to {capacity} bytes from {(source == AnySource ? "any rank" : $"rank {source}")}", _rank);
+            throw Library.Error(rc, $"MPI_Irecv of up to {capacity} bytes from {(source == Communicator.AnySource ? "any rank" : $"rank {source}")}", _rank);
         }
         return new MpiRequest(this, isSend: false, handle, capacity, source, tag, channel, pin);
     }
 
-    internal override bool CanReceiveReduce => _shared is not null;
+    public bool ReducesOnReceive => _shared is not null;
 
-    internal override Request? PostCollectiveReceiveReduce(void* target, long bytes, int source, int tag, delegate*<void*, void*, long, void> reduce)
+    public Request? PostReceiveReduce(void* target, long bytes, int source, int tag, delegate*<void*, void*, long, void> reduce)
     {
         if (_shared is null) return null;
         ThrowIfFinalized();
         return _shared.PostReceive((byte*)target, bytes, source, reduce, tag);
     }
 
-    internal override void Recycle(Request? request)
+    public void Recycle(Request? request)
     {
         if (request is SharedMemoryRequest r) _shared?.Recycle(r);
     }
 
-    /// <summary>MPI_Comm_split on the user's communicator; MPI_UNDEFINED for a negative color. Blocks until every rank calls it.</summary>
-    private protected override Communicator? SplitCore(int color, int key)
+    /// <summary>
+    /// The group the core agreed on, made with MPI_Comm_split on the user's communicator: the color is the group's
+    /// first member (unique per group), the key the position in <paramref name="members"/>; MPI_UNDEFINED for a rank
+    /// in no group. Blocks until every rank calls it.
+    /// </summary>
+    public ITransport? CreateGroup(int[]? members, long groupId)
     {
         ThrowIfFinalized();
-        int mpiColor = color < 0 ? Library.Handles.Undefined : color;
-        Library.Check(Library.CommSplit(_userComm, mpiColor, key, out var newComm), $"MPI_Comm_split(color {color}, key {key})", _rank);
+        int color = members is null ? Library.Handles.Undefined : members[0];
+        int key = members is null ? 0 : Array.IndexOf(members, _rank);
+        Library.Check(Library.CommSplit(_userComm, color, key, out var newComm), $"MPI_Comm_split (split #{groupId}, color {color}, key {key})", _rank);
         if (newComm == Library.Handles.CommNull) return null;
-        return new MpiCommunicator(Library, newComm, ownsUserComm: true) { DefaultTimeout = DefaultTimeout };
+        return new MpiTransport(Library, newComm, ownsUserComm: true) { DefaultTimeout = DefaultTimeout };
     }
 
     /// <summary>Frees the duplicated communicator (and a split's own); MPI_COMM_WORLD itself is never freed.</summary>
-    protected override void DisposeCore()
+    public void Dispose()
     {
         if (Library.IsFinalized) return;
         _shared?.Dispose();
         Library.CommFree(_collectiveComm);
+        Library.CommFree(_controlComm);
         if (_ownsUserComm) Library.CommFree(_userComm);
     }
 
-    private nint CommOf(MessageChannel channel) => channel == MessageChannel.Collective ? _collectiveComm : _userComm;
+    private nint CommOf(MessageChannel channel) => channel switch
+    {
+        MessageChannel.Collective => _collectiveComm,
+        MessageChannel.Control => _controlComm,
+        _ => _userComm,
+    };
 
     private void ThrowIfFinalized()
     {
