@@ -1,7 +1,7 @@
 namespace AllReduceNet.Kernels;
 
 /// <summary>
-/// One compute backend: buffers plus the kernels of AllReduceNet. Created by <see cref="KernelBackends.Create"/>.
+/// One compute backend: buffers plus the kernels of AllReduceNet. Created by <see cref="KernelBackends.Create(string)"/>.
 /// <para>
 /// Layouts are row-major: a matrix of r rows and c columns occupies r*c consecutive elements, row after row. Dense layer
 /// weights are stored [inFeatures, outFeatures] so a layer computes y = x W + b. All lengths are element counts; a

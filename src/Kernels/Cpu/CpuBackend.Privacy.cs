@@ -58,16 +58,16 @@ internal sealed partial class CpuBackend
         });
     }
 
-    /// <summary>Parallel over rows when the matrix is big enough to be worth it.</summary>
-    private static void ForRows(int rowCount, int rowLength, Action<int> body)
+    /// <summary>Parallel over rows when the matrix is big enough to be worth it and more than one thread is allowed.</summary>
+    private void ForRows(int rowCount, int rowLength, Action<int> body)
     {
-        if ((long)rowCount * rowLength < 2 * BlockSize || rowCount == 1)
+        if ((long)rowCount * rowLength < 2 * BlockSize || rowCount == 1 || MaxThreads == 1)
         {
             for (int r = 0; r < rowCount; r++) body(r);
         }
         else
         {
-            Parallel.For(0, rowCount, body);
+            Parallel.For(0, rowCount, _parallel, body);
         }
     }
 }
