@@ -30,6 +30,9 @@ public interface IKernelBackend : IDisposable
     /// <summary>Waits until all submitted work has finished.</summary>
     void Synchronize();
 
+    /// <summary>The copies between host memory and this backend's buffers so far.</summary>
+    TransferCounter Transfers { get; }
+
     // ---- Optimizers -------------------------------------------------------------------------------------------------
 
     /// <summary>One SGD step over n = parameters.Length elements, updating <paramref name="parameters"/> and

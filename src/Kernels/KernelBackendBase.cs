@@ -19,6 +19,8 @@ internal abstract class KernelBackendBase : IKernelBackend
 
     public abstract void Synchronize();
 
+    public TransferCounter Transfers { get; } = new();
+
     public void SgdStep(DeviceBuffer<float> parameters, DeviceBuffer<float> gradients, DeviceBuffer<float> momentum, SgdOptions options)
     {
         int n = Own(parameters).Length;

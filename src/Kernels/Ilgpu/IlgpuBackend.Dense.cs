@@ -51,5 +51,6 @@ internal sealed partial class IlgpuBackend
         _softmaxCrossEntropy(Threads(r), V(logits), V(labels), V(gradient), loss.View, classes, r);
         _accelerator.Synchronize();
         loss.View.CopyToCPU(rowLoss);
+        Transfers.CountDeviceToHost((long)rows * sizeof(float));
     }
 }

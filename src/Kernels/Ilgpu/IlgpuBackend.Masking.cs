@@ -14,7 +14,11 @@ internal sealed partial class IlgpuBackend
         _mask ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<MaskPeer>, MaskingKernels.Quantization, GridStride>(MaskingKernels.QuantizeAndMask);
         if (n == 0) return;
         using var peerBuffer = _accelerator.Allocate1D<MaskPeer>(Math.Max(1, peers.Length));
-        if (peers.Length > 0) peerBuffer.View.SubView(0, peers.Length).CopyFromCPU(peers);
+        if (peers.Length > 0)
+        {
+            peerBuffer.View.SubView(0, peers.Length).CopyFromCPU(peers);
+            Transfers.CountHostToDevice((long)peers.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<MaskPeer>());
+        }
         var q = new MaskingKernels.Quantization { Clip = clip, Scale = scale, Peers = peers.Length };
         var blocks = Range((n + 3L) / 4);
         _mask(Threads(blocks), V(update).SubView(0, n), V(masked).SubView(0, n), peerBuffer.View, q, blocks);
