@@ -56,13 +56,13 @@ internal sealed partial class CpuBackend : KernelBackendBase
         });
     }
 
-    protected override void CopyCore(DeviceBuffer<float> source, int sourceOffset, DeviceBuffer<float> destination, int destinationOffset, int n)
+    internal override void CopyCore(DeviceBuffer<float> source, int sourceOffset, DeviceBuffer<float> destination, int destinationOffset, int n)
     {
         float[] s = A(source), d = A(destination);
         ForBlocks(n, BlockSize * 4, (start, len) => s.AsSpan(sourceOffset + start, len).CopyTo(d.AsSpan(destinationOffset + start, len)));
     }
 
-    protected override void AddCore(DeviceBuffer<float> accumulator, int accumulatorOffset, DeviceBuffer<float> addend, int addendOffset, int n)
+    internal override void AddCore(DeviceBuffer<float> accumulator, int accumulatorOffset, DeviceBuffer<float> addend, int addendOffset, int n)
     {
         float[] acc = A(accumulator), add = A(addend);
         ForBlocks(n, BlockSize, (start, len) =>
@@ -72,7 +72,7 @@ internal sealed partial class CpuBackend : KernelBackendBase
         });
     }
 
-    protected override void ScaleCore(DeviceBuffer<float> buffer, int offset, int n, float factor)
+    internal override void ScaleCore(DeviceBuffer<float> buffer, int offset, int n, float factor)
     {
         float[] x = A(buffer);
         ForBlocks(n, BlockSize, (start, len) =>

@@ -9,7 +9,7 @@ internal sealed partial class IlgpuBackend
     private Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<MaskPeer>, MaskingKernels.Quantization, GridStride>? _mask;
     private Action<Index1D, ArrayView<int>, ArrayView<float>, float, GridStride>? _dequantize;
 
-    protected override void QuantizeAndMaskCore(DeviceBuffer<float> update, DeviceBuffer<int> masked, int n, MaskPeer[] peers, float clip, float scale)
+    internal override void QuantizeAndMaskCore(DeviceBuffer<float> update, DeviceBuffer<int> masked, int n, MaskPeer[] peers, float clip, float scale)
     {
         _mask ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<MaskPeer>, MaskingKernels.Quantization, GridStride>(MaskingKernels.QuantizeAndMask);
         if (n == 0) return;
@@ -26,7 +26,7 @@ internal sealed partial class IlgpuBackend
         _accelerator.Synchronize();
     }
 
-    protected override void DequantizeCore(DeviceBuffer<int> sum, DeviceBuffer<float> output, int n, float scale)
+    internal override void DequantizeCore(DeviceBuffer<int> sum, DeviceBuffer<float> output, int n, float scale)
     {
         _dequantize ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<float>, float, GridStride>(MaskingKernels.Dequantize);
         var r = Range(n);

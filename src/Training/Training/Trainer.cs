@@ -25,7 +25,7 @@ internal static class Trainer
     public static Checkpoint Run(Communicator world, TrainSettings settings, TrainTestData data, Checkpoint? initial,
         ReportWriter report, Action<int, int>? afterStep = null)
     {
-        using var backend = KernelBackends.Create(settings.Device, KernelThreads(world));
+        using var backend = KernelBackends.Create(settings.Device);
         var clock = new CommunicationClock();
         var context = new StrategyContext(world, settings, backend, data, clock);
         initial ??= InitialState(settings, context.Layout);
@@ -74,12 +74,6 @@ internal static class Trainer
             foreach (string line in lines) report.Line(line);
         return state;
     }
-
-    /// <summary>Threads each kernel call may use: in-process ranks are threads of this process already, so they share
-    /// the cores between them instead of each spreading its kernels over all of them (which only adds scheduling on a
-    /// machine with fewer cores than ranks). An MPI rank cannot see how many ranks share its node, and keeps them all.</summary>
-    private static int KernelThreads(Communicator world) =>
-        Transport.WorldLauncher.UnderMpi ? Environment.ProcessorCount : Math.Max(1, Environment.ProcessorCount / world.Size);
 
     public static Checkpoint InitialState(TrainSettings settings, ParameterLayout layout)
     {
