@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace AllReduceNet.Kernels;
 
 /// <summary>
@@ -30,6 +32,7 @@ public abstract class DeviceBuffer<T> : IDisposable where T : unmanaged
     {
         CheckRange(offset, source.Length, nameof(source));
         CopyFromCore(source, offset);
+        Backend.Transfers.CountHostToDevice((long)source.Length * Unsafe.SizeOf<T>());
     }
 
     /// <summary>Copies the first <c>destination.Length</c> elements of this buffer into <paramref name="destination"/>.</summary>
@@ -48,6 +51,7 @@ public abstract class DeviceBuffer<T> : IDisposable where T : unmanaged
     {
         CheckRange(offset, destination.Length, nameof(destination));
         CopyToCore(offset, destination);
+        Backend.Transfers.CountDeviceToHost((long)destination.Length * Unsafe.SizeOf<T>());
     }
 
     /// <summary>Copies host data into the buffer; the range was checked.</summary>

@@ -5,7 +5,7 @@ public static class DifferentialPrivacy
 {
     /// <summary>
     /// Privatizes one batch of per-example gradients: clips each row to L2 norm C in place
-    /// (<see cref="IKernelBackend.ClipRows"/>), sums the rows, adds Gaussian noise of standard deviation
+    /// (<see cref="PrivacyOps.ClipRows"/>), sums the rows, adds Gaussian noise of standard deviation
     /// noiseMultiplier x C from the Philox stream of <paramref name="seed"/>, and divides by the batch size:
     /// output = (sum_r clip(g_r) + N(0, (sigma C)^2 I)) / batch.
     /// </summary>

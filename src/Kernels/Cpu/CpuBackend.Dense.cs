@@ -5,10 +5,10 @@ namespace AllReduceNet.Kernels.Cpu;
 /// <summary>Dense layers and softmax cross-entropy on the CPU.</summary>
 internal sealed partial class CpuBackend
 {
-    protected override void MatMulCore(DeviceBuffer<float> a, DeviceBuffer<float> b, DeviceBuffer<float> c, int m, int k, int n, bool transposeA, bool transposeB) =>
-        CpuGemm.Multiply(A(a), A(b), A(c), m, k, n, transposeA, transposeB);
+    internal override void MatMulCore(DeviceBuffer<float> a, DeviceBuffer<float> b, DeviceBuffer<float> c, int m, int k, int n, bool transposeA, bool transposeB) =>
+        CpuGemm.Multiply(A(a), A(b), A(c), m, k, n, transposeA, transposeB, MaxThreads);
 
-    protected override void BiasActivationCore(DeviceBuffer<float> output, DeviceBuffer<float> bias, int rows, int columns, bool relu)
+    internal override void BiasActivationCore(DeviceBuffer<float> output, DeviceBuffer<float> bias, int rows, int columns, bool relu)
     {
         float[] y = A(output), bb = A(bias);
         ForRows(rows, columns, r =>
@@ -19,7 +19,7 @@ internal sealed partial class CpuBackend
         });
     }
 
-    protected override void ReluBackwardCore(DeviceBuffer<float> output, DeviceBuffer<float> gradient, int n)
+    internal override void ReluBackwardCore(DeviceBuffer<float> output, DeviceBuffer<float> gradient, int n)
     {
         float[] y = A(output), g = A(gradient);
         ForBlocks(n, BlockSize, (start, len) =>
@@ -31,13 +31,13 @@ internal sealed partial class CpuBackend
         });
     }
 
-    protected override void SoftmaxCore(DeviceBuffer<float> logits, DeviceBuffer<float> probabilities, int rows, int classes)
+    internal override void SoftmaxCore(DeviceBuffer<float> logits, DeviceBuffer<float> probabilities, int rows, int classes)
     {
         float[] z = A(logits), p = A(probabilities);
         ForRows(rows, classes, r => SoftmaxRow(z.AsSpan(r * classes, classes), p.AsSpan(r * classes, classes)));
     }
 
-    protected override void SoftmaxCrossEntropyCore(DeviceBuffer<float> logits, DeviceBuffer<int> labels, DeviceBuffer<float> gradient, float[] rowLoss, int rows, int classes)
+    internal override void SoftmaxCrossEntropyCore(DeviceBuffer<float> logits, DeviceBuffer<int> labels, DeviceBuffer<float> gradient, float[] rowLoss, int rows, int classes)
     {
         float[] z = A(logits), g = A(gradient);
         int[] y = A(labels);

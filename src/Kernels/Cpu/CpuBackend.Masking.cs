@@ -3,7 +3,7 @@ namespace AllReduceNet.Kernels.Cpu;
 /// <summary>Masked aggregation on the CPU: one Philox block per peer per four elements, as the ILGPU kernel does.</summary>
 internal sealed partial class CpuBackend
 {
-    protected override void QuantizeAndMaskCore(DeviceBuffer<float> update, DeviceBuffer<int> masked, int n, MaskPeer[] peers, float clip, float scale)
+    internal override void QuantizeAndMaskCore(DeviceBuffer<float> update, DeviceBuffer<int> masked, int n, MaskPeer[] peers, float clip, float scale)
     {
         float[] x = A(update);
         int[] q = A(masked);
@@ -15,7 +15,7 @@ internal sealed partial class CpuBackend
         });
     }
 
-    protected override void AddWrappingCore(DeviceBuffer<int> accumulator, DeviceBuffer<int> addend, int n)
+    internal override void AddWrappingCore(DeviceBuffer<int> accumulator, DeviceBuffer<int> addend, int n)
     {
         int[] acc = A(accumulator), add = A(addend);
         // Integer addition wraps in C# (unchecked by default); TensorPrimitives.Add on int does the same, vectorized.
@@ -23,7 +23,7 @@ internal sealed partial class CpuBackend
             System.Numerics.Tensors.TensorPrimitives.Add<int>(acc.AsSpan(start, len), add.AsSpan(start, len), acc.AsSpan(start, len)));
     }
 
-    protected override void DequantizeCore(DeviceBuffer<int> sum, DeviceBuffer<float> output, int n, float scale)
+    internal override void DequantizeCore(DeviceBuffer<int> sum, DeviceBuffer<float> output, int n, float scale)
     {
         int[] s = A(sum);
         float[] o = A(output);

@@ -5,7 +5,7 @@ namespace AllReduceNet.Kernels.Cpu;
 /// <summary>Optimizer steps of the CPU backend: fused per block, each block's temporaries on the stack.</summary>
 internal sealed partial class CpuBackend
 {
-    protected override void SgdCore(DeviceBuffer<float> parameters, DeviceBuffer<float> gradients, DeviceBuffer<float> momentum, int n, SgdOptions o)
+    internal override void SgdCore(DeviceBuffer<float> parameters, DeviceBuffer<float> gradients, DeviceBuffer<float> momentum, int n, SgdOptions o)
     {
         float[] pa = A(parameters), ga = A(gradients), va = A(momentum);
         float lr = o.LearningRate, mu = o.Momentum, wd = o.WeightDecay;
@@ -24,7 +24,7 @@ internal sealed partial class CpuBackend
         });
     }
 
-    protected override void AdamCore(DeviceBuffer<float> parameters, DeviceBuffer<float> gradients, DeviceBuffer<float> firstMoment,
+    internal override void AdamCore(DeviceBuffer<float> parameters, DeviceBuffer<float> gradients, DeviceBuffer<float> firstMoment,
         DeviceBuffer<float> secondMoment, int n, AdamScalars s)
     {
         float[] pa = A(parameters), ga = A(gradients), ma = A(firstMoment), va = A(secondMoment);

@@ -5,14 +5,14 @@ namespace AllReduceNet.Kernels.Cpu;
 /// <summary>Differential privacy on the CPU: per-row norms and clipping, row sums, Philox/Box-Muller noise.</summary>
 internal sealed partial class CpuBackend
 {
-    protected override void RowNormsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, DeviceBuffer<float> norms)
+    internal override void RowNormsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, DeviceBuffer<float> norms)
     {
         float[] x = A(rows), nr = A(norms);
         // One row per task: each norm is one TensorPrimitives call, so its summation order is fixed.
         ForRows(rowCount, rowLength, r => nr[r] = TensorPrimitives.Norm(x.AsSpan(r * rowLength, rowLength)));
     }
 
-    protected override void ClipRowsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, float clipNorm, DeviceBuffer<float> norms)
+    internal override void ClipRowsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, float clipNorm, DeviceBuffer<float> norms)
     {
         float[] x = A(rows), nr = A(norms);
         // Norm and scale one row at a time, so the scaling pass finds the row still in cache.
@@ -26,7 +26,7 @@ internal sealed partial class CpuBackend
         });
     }
 
-    protected override void SumRowsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, DeviceBuffer<float> output)
+    internal override void SumRowsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, DeviceBuffer<float> output)
     {
         float[] x = A(rows), o = A(output);
         // Parallel over column blocks; inside a block rows are added in order 0, 1, 2, ...
@@ -43,7 +43,7 @@ internal sealed partial class CpuBackend
         });
     }
 
-    protected override void NoiseCore(DeviceBuffer<float> buffer, int n, float standardDeviation, Seed128 seed)
+    internal override void NoiseCore(DeviceBuffer<float> buffer, int n, float standardDeviation, Seed128 seed)
     {
         float[] x = A(buffer);
         ForBlocks(n, BlockSize, (start, len) =>
@@ -58,16 +58,16 @@ internal sealed partial class CpuBackend
         });
     }
 
-    /// <summary>Parallel over rows when the matrix is big enough to be worth it.</summary>
-    private static void ForRows(int rowCount, int rowLength, Action<int> body)
+    /// <summary>Parallel over rows when the matrix is big enough to be worth it and more than one thread is allowed.</summary>
+    private void ForRows(int rowCount, int rowLength, Action<int> body)
     {
-        if ((long)rowCount * rowLength < 2 * BlockSize || rowCount == 1)
+        if ((long)rowCount * rowLength < 2 * BlockSize || rowCount == 1 || MaxThreads == 1)
         {
             for (int r = 0; r < rowCount; r++) body(r);
         }
         else
         {
-            Parallel.For(0, rowCount, body);
+            Parallel.For(0, rowCount, _parallel, body);
         }
     }
 }

@@ -5,10 +5,23 @@ namespace AllReduceNet.Kernels.Cpu;
 /// <summary>
 /// The SIMD CPU backend: TensorPrimitives for the arithmetic, Parallel.For over fixed blocks for the cores. Blocks are
 /// cut the same way whatever the scheduling, and every reduction runs in a fixed order inside its block, so results
-/// are deterministic. The kernel families live in the partial files beside this one.
+/// are deterministic, and the same whatever the number of threads. The kernel families live in the partial files
+/// beside this one.
 /// </summary>
 internal sealed partial class CpuBackend : KernelBackendBase
 {
+    private readonly ParallelOptions _parallel;
+
+    /// <summary>A backend whose kernels use at most <paramref name="maxThreads"/> threads each (1: the calling thread only).</summary>
+    public CpuBackend(int maxThreads)
+    {
+        MaxThreads = maxThreads;
+        _parallel = new ParallelOptions { MaxDegreeOfParallelism = maxThreads };
+    }
+
+    /// <summary>The most threads one kernel call uses.</summary>
+    internal int MaxThreads { get; }
+
     /// <summary>Elements per parallel block for streaming kernels: 8K floats = 32 KiB, small enough that the
     /// several TensorPrimitives passes over one block hit L1/L2 and memory is read once.</summary>
     internal const int BlockSize = 8192;
@@ -26,29 +39,30 @@ internal sealed partial class CpuBackend : KernelBackendBase
     internal static T[] A<T>(DeviceBuffer<T> buffer) where T : unmanaged => ((CpuBuffer<T>)buffer).Array;
 
     /// <summary>Runs <paramref name="body"/>(start, length) over [0, n) cut into blocks of <paramref name="block"/>;
-    /// inline when there is only one block, so small calls pay no scheduling cost.</summary>
-    internal static void ForBlocks(int n, int block, Action<int, int> body)
+    /// inline when there is only one block or one thread, so small calls (and ranks that already keep every core busy)
+    /// pay no scheduling cost. The blocks are the same either way.</summary>
+    internal void ForBlocks(int n, int block, Action<int, int> body)
     {
         int blocks = (int)(((long)n + block - 1) / block);
-        if (blocks <= 1)
+        if (blocks <= 1 || MaxThreads == 1)
         {
-            if (n > 0) body(0, n);
+            for (int start = 0; start < n; start += block) body(start, Math.Min(block, n - start));
             return;
         }
-        Parallel.For(0, blocks, b =>
+        Parallel.For(0, blocks, _parallel, b =>
         {
             int start = b * block;
             body(start, Math.Min(block, n - start));
         });
     }
 
-    protected override void CopyCore(DeviceBuffer<float> source, int sourceOffset, DeviceBuffer<float> destination, int destinationOffset, int n)
+    internal override void CopyCore(DeviceBuffer<float> source, int sourceOffset, DeviceBuffer<float> destination, int destinationOffset, int n)
     {
         float[] s = A(source), d = A(destination);
         ForBlocks(n, BlockSize * 4, (start, len) => s.AsSpan(sourceOffset + start, len).CopyTo(d.AsSpan(destinationOffset + start, len)));
     }
 
-    protected override void AddCore(DeviceBuffer<float> accumulator, int accumulatorOffset, DeviceBuffer<float> addend, int addendOffset, int n)
+    internal override void AddCore(DeviceBuffer<float> accumulator, int accumulatorOffset, DeviceBuffer<float> addend, int addendOffset, int n)
     {
         float[] acc = A(accumulator), add = A(addend);
         ForBlocks(n, BlockSize, (start, len) =>
@@ -58,7 +72,7 @@ internal sealed partial class CpuBackend : KernelBackendBase
         });
     }
 
-    protected override void ScaleCore(DeviceBuffer<float> buffer, int offset, int n, float factor)
+    internal override void ScaleCore(DeviceBuffer<float> buffer, int offset, int n, float factor)
     {
         float[] x = A(buffer);
         ForBlocks(n, BlockSize, (start, len) =>

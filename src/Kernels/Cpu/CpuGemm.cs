@@ -19,7 +19,9 @@ internal static unsafe class CpuGemm
     private const int KC = 256;
     private const int NC = 512;
 
-    public static void Multiply(float[] a, float[] b, float[] c, int m, int k, int n, bool transposeA, bool transposeB)
+    /// <summary>C = op(A) op(B) on at most <paramref name="maxThreads"/> threads. Every element of C gets the same
+    /// bits whatever the threads: chunks start at multiples of MR, so each MR-row sliver is the same either way.</summary>
+    public static void Multiply(float[] a, float[] b, float[] c, int m, int k, int n, bool transposeA, bool transposeB, int maxThreads)
     {
         if (m == 0 || n == 0) return;
         if (k == 0)
@@ -31,9 +33,9 @@ internal static unsafe class CpuGemm
         int rsB = transposeB ? 1 : n, csB = transposeB ? k : 1;
 
         // Row chunks: a multiple of MR rows each, about two per core so a slow core does not hold everyone up.
-        int workers = Math.Max(1, Math.Min(Environment.ProcessorCount * 2, (m + MR - 1) / MR));
+        int workers = Math.Max(1, Math.Min(maxThreads * 2, (m + MR - 1) / MR));
         long flops = 2L * m * n * k;
-        if (flops < 2_000_000) workers = 1;
+        if (flops < 2_000_000 || maxThreads == 1) workers = 1;
         int chunk = ((m + workers - 1) / workers + MR - 1) / MR * MR;
         int chunks = (m + chunk - 1) / chunk;
         if (chunks == 1)
@@ -42,7 +44,7 @@ internal static unsafe class CpuGemm
         }
         else
         {
-            Parallel.For(0, chunks, t =>
+            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = maxThreads }, t =>
             {
                 int i0 = t * chunk;
                 RowChunk(a, b, c, i0, Math.Min(m, i0 + chunk), k, n, rsA, csA, rsB, csB);

@@ -11,7 +11,7 @@ internal sealed partial class IlgpuBackend
     private Action<Index1D, ArrayView<float>, ArrayView<float>, PrivacyKernels.Shape, GridStride>? _sumRows;
     private Action<Index1D, ArrayView<float>, float, Seed128, GridStride>? _noise;
 
-    protected override void RowNormsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, DeviceBuffer<float> norms)
+    internal override void RowNormsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, DeviceBuffer<float> norms)
     {
         _rowNorms ??= _accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, PrivacyKernels.Shape>(PrivacyKernels.RowNorms);
         if (rowCount == 0) return;
@@ -20,7 +20,7 @@ internal sealed partial class IlgpuBackend
         _rowNorms(new KernelConfig(groups, PrivacyKernels.ReduceGroup), V(rows), V(norms), shape);
     }
 
-    protected override void ClipRowsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, float clipNorm, DeviceBuffer<float> norms)
+    internal override void ClipRowsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, float clipNorm, DeviceBuffer<float> norms)
     {
         RowNormsCore(rows, rowCount, rowLength, norms);
         _clipRows ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, PrivacyKernels.Shape, float, GridStride>(PrivacyKernels.ClipRows);
@@ -30,7 +30,7 @@ internal sealed partial class IlgpuBackend
         if (n > 0) _clipRows(Threads(r), V(rows), V(norms), shape, clipNorm, r);
     }
 
-    protected override void SumRowsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, DeviceBuffer<float> output)
+    internal override void SumRowsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, DeviceBuffer<float> output)
     {
         _sumRows ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, PrivacyKernels.Shape, GridStride>(PrivacyKernels.SumRows);
         var r = Range(rowLength);
@@ -38,7 +38,7 @@ internal sealed partial class IlgpuBackend
         if (rowLength > 0) _sumRows(Threads(r), V(rows), V(output), shape, r);
     }
 
-    protected override void NoiseCore(DeviceBuffer<float> buffer, int n, float standardDeviation, Seed128 seed)
+    internal override void NoiseCore(DeviceBuffer<float> buffer, int n, float standardDeviation, Seed128 seed)
     {
         _noise ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, float, Seed128, GridStride>(PrivacyKernels.AddNoise);
         var blocks = Range((n + 3L) / 4);

@@ -5,8 +5,10 @@ namespace AllReduceNet.Training.Model;
 /// <summary>
 /// A stack of dense layers computed by a kernel backend: ReLU after every layer except the model's last (whose
 /// outputs are logits). An Mlp may be a contiguous slice of a larger model (a pipeline stage); then
-/// the constructor's endsWithLogits says whether its last layer is the model's last. Parameters are exchanged with
-/// the rest of the program as a flat vector in <see cref="ParameterLayout"/> order.
+/// the constructor's endsWithLogits says whether its last layer is the model's last. The parameters and their
+/// gradients live in the backend's buffers for the model's whole life (<see cref="ParameterTensors"/>,
+/// <see cref="GradientTensors"/>), where the optimizer updates them; they cross to the host only as a flat vector in
+/// <see cref="ParameterLayout"/> order, for checkpoints and for the collectives.
 /// </summary>
 internal sealed class Mlp : IDisposable
 {
@@ -31,7 +33,19 @@ internal sealed class Mlp : IDisposable
             _biases[l] = backend.Allocate<float>(Layout.Sizes[l + 1]);
             _biasGradients[l] = backend.Allocate<float>(Layout.Sizes[l + 1]);
         }
+        ParameterTensors = Interleave(_weights, _biases);
+        GradientTensors = Interleave(_weightGradients, _biasGradients);
     }
+
+    /// <summary>The parameter buffers in <see cref="ParameterLayout"/> order (layer 0's weights, its bias, layer 1's
+    /// weights, ...): concatenated, they are the flat parameter vector.</summary>
+    public IReadOnlyList<DeviceBuffer<float>> ParameterTensors { get; }
+
+    /// <summary>The gradient buffers, in the order and shapes of <see cref="ParameterTensors"/>; the backward pass overwrites them.</summary>
+    public IReadOnlyList<DeviceBuffer<float>> GradientTensors { get; }
+
+    private static DeviceBuffer<float>[] Interleave(DeviceBuffer<float>[] weights, DeviceBuffer<float>[] biases) =>
+        weights.Zip(biases, (w, b) => new[] { w, b }).SelectMany(pair => pair).ToArray();
 
     public ParameterLayout Layout { get; }
     public IKernelBackend Backend => _backend;
@@ -94,6 +108,14 @@ internal sealed class Mlp : IDisposable
 
     /// <summary>Copies layer <paramref name="layer"/>'s gradients (weights then bias) into <paramref name="bucket"/>.</summary>
     public void ReadLayerGradients(int layer, Span<float> bucket) => ReadPair(_weightGradients[layer], _biasGradients[layer], bucket, layer);
+
+    /// <summary>Overwrites layer <paramref name="layer"/>'s gradients with <paramref name="bucket"/> (weights then bias),
+    /// for instance with the bucket's sum over the ranks.</summary>
+    public void WriteLayerGradients(int layer, ReadOnlySpan<float> bucket)
+    {
+        _weightGradients[layer].CopyFrom(bucket[..Layout.WeightCount(layer)]);
+        _biasGradients[layer].CopyFrom(bucket.Slice(Layout.WeightCount(layer), Layout.Sizes[layer + 1]));
+    }
 
     public void ReadGradients(Span<float> flat)
     {

@@ -9,7 +9,8 @@ namespace AllReduceNet.Training.Strategies;
 /// Synchronous data parallelism: every rank holds the whole model, computes the gradient of its slice of the global
 /// batch, and the gradients are summed by AllReduce one bucket (one layer) at a time, the last layer's as soon as the
 /// backward pass has produced it. Every rank then takes the same optimizer step, so parameters stay identical
-/// (AllReduce results are bitwise identical on all ranks).
+/// (AllReduce results are bitwise identical on all ranks). Parameters and optimizer state stay in the kernel
+/// backend's buffers for the whole run; only the gradient buckets visit the host (<see cref="GradientBuckets"/>).
 /// </summary>
 internal sealed class DdpStrategy : IStrategy
 {
@@ -17,22 +18,20 @@ internal sealed class DdpStrategy : IStrategy
     private readonly ModelReplica _replica;
     private readonly Optimizer _optimizer;
     private readonly GradientBuckets _buckets;
-    private readonly float[] _parameters;
 
     public DdpStrategy(StrategyContext context)
     {
         _context = context;
         var settings = context.Settings;
         _replica = new ModelReplica(context, settings.Ranks);
-        _optimizer = new Optimizer(context.Backend, settings.Optimizer, context.Layout.Count, context.Schedule);
-        _parameters = new float[context.Layout.Count];
+        var model = _replica.Model;
+        _optimizer = new Optimizer(context.Backend, settings.Optimizer, model.ParameterTensors, model.GradientTensors, context.Schedule);
         _buckets = new GradientBuckets(context, _replica.Model);
     }
 
     public void Load(Checkpoint state)
     {
-        state.Parameters.CopyTo(_parameters, 0);
-        _replica.Model.WriteParameters(_parameters);
+        _replica.Model.WriteParameters(state.Parameters);
         _optimizer.Restore(state.OptimizerSlots, 0, state.OptimizerSteps);
     }
 
@@ -44,9 +43,8 @@ internal sealed class DdpStrategy : IStrategy
         {
             _buckets.BeginStep();
             tally = _replica.ForwardBackward(sampler, step, world.Rank, world.Size, tally, _buckets.LayerReady);
-            var gradients = _buckets.EndStep();
-            _optimizer.Step(_parameters, gradients);
-            _replica.Model.WriteParameters(_parameters);
+            _buckets.EndStep();
+            _optimizer.Step();
             onStep(step);
         }
         return tally;
@@ -55,11 +53,14 @@ internal sealed class DdpStrategy : IStrategy
     public Checkpoint Gather(int completedEpochs)
     {
         // Every rank holds the same full state already.
+        int count = _context.Layout.Count;
         var slots = new float[_context.Settings.Optimizer.SlotCount][];
-        for (int s = 0; s < slots.Length; s++) { slots[s] = new float[_parameters.Length]; _optimizer.ReadSlot(s, slots[s]); }
+        for (int s = 0; s < slots.Length; s++) { slots[s] = new float[count]; _optimizer.ReadSlot(s, slots[s]); }
+        var parameters = new float[count];
+        _replica.Model.ReadParameters(parameters);
         var settings = _context.Settings;
         return new Checkpoint(settings.Layers, completedEpochs, settings.Seed, settings.Optimizer.Kind, _optimizer.StepCount,
-            (float[])_parameters.Clone(), slots);
+            parameters, slots);
     }
 
     public IReadOnlyList<string> Describe() =>

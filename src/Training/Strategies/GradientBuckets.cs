@@ -11,6 +11,11 @@ namespace AllReduceNet.Training.Strategies;
 /// while earlier layers are still being computed; <see cref="EndStep"/> waits for all of them. Buckets start in the
 /// same order (last layer first) on every rank, as collectives on one communicator must. Gradients arrive
 /// pre-scaled by local rows / global batch (<see cref="LossHead"/>), so the sum is the global-batch gradient.
+/// <para>
+/// The buckets are the only data that cross between the backend and the host in a step: each layer's gradient goes
+/// down once for its AllReduce and its sum comes back up once, into the model's gradient buffers, where the
+/// optimizer reads it. With one rank there is nothing to sum and nothing moves.
+/// </para>
 /// </summary>
 internal sealed class GradientBuckets
 {
@@ -37,11 +42,11 @@ internal sealed class GradientBuckets
     /// <summary>Called by the backward pass when layer <paramref name="layer"/>'s gradient is ready.</summary>
     public void LayerReady(int layer)
     {
+        var world = _context.World;
+        if (world.Size == 1) return;
         var layout = _context.Layout;
         int offset = layout.LayerOffset(layer), length = layout.LayerLength(layer);
         _model.ReadLayerGradients(layer, _gradients.AsSpan(offset, length));
-        var world = _context.World;
-        if (world.Size == 1) return;
         if (_overlap)
         {
             _pending.Add(world.StartAllReduce(_gradients.AsMemory(offset, length), ReduceOp.Sum, _context.Collective));
@@ -52,13 +57,17 @@ internal sealed class GradientBuckets
         _context.Clock.Add(start);
     }
 
-    /// <summary>Waits for all buckets (the time blocked here is the communication the backward pass did not hide); returns the summed gradients.</summary>
-    public ReadOnlySpan<float> EndStep()
+    /// <summary>Waits for all buckets (the time blocked here is the communication the backward pass did not hide) and
+    /// puts the summed gradients back into the model.</summary>
+    public void EndStep()
     {
         long start = Stopwatch.GetTimestamp();
         foreach (var handle in _pending) handle.Wait();
         _pending.Clear();
         _context.Clock.Add(start);
-        return _gradients;
+        if (_context.World.Size == 1) return;
+        var layout = _context.Layout;
+        for (int l = 0; l < layout.LayerCount; l++)
+            _model.WriteLayerGradients(l, _gradients.AsSpan(layout.LayerOffset(l), layout.LayerLength(l)));
     }
 }

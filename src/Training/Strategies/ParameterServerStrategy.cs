@@ -34,7 +34,7 @@ internal sealed class ParameterServerStrategy : IStrategy
     private long _bytesSent, _bytesDense;
 
     // Server state.
-    private readonly Optimizer? _optimizer;
+    private readonly ShardOptimizer? _optimizer;
     private readonly float[] _shard = [], _accumulator = [];
     private readonly int[] _receive = [];
     private readonly float[][] _replies = [];
@@ -54,7 +54,7 @@ internal sealed class ParameterServerStrategy : IStrategy
         if (_isServer)
         {
             var (_, length) = _shards[context.World.Rank - _workers];
-            _optimizer = new Optimizer(context.Backend, settings.Optimizer, length, context.Schedule);
+            _optimizer = new ShardOptimizer(context.Backend, settings.Optimizer, length, context.Schedule);
             _shard = new float[length];
             _accumulator = new float[length];
             _receive = new int[SparseGradientCodec.Capacity(length)];
@@ -77,7 +77,8 @@ internal sealed class ParameterServerStrategy : IStrategy
         if (_isServer)
         {
             state.Parameters.AsSpan(ShardStart, _shard.Length).CopyTo(_shard);
-            _optimizer!.Restore(state.OptimizerSlots, ShardStart, state.OptimizerSteps);
+            _optimizer!.Load(_shard);
+            _optimizer.Optimizer.Restore(state.OptimizerSlots, ShardStart, state.OptimizerSteps);
         }
         else
         {
@@ -139,7 +140,7 @@ internal sealed class ParameterServerStrategy : IStrategy
                 var status = world.Receive<int>(_receive, w, PushTag);
                 SparseGradientCodec.AddTo(_receive.AsSpan(0, (int)status.Count<int>()), _accumulator);
             }
-            _optimizer!.Step(_shard, _accumulator);
+            _optimizer!.Step(_accumulator, _shard);
             _shard.CopyTo(_replies[0], 0);
             for (int w = 0; w < _workers; w++) replies[w] = world.Isend<float>(_replies[0], w, PullTag);
             foreach (var reply in replies) reply.Wait();
@@ -162,7 +163,7 @@ internal sealed class ParameterServerStrategy : IStrategy
             int w = status.Source;
             Array.Clear(_accumulator);
             SparseGradientCodec.AddTo(_receive.AsSpan(0, (int)status.Count<int>()), _accumulator);
-            _optimizer!.Step(_shard, _accumulator);
+            _optimizer!.Step(_accumulator, _shard);
             _maxStaleness = Math.Max(_maxStaleness, version - basedOn[w]);
             version++;
             clock[w]++;
@@ -187,8 +188,8 @@ internal sealed class ParameterServerStrategy : IStrategy
         var settings = _context.Settings;
         int count = _context.Layout.Count;
         var parameters = StateGather.Assemble(_context.World, count, ShardStart, _shard);
-        var slots = StateGather.AssembleSlots(_context.World, _optimizer, settings.Optimizer.SlotCount, count, ShardStart);
-        long steps = StateGather.MaxSteps(_context.World, _optimizer?.StepCount ?? 0);
+        var slots = StateGather.AssembleSlots(_context.World, _optimizer?.Optimizer, settings.Optimizer.SlotCount, count, ShardStart);
+        long steps = StateGather.MaxSteps(_context.World, _optimizer?.Optimizer.StepCount ?? 0);
         return new Checkpoint(settings.Layers, completedEpochs, settings.Seed, settings.Optimizer.Kind, steps, parameters, slots);
     }
 

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using AllReduceNet.Collectives;
 using AllReduceNet.Kernels;
 using AllReduceNet.Training.Checkpoints;
@@ -16,6 +15,8 @@ namespace AllReduceNet.Training.Strategies;
 /// each stage steps its own layers, so the result equals single-rank training on the global batch. Messages carry
 /// the micro-batch index as tag; activations come from s - 1 and gradients from s + 1, so sources tell them apart.
 /// The bubble (idle share) of GPipe is (S - 1) / (M + S - 1); the measured share of time spent waiting is reported.
+/// A stage's parameters, their summed gradients and the optimizer state stay in the kernel backend's buffers; only the
+/// activations and their gradients that travel between stages cross to the host.
 /// </summary>
 internal sealed class PipelineStrategy : IStrategy
 {
@@ -29,7 +30,9 @@ internal sealed class PipelineStrategy : IStrategy
     private readonly LossHead[] _heads;
     private readonly int[][] _labels;
     private readonly float[][] _sendBuffers;
-    private readonly float[] _receiveBuffer, _parameters, _gradients, _microGradients;
+    private readonly float[] _receiveBuffer;
+    // The stage's parameter gradients summed over the micro-batches, shaped like the model's tensors.
+    private readonly DeviceBuffer<float>[] _gradientSums;
     private readonly Optimizer _optimizer;
     private double _waitSeconds, _stepSeconds;
 
@@ -61,10 +64,8 @@ internal sealed class PipelineStrategy : IStrategy
         int widest = Math.Max(_model.InputSize, _model.OutputSize);
         _sendBuffers = Enumerable.Range(0, _micro).Select(_ => new float[_maxMicro * widest]).ToArray();
         _receiveBuffer = new float[_maxMicro * widest];
-        _parameters = new float[_model.Layout.Count];
-        _gradients = new float[_model.Layout.Count];
-        _microGradients = new float[_model.Layout.Count];
-        _optimizer = new Optimizer(context.Backend, settings.Optimizer, _model.Layout.Count, context.Schedule);
+        _gradientSums = _model.GradientTensors.Select(g => context.Backend.Allocate<float>(g.Length)).ToArray();
+        _optimizer = new Optimizer(context.Backend, settings.Optimizer, _model.ParameterTensors, _gradientSums, context.Schedule);
     }
 
     private bool IsFirst => _stage == 0;
@@ -72,8 +73,7 @@ internal sealed class PipelineStrategy : IStrategy
 
     public void Load(Checkpoint state)
     {
-        state.Parameters.AsSpan(_offset, _parameters.Length).CopyTo(_parameters);
-        _model.WriteParameters(_parameters);
+        _model.WriteParameters(state.Parameters.AsSpan(_offset, _model.Layout.Count));
         _optimizer.Restore(state.OptimizerSlots, _offset, state.OptimizerSteps);
     }
 
@@ -97,7 +97,7 @@ internal sealed class PipelineStrategy : IStrategy
                 {
                     _batchInput!.Load(micro).CopyTo(_labels[m]);
                     // Each micro-batch keeps its own input for the backward pass.
-                    CopyDevice(_batchInput.Device, _inputs[m], n * _model.InputSize);
+                    _context.Backend.Copy(_batchInput.Device, 0, _inputs[m], 0, n * _model.InputSize);
                 }
                 else
                 {
@@ -123,7 +123,8 @@ internal sealed class PipelineStrategy : IStrategy
             }
             WaitAll(sends);
             // Backward: micro-batches in reverse order; parameter gradients summed over micro-batches.
-            Array.Clear(_gradients);
+            // Zeros plus the first micro-batch's gradient, as the sum always was (0 + -0 is +0).
+            foreach (var sum in _gradientSums) sum.Clear();
             for (int m = _micro - 1; m >= 0; m--)
             {
                 var (_, n) = EpochSampler.ShardRange(batch.Length, m, _micro);
@@ -137,8 +138,7 @@ internal sealed class PipelineStrategy : IStrategy
                     outputGradient.CopyFrom(_receiveBuffer.AsSpan(0, n * _model.OutputSize));
                 }
                 _model.Backward(_activations[m], _inputs[m], outputGradient, _inputGradient, n);
-                _model.ReadGradients(_microGradients);
-                TensorPrimitives.Add(_gradients, _microGradients, _gradients);
+                for (int t = 0; t < _gradientSums.Length; t++) _context.Backend.Add(_gradientSums[t], _model.GradientTensors[t]);
                 if (!IsFirst)
                 {
                     var send = _sendBuffers[m].AsMemory(0, n * _model.InputSize);
@@ -147,8 +147,7 @@ internal sealed class PipelineStrategy : IStrategy
                 }
             }
             WaitAll(sends);
-            _optimizer.Step(_parameters, _gradients);
-            _model.WriteParameters(_parameters);
+            _optimizer.Step();
             onStep(step);
         }
         _stepSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(epochStart).TotalSeconds;
@@ -172,18 +171,13 @@ internal sealed class PipelineStrategy : IStrategy
         _waitSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
 
-    private void CopyDevice(DeviceBuffer<float> source, DeviceBuffer<float> destination, int count)
-    {
-        var host = _receiveBuffer.AsSpan(0, count);
-        source.CopyTo(host);
-        destination.CopyFrom(host);
-    }
-
     public Checkpoint Gather(int completedEpochs)
     {
         var settings = _context.Settings;
         int count = _context.Layout.Count;
-        var parameters = StateGather.Assemble(_context.World, count, _offset, _parameters);
+        var stage = new float[_model.Layout.Count];
+        _model.ReadParameters(stage);
+        var parameters = StateGather.Assemble(_context.World, count, _offset, stage);
         var slots = StateGather.AssembleSlots(_context.World, _optimizer, settings.Optimizer.SlotCount, count, _offset);
         return new Checkpoint(settings.Layers, completedEpochs, settings.Seed, settings.Optimizer.Kind, _optimizer.StepCount, parameters, slots);
     }
@@ -209,5 +203,6 @@ internal sealed class PipelineStrategy : IStrategy
         _batchInput?.Dispose();
         foreach (var h in _heads) h.Dispose();
         _optimizer.Dispose();
+        foreach (var sum in _gradientSums) sum.Dispose();
     }
 }
