@@ -16,6 +16,17 @@ public class MpiFailureTests
     [MpiFact(MpiJob.OpenMpi)]
     public void MismatchedCountsEndTheOpenMpiJobWithAMismatchError() => AssertMismatch(MpiJob.Launch(MpiJob.OpenMpi, 2, "mismatch", Timeout));
 
+    /// <summary>A bad setting is a clear error naming the variable and what is allowed, from Initialize, not a type-initializer failure.</summary>
+    [MpiFact(MpiJob.Mpich)]
+    public void ABadEnvironmentSettingIsNamedAtInitialize()
+    {
+        var result = MpiJob.Launch(MpiJob.Mpich, 2, "suite", Timeout, new Dictionary<string, string> { ["ALLREDUCENET_ALGO"] = "bogus" });
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("EnvironmentSettingException", result.Output);
+        Assert.Contains("ALLREDUCENET_ALGO='bogus' is not valid: expected one of ring, tree, rd", result.Output);
+        Assert.DoesNotContain("TypeInitializationException", result.Output);
+    }
+
     /// <summary>
     /// Through shared memory every fragment carries its sender's collective count, so the mismatch names both
     /// counts, rank 0's 1000 floats and another rank's 1001, and the two message lengths.
