@@ -31,6 +31,17 @@ public static class CaseMatrix
         new(Collective.AllReduce, ElementKind.Double, ReduceOp.Average, count / 2 + 3, InPlace: false, algorithm),
     ];
 
+    /// <summary>The other collectives over thousands of elements with 1 KiB segments: many segments, roots at both ends.</summary>
+    public static IEnumerable<CollectiveCase> SizableOthers(int ranks) =>
+    [
+        new(Collective.Broadcast, ElementKind.Double, ReduceOp.Sum, 100_003, InPlace: true, SegmentBytes: 1024, Root: ranks - 1),
+        new(Collective.Reduce, ElementKind.Int, ReduceOp.Max, 4099, InPlace: false, SegmentBytes: 1024, Root: ranks - 1),
+        new(Collective.Reduce, ElementKind.Float, ReduceOp.Sum, 4099, InPlace: true, SegmentBytes: 1024, Root: 0),
+        new(Collective.AllGather, ElementKind.Long, ReduceOp.Sum, 1000, InPlace: false, SegmentBytes: 1024),
+        new(Collective.ReduceScatter, ElementKind.Float, ReduceOp.Min, 1000, InPlace: false, SegmentBytes: 1024),
+        new(Collective.ReduceScatter, ElementKind.Double, ReduceOp.Sum, 1001, InPlace: true, SegmentBytes: 1024),
+    ];
+
     private static IEnumerable<CollectiveCase> AllReduce(int ranks, SuiteTransport transport) =>
         from algorithm in Algorithms(transport)
         from type in Types.Append(ElementKind.Byte)

@@ -37,6 +37,13 @@ public class CollectiveSuiteTests
     public void LargeMessages(AllReduceAlgorithm algorithm, int ranks) =>
         AssertPassed(World.Run(ranks, comm => CaseRunner.RunAll(comm, CaseMatrix.Large(algorithm, (1 << 20) + 3))));
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(5)]
+    [InlineData(16)]
+    public void SizableMessagesOfTheOtherCollectives(int ranks) =>
+        AssertPassed(World.Run(ranks, comm => CaseRunner.RunAll(comm, CaseMatrix.SizableOthers(ranks))));
+
     [Fact]
     public void SixteenRanksLargeUnevenCountInSmallSegments() =>
         AssertPassed(World.Run(16, comm => CaseRunner.RunAll(comm,
