@@ -125,25 +125,21 @@ internal readonly unsafe struct CollectiveCall
     public void WaitSend(Request? request)
     {
         if (request is null) return;
-        Await(request);
+        Await(request, null);
         request.ThrowIfFailed();
     }
 
-    /// <summary>Waits for a receive and checks that the peer called the same collective with the same count.</summary>
-    public void WaitReceive(Request? request, long expectedBytes)
+    /// <summary>
+    /// Waits for a receive and checks that the peer called the same collective with the same count. While it waits,
+    /// it also looks at <paramref name="sibling"/>, a receive from another peer posted alongside (the tree's second
+    /// child): a mismatched message there is reported even if this one never comes.
+    /// </summary>
+    public void WaitReceive(Request? request, long expectedBytes, Request? sibling = null)
     {
         if (request is null) return;
-        Await(request);
+        Await(request, sibling);
         var status = request.Status;
-        if (status.Tag != Tag && CollectiveSignature.BothAllReduce(status.Tag, Tag) && request.PeerCollectiveCount is long peer and >= 0 && peer != Count)
-            throw CountMismatch(
-                $"rank {status.Source} passed {peer} x {ElementTypes.Name(Type)}, so Auto (which picks the algorithm by size) chose {CollectiveSignature.KindName(CollectiveSignature.KindOf(status.Tag))} there " +
-                $"and {Operation} here.");
-        if (status.Tag != Tag)
-            throw new CollectiveMismatchException(
-                $"rank {Rank}: {Operation} of {Count} x {ElementTypes.Name(Type)} (call #{CallNumber} on this communicator) " +
-                $"received from rank {status.Source} a message of {CollectiveSignature.Describe(status.Tag)}, where it expected " +
-                $"{CollectiveSignature.Describe(Tag)}: the ranks called different collectives, element types, operators or algorithms at the same point.");
+        if (status.Tag != Tag) throw SignatureMismatch(status, request.PeerCollectiveCount);
         if (status.ByteCount != expectedBytes)
         {
             long peerCount = request.PeerCollectiveCount;
@@ -153,14 +149,45 @@ internal readonly unsafe struct CollectiveCall
         request.ThrowIfFailed();
     }
 
+    /// <summary>A message of another signature arrived from <paramref name="status"/>.Source: what each side called, or, between two AllReduce algorithms, the counts that made Auto choose them.</summary>
+    private CollectiveMismatchException SignatureMismatch(MessageStatus status, long peerCount)
+    {
+        if (CollectiveSignature.BothAllReduce(status.Tag, Tag) && peerCount >= 0 && peerCount != Count)
+            return CountMismatch(
+                $"rank {status.Source} passed {peerCount} x {ElementTypes.Name(Type)}, so Auto (which picks the algorithm by size) chose {CollectiveSignature.KindName(CollectiveSignature.KindOf(status.Tag))} there " +
+                $"and {Operation} here.");
+        return new CollectiveMismatchException(
+            $"rank {Rank}: {Operation} of {Count} x {ElementTypes.Name(Type)} (call #{CallNumber} on this communicator) " +
+            $"received from rank {status.Source} a message of {CollectiveSignature.Describe(status.Tag)}, where it expected " +
+            $"{CollectiveSignature.Describe(Tag)}: the ranks called different collectives, element types, operators or algorithms at the same point.");
+    }
+
     /// <summary>Waits for <paramref name="request"/> until the call's deadline, looking for peers' failure notices meanwhile.</summary>
-    private void Await(Request request)
+    private void Await(Request request, Request? sibling)
     {
         while (!request.WaitCore(Deadline.Within(CollectiveFailures.PollInterval)))
         {
             if (_comm.Failures.PeerFailure(CallNumber, Operation) is { } failed) throw failed;
+            if (StrayMessage() is { } stray) throw stray;
+            if (sibling is { IsCompleted: true } && sibling.Status.Tag != Tag) throw SignatureMismatch(sibling.Status, sibling.PeerCollectiveCount);
             if (Deadline.HasPassed) throw TimedOut(request);
         }
+    }
+
+    /// <summary>
+    /// A message of this call's number but another signature that arrived unasked: its sender called another
+    /// collective (or algorithm, type, operator) here. Where each side only waits for the other (a Broadcast's root
+    /// sending to a rank whose AllReduce is sending to it), no receive would ever look at it: this does.
+    /// </summary>
+    private CollectiveMismatchException? StrayMessage()
+    {
+        Span<MessageStatus> unexpected = stackalloc MessageStatus[8];
+        int found = _transport.UnexpectedCollectiveMessages(unexpected);
+        foreach (var message in unexpected[..found])
+        {
+            if (message.Tag != Tag && CollectiveSignature.SameCall(message.Tag, Tag)) return SignatureMismatch(message, -1);
+        }
+        return null;
     }
 
     /// <summary>This rank's part of the call failed with <paramref name="error"/>: tell the peers, so they are released too.</summary>

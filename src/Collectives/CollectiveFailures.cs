@@ -10,11 +10,19 @@ namespace AllReduceNet.Collectives;
 /// A failed collective leaves messages in flight that no later call can tell apart, so after one the communicator
 /// refuses further collectives with the reason (as NCCL wants a communicator aborted after an error).
 /// </para>
+/// <para>
+/// A rank that disposes its communicator sends the same notice for the call it will never make (the next one), so a
+/// peer that waits in that call for it (it returned early, or its thread ended) is released too, at once.
+/// </para>
 /// </summary>
-internal sealed unsafe class CollectiveFailures : IDisposable
+internal sealed unsafe class CollectiveFailures
 {
     /// <summary>How often a collective's wait looks for a notice: the bound on how late a rank learns of a peer's failure.</summary>
     public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The tag's bit that says the sender left (disposed its communicator) rather than failed; the bits below carry the call number.</summary>
+    private const int LeftBit = 1 << 14;
+    private const int CallBits = LeftBit - 1;
 
     private readonly Communicator _comm;
     private readonly List<Request> _noticesSent = new();
@@ -27,7 +35,7 @@ internal sealed unsafe class CollectiveFailures : IDisposable
     public void BeforeCollective(long callNumber, string operation)
     {
         if (_refusal is null && _notice is { IsCompleted: true } notice)
-            _refusal = $"rank {notice.Status.Source} failed in collective call #{CallOf(notice.Status.Tag, callNumber)} on this communicator and told the others";
+            _refusal = Describe(notice.Status, callNumber);
         if (_refusal is not null)
             throw new CommunicatorAbortedException(_notice is { IsCompleted: true } n ? n.Status.Source : _comm.Rank,
                 $"rank {_comm.Rank}: {operation} (call #{callNumber}) refused: {_refusal}. Messages of that call may still be in flight; create a new communicator.", null);
@@ -42,11 +50,17 @@ internal sealed unsafe class CollectiveFailures : IDisposable
     public CommunicatorAbortedException? PeerFailure(long callNumber, string operation)
     {
         if (_notice is not { IsCompleted: true } notice) return null;
-        long failedCall = CallOf(notice.Status.Tag, callNumber);
-        if (failedCall > callNumber) return null;
-        int peer = notice.Status.Source;
-        return new CommunicatorAbortedException(peer,
-            $"rank {_comm.Rank}: {operation} (call #{callNumber}): rank {peer} failed in call #{failedCall} and left it; its own exception names the cause.", null);
+        if (CallOf(notice.Status.Tag, callNumber) > callNumber) return null;
+        return new CommunicatorAbortedException(notice.Status.Source,
+            $"rank {_comm.Rank}: {operation} (call #{callNumber}): {Describe(notice.Status, callNumber)}.", null);
+    }
+
+    private static string Describe(MessageStatus notice, long current)
+    {
+        long call = CallOf(notice.Tag, current);
+        return (notice.Tag & LeftBit) != 0
+            ? $"rank {notice.Source} disposed its communicator before call #{call} (it returned, or its thread ended, without making it)"
+            : $"rank {notice.Source} failed in call #{call} and left it; its own exception names the cause";
     }
 
     /// <summary>
@@ -58,7 +72,12 @@ internal sealed unsafe class CollectiveFailures : IDisposable
         if (_refusal is not null) return;
         _refusal = $"{operation} (call #{callNumber}) failed here with {error.GetType().Name}: {error.Message}";
         if (error is CommunicatorAbortedException) return;   // caused by a peer's notice, or by an abort every rank sees
-        int tag = (int)(callNumber & Communicator.MaxTag);
+        Send(callNumber, left: false);
+    }
+
+    private void Send(long callNumber, bool left)
+    {
+        int tag = (int)(callNumber & CallBits) | (left ? LeftBit : 0);
         for (int peer = 0; peer < _comm.Size; peer++)
         {
             if (peer == _comm.Rank) continue;
@@ -67,18 +86,21 @@ internal sealed unsafe class CollectiveFailures : IDisposable
         }
     }
 
-    /// <summary>The full call number a notice's 15-bit tag stands for: the one nearest <paramref name="current"/>.</summary>
+    /// <summary>The full call number a notice's 14 call bits stand for: the one nearest <paramref name="current"/>.</summary>
     private static long CallOf(int tag, long current)
     {
-        long delta = (tag - current) & Communicator.MaxTag;
-        if (delta > Communicator.MaxTag / 2) delta -= Communicator.MaxTag + 1;
+        long delta = (tag - current) & CallBits;
+        if (delta > CallBits / 2) delta -= CallBits + 1;
         return current + delta;
     }
 
-    public void Dispose()
+    /// <summary>The communicator is being disposed after <paramref name="calls"/> collectives: peers still to make call <paramref name="calls"/> + 1 will wait for this rank in vain.</summary>
+    public void Dispose(long calls)
     {
+        if (_refusal is null && _comm.Size > 1) Send(calls + 1, left: true);
         if (_notice is { IsCompleted: false } pending) pending.TryCancel();
-        foreach (var sent in _noticesSent)
-            if (!sent.IsCompleted) sent.TryCancel();
+        // Notices sent stay where they are: empty, unbuffered, and what a peer still waiting needs to hear. Asking
+        // whether each completed lets an MPI library finish those it sent eagerly.
+        foreach (var sent in _noticesSent) _ = sent.IsCompleted;
     }
 }

@@ -28,6 +28,9 @@ internal static class CollectiveSignature
     public static int Tag(CollectiveKind kind, ElementType type, ReduceOp? op, long callNumber) =>
         (((int)kind & 15) << 11) | (((int)type & 7) << 8) | (((int)(op ?? 0) & 7) << 5) | (int)(callNumber & 31);
 
+    /// <summary>True when both tags carry the same call number (mod 32).</summary>
+    public static bool SameCall(int tag, int other) => (tag & 31) == (other & 31);
+
     /// <summary>The collective (and algorithm) a tag names.</summary>
     public static CollectiveKind KindOf(int tag) => (CollectiveKind)((tag >> 11) & 15);
 

@@ -188,7 +188,7 @@ public sealed unsafe partial class Communicator : IDisposable
         if (_disposed) return;
         _disposed = true;
         DisposeQueue();
-        Failures.Dispose();
+        Failures.Dispose(_collectiveCalls);
         Transport.Dispose();
         _scratch.Dispose();
     }

@@ -71,6 +71,14 @@ internal unsafe interface ITransport : IDisposable
     /// <summary>Called as this rank enters collective number <paramref name="callNumber"/>.</summary>
     void OnCollectiveEntered(long callNumber) { }
 
+    /// <summary>
+    /// Copies the statuses (source, tag, bytes) of collective messages that arrived with no receive posted for them,
+    /// oldest first, up to <paramref name="into"/>'s length; returns how many. Lets a collective that waits see a
+    /// message of another collective that its peer sent it, where the two would otherwise wait for each other
+    /// forever. Default: none known.
+    /// </summary>
+    int UnexpectedCollectiveMessages(Span<MessageStatus> into) => 0;
+
     /// <summary>Which ranks never reached call <paramref name="callNumber"/>, where the transport can tell; else null.</summary>
     string? DescribeStragglers(long callNumber) => null;
 }

@@ -1,22 +1,20 @@
 using AllReduceNet.Collectives;
+using AllReduceNet.Collectives.Suite;
 using AllReduceNet.Collectives.Transports.Mpi;
 using AllReduceNet.MpiTestApp;
 
 // Usage (one process per rank, under mpiexec):
 //   suite [--large N] [--thread-level serialized]
-//                      every collective against a sequential reference; prints a summary; exit 0 when all passed
+//                      the collective suite (CaseMatrix) and MPI's own checks; prints a summary; exit 0 when all passed
 //   splits             collectives on halves of the world, on the world between them, and both at once; prints a summary
-//   mismatch           rank 0 passes one element fewer to AllReduce: a CollectiveMismatchException ends the job
-//   mismatch-op        rank 0 reduces with Sum, the others with Max: a mismatch naming both signatures ends the job
-//   mismatch-type      rank 0 reduces floats, the others ints of the same byte count: likewise
-//   mismatch-collective rank 0 calls AllReduce, the others Broadcast: likewise
+//   mismatch KIND ALGORITHM COUNT ODD-RANK
+//                      a MismatchScenario (Count, Operator, ElementType, Collective, Throws): the first rank that fails
+//                      ends the job through the MPI_Abort hook, long before the world's timeout
 //   skip [broadcast]   the last rank skips an AllReduce (or, at 2 ranks with small shm slots, a Broadcast from rank 0)
 //                      and sleeps: the others time out (ALLREDUCENET_TIMEOUT_SECONDS), a CommunicationTimeoutException ends the job
-//   throw              rank 1 throws while the others wait in a barrier: the MPI_Abort hook ends the job
 //   init               only initializes MPI (with ALLREDUCENET_MPI_LIBRARY=/nonexistent, prints the error, exits 3)
 var mode = args.Length > 0 ? args[0] : "suite";
 string? Option(string name) => Array.IndexOf(args, name) is int i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-long large = long.Parse(Option("--large") ?? "1048576");
 var threadLevel = Enum.Parse<MpiThreadLevel>(Option("--thread-level") ?? "multiple", ignoreCase: true);
 
 if (mode == "init")
@@ -39,7 +37,7 @@ if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("ALLREDUCENET_T
 switch (mode)
 {
     case "suite":
-        int failures = new Suite(world, large).Run();
+        int failures = new MpiSuiteRunner(world, int.Parse(Option("--large") ?? "1048576")).Run();
         MpiRuntime.Finalize();
         return failures == 0 ? 0 : 1;
     case "splits":
@@ -47,22 +45,12 @@ switch (mode)
         MpiRuntime.Finalize();
         return splitFailures == 0 ? 0 : 1;
     case "mismatch":
-        ErrorScenarios.MismatchedCounts(world);
-        break;
-    case "mismatch-op":
-        ErrorScenarios.MismatchedOperators(world);
-        break;
-    case "mismatch-type":
-        ErrorScenarios.MismatchedTypes(world);
-        break;
-    case "mismatch-collective":
-        ErrorScenarios.MismatchedCollectives(world);
+        new MismatchScenario(Enum.Parse<MismatchKind>(args[1]), Enum.Parse<AllReduceAlgorithm>(args[2]), int.Parse(args[3]), int.Parse(args[4])).Run(world);
+        Console.WriteLine($"rank {world.Rank}: the mismatched collective and the barrier after it returned, which they must not");
+        MpiRuntime.Abort(4, "a mismatched collective returned");
         break;
     case "skip":
         ErrorScenarios.SkippedCollective(world, broadcast: args.Contains("broadcast"));
-        break;
-    case "throw":
-        ErrorScenarios.ThrowingRank(world);
         break;
     default:
         MpiRuntime.Abort(2, $"unknown mode '{mode}'");

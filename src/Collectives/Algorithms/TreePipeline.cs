@@ -41,7 +41,9 @@ internal static unsafe class TreePipeline
                 for (int c = 0; c < children; c++)
                 {
                     int slot = (j % Depth) * 2 + c;
-                    call.WaitReceive(requests[segments + slot], length * sizeof(T));
+                    // While waiting for the first child, watch the second: a mismatched message from it must not wait on the first.
+                    var sibling = c + 1 < children ? requests[segments + slot + 1] : null;
+                    call.WaitReceive(requests[segments + slot], length * sizeof(T), sibling);
                     TOp.Apply(mine, new ReadOnlySpan<T>(slots + slot * segmentElements, (int)length), mine);
                     call.Recycle(requests[segments + slot]);
                     requests[segments + slot] = null;

@@ -38,6 +38,8 @@ internal sealed class InProcessGroup
 
     public void PostReceive(InProcessRequest receive) => _mailboxes[receive.Owner.Rank].PostReceive(receive);
 
+    public int UnexpectedCollectiveMessages(int rank, Span<MessageStatus> into) => _mailboxes[rank].UnexpectedCollectiveMessages(into);
+
     public bool TryWithdraw(InProcessRequest request) =>
         _mailboxes[request.IsSend ? request.Peer : request.Owner.Rank].TryWithdraw(request);
 

@@ -65,6 +65,8 @@ internal sealed unsafe class InProcessTransport : ITransport
         return receive;
     }
 
+    public int UnexpectedCollectiveMessages(Span<MessageStatus> into) => Group.UnexpectedCollectiveMessages(_rank, into);
+
     /// <summary>The members of one new group meet at one shared <see cref="InProcessGroup"/>, registered under the split's number and its first member.</summary>
     public ITransport? CreateGroup(int[]? members, long groupId)
     {

@@ -57,6 +57,21 @@ internal sealed class Mailbox
         if (send is not null) InProcessRequest.Transfer(send, receive);
     }
 
+    /// <summary>Copies the statuses of up to <paramref name="into"/>.Length collective messages that arrived with no receive posted for them, oldest first.</summary>
+    public int UnexpectedCollectiveMessages(Span<MessageStatus> into)
+    {
+        int found = 0;
+        lock (_gate)
+        {
+            foreach (var send in _unexpectedSends)
+            {
+                if (found == into.Length) break;
+                if (send.Channel == MessageChannel.Collective) into[found++] = new MessageStatus(send.Owner.Rank, send.Tag, send.Bytes);
+            }
+        }
+        return found;
+    }
+
     /// <summary>Removes a request that has not matched yet; false when it already matched.</summary>
     public bool TryWithdraw(InProcessRequest request)
     {
