@@ -25,7 +25,7 @@ internal static class Trainer
     public static Checkpoint Run(Communicator world, TrainSettings settings, TrainTestData data, Checkpoint? initial,
         ReportWriter report, Action<int, int>? afterStep = null)
     {
-        using var backend = KernelBackends.Create(settings.Device);
+        using var backend = KernelBackends.Create(settings.Device, KernelThreads.PerRank(settings.Ranks));
         var clock = new CommunicationClock();
         var context = new StrategyContext(world, settings, backend, data, clock);
         initial ??= InitialState(settings, context.Layout);
