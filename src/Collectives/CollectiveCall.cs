@@ -29,12 +29,15 @@ internal readonly unsafe struct CollectiveCall
     public readonly ElementType Type;
     public readonly Deadline Deadline;
     public readonly TimeSpan Timeout;
+    /// <summary>True when the caller named this call's timeout (<see cref="CollectiveOptions.Timeout"/>) rather than taking the communicator's.</summary>
+    public readonly bool TimeoutGiven;
     public readonly int SegmentBytes;
 
     public CollectiveCall(Communicator comm, CollectiveKind kind, ElementType type, ReduceOp? op, long count, CollectiveOptions options)
     {
         comm.ThrowIfDisposed();
         Timeout = options.Timeout ?? comm.DefaultTimeout;
+        TimeoutGiven = options.Timeout is not null;
         Deadline = Deadline.After(Timeout);
         comm.WaitForStartedCollectives(Deadline, Timeout);
         _comm = comm;

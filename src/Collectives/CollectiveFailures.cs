@@ -11,8 +11,8 @@ namespace AllReduceNet.Collectives;
 /// refuses further collectives with the reason (as NCCL wants a communicator aborted after an error).
 /// </para>
 /// <para>
-/// A rank that disposes its communicator sends the same notice for the call it will never make (the next one), so a
-/// peer that waits in that call for it (it returned early, or its thread ended) is released too, at once.
+/// In-process, a rank that disposes its communicator sends the same notice for the call it will never make (the next
+/// one), so a peer that waits in that call for it (it returned early, or its thread ended) is released too, at once.
 /// </para>
 /// </summary>
 internal sealed unsafe class CollectiveFailures
@@ -28,16 +28,19 @@ internal sealed unsafe class CollectiveFailures
     private readonly List<Request> _noticesSent = new();
     private Request? _notice;
     private string? _refusal;
+    private int _refusalRank;
 
     public CollectiveFailures(Communicator comm) => _comm = comm;
 
-    /// <summary>Before a collective: refuses it after an earlier failure, and keeps the notice receive posted.</summary>
+    /// <summary>
+    /// Before a collective: refuses it after a failure this rank took part in, and keeps the notice receive posted.
+    /// It does not test the notice receive (under MPI each test is a trip through the library, a microsecond on every
+    /// small collective): a notice that arrived meanwhile is seen by the first wait that takes longer than a poll.
+    /// </summary>
     public void BeforeCollective(long callNumber, string operation)
     {
-        if (_refusal is null && _notice is { IsCompleted: true } notice)
-            _refusal = Describe(notice.Status, callNumber);
         if (_refusal is not null)
-            throw new CommunicatorAbortedException(_notice is { IsCompleted: true } n ? n.Status.Source : _comm.Rank,
+            throw new CommunicatorAbortedException(_refusalRank,
                 $"rank {_comm.Rank}: {operation} (call #{callNumber}) refused: {_refusal}. Messages of that call may still be in flight; create a new communicator.", null);
         if (_notice is null && _comm.Size > 1)
             _notice = _comm.Transport.PostReceive(null, 0, Communicator.AnySource, Communicator.AnyTag, MessageChannel.Control, default);
@@ -71,6 +74,7 @@ internal sealed unsafe class CollectiveFailures
     {
         if (_refusal is not null) return;
         _refusal = $"{operation} (call #{callNumber}) failed here with {error.GetType().Name}: {error.Message}";
+        _refusalRank = error is CommunicatorAbortedException aborted ? aborted.FailedRank : _comm.Rank;
         if (error is CommunicatorAbortedException) return;   // caused by a peer's notice, or by an abort every rank sees
         Send(callNumber, left: false);
     }
@@ -97,7 +101,7 @@ internal sealed unsafe class CollectiveFailures
     /// <summary>The communicator is being disposed after <paramref name="calls"/> collectives: peers still to make call <paramref name="calls"/> + 1 will wait for this rank in vain.</summary>
     public void Dispose(long calls)
     {
-        if (_refusal is null && _comm.Size > 1) Send(calls + 1, left: true);
+        if (_refusal is null && _comm.Size > 1 && _comm.Transport.NotifiesPeersOnDispose) Send(calls + 1, left: true);
         if (_notice is { IsCompleted: false } pending) pending.TryCancel();
         // Notices sent stay where they are: empty, unbuffered, and what a peer still waiting needs to hear. Asking
         // whether each completed lets an MPI library finish those it sent eagerly.

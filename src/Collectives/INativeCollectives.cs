@@ -9,6 +9,9 @@ internal unsafe interface INativeCollectives
     /// <summary>True when the library can reduce this type with this operator (MPI has no Half, for example).</summary>
     bool SupportsAllReduce(ElementType type, ReduceOp op);
 
+    /// <summary>The library's blocking AllReduce (MPI_Allreduce) of at most int.MaxValue elements; <paramref name="send"/> == <paramref name="receive"/> means in place.</summary>
+    void AllReduce(void* send, void* receive, int count, ElementType type, ReduceOp op);
+
     /// <summary>
     /// Starts the library's AllReduce (MPI_Iallreduce) of at most int.MaxValue elements; <paramref name="send"/> ==
     /// <paramref name="receive"/> means in place. The request completes with the collective; it cannot be cancelled.

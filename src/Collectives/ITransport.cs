@@ -79,6 +79,13 @@ internal unsafe interface ITransport : IDisposable
     /// </summary>
     int UnexpectedCollectiveMessages(Span<MessageStatus> into) => 0;
 
+    /// <summary>
+    /// Whether a rank that disposes its communicator tells the peers (a failure notice for the call it will not make),
+    /// so that one still waiting for it is released. In-process a rank can return while the others go on; under MPI
+    /// freeing a communicator is collective (MPI_Comm_free), and notices nobody receives would linger to MPI_Finalize.
+    /// </summary>
+    bool NotifiesPeersOnDispose => false;
+
     /// <summary>Which ranks never reached call <paramref name="callNumber"/>, where the transport can tell; else null.</summary>
     string? DescribeStragglers(long callNumber) => null;
 }

@@ -15,13 +15,14 @@ public sealed record CollectiveCase(
     int? SegmentBytes = null,
     int Root = 0,
     int Seed = 0,
-    string? Refusal = null)
+    string? Refusal = null,
+    TimeSpan? Timeout = null)
 {
-    public CollectiveOptions Options => new() { Algorithm = Algorithm, SegmentBytes = SegmentBytes };
+    public CollectiveOptions Options => new() { Algorithm = Algorithm, SegmentBytes = SegmentBytes, Timeout = Timeout };
 
     public override string ToString() =>
         $"{Collective}{(Collective == Collective.AllReduce ? $"({Algorithm})" : "")} {Type} {Op} count={Count} " +
         $"segment={SegmentBytes?.ToString() ?? "default"} {(InPlace ? "in place" : "out of place")}" +
         $"{(Collective is Collective.Broadcast or Collective.Reduce ? $" root={Root}" : "")}{(Seed != 0 ? $" seed={Seed}" : "")}" +
-        $"{(Refusal is null ? "" : " (refused)")}";
+        $"{(Refusal is null ? "" : " (refused)")}{(Timeout is null ? "" : $" timeout={Timeout.Value.TotalSeconds} s")}";
 }

@@ -48,6 +48,8 @@ internal sealed unsafe class InProcessTransport : ITransport
 
     public bool ReducesOnReceive => true;
 
+    public bool NotifiesPeersOnDispose => true;
+
     public IPeerBuffers? PeerBuffers => Group.Board;
 
     /// <summary>

@@ -1,9 +1,9 @@
 namespace AllReduceNet.Collectives.Transports.Mpi;
 
 /// <summary>
-/// The MPI library's own AllReduce on the collectives' communicator, the baseline of every benchmark: started with
-/// MPI_Iallreduce and tested by the caller until its deadline, like any request, so it honours timeouts and failure
-/// notices. MPI cannot cancel a started collective, so after such a failure the request stays with the library.
+/// The MPI library's own AllReduce on the collectives' communicator, the baseline of every benchmark: MPI_Allreduce, or
+/// MPI_Iallreduce tested by the caller until its deadline, like any request, where a timeout must be honoured. MPI
+/// cannot cancel a started collective, so after such a failure the request stays with the library.
 /// </summary>
 internal sealed unsafe class MpiNativeCollectives(MpiTransport comm) : INativeCollectives
 {
@@ -14,6 +14,15 @@ internal sealed unsafe class MpiNativeCollectives(MpiTransport comm) : INativeCo
     /// (max(92, 129) = 92).
     /// </summary>
     public bool SupportsAllReduce(ElementType type, ReduceOp op) => DatatypeOf(type) != 0 && OpOf(op) != 0;
+
+    /// <summary>MPI_Allreduce, MPI_IN_PLACE when the buffers are the same.</summary>
+    public void AllReduce(void* send, void* receive, int count, ElementType type, ReduceOp op)
+    {
+        var mpi = comm.Library;
+        void* s = send == receive ? (void*)mpi.Handles.InPlace : send;
+        mpi.Check(mpi.Allreduce(s, receive, count, DatatypeOf(type), OpOf(op), comm.CollectiveComm),
+            $"MPI_Allreduce of {count} x {ElementTypes.Name(type)} ({op})", comm.Rank);
+    }
 
     /// <summary>MPI_Iallreduce, MPI_IN_PLACE when the buffers are the same.</summary>
     public Request StartAllReduce(void* send, void* receive, int count, ElementType type, ReduceOp op)
