@@ -168,6 +168,7 @@ internal readonly unsafe struct CollectiveCall
     /// <summary>Waits for <paramref name="request"/> until the call's deadline, looking for peers' failure notices meanwhile.</summary>
     private void Await(Request request, Request? sibling)
     {
+        if (request.IsCompleted) return;   // the common case, without reading the clock
         while (!request.WaitCore(Deadline.Within(CollectiveFailures.PollInterval)))
         {
             if (_comm.Failures.PeerFailure(CallNumber, Operation) is { } failed) throw failed;

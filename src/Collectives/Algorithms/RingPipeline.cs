@@ -71,7 +71,7 @@ internal static unsafe class RingPipeline
         private readonly long _segmentElements;
         private readonly int _segments, _firstStep, _total, _n, _rank, _left, _right;
         private readonly Request?[] _requests;       // [0, total): sends by item; then one per receive slot
-        private readonly PendingReduce<T>[] _reduces; // per receive slot, for reduce-scatter items
+        private PendingReduce<T> _reduce0, _reduce1;  // per receive slot (ReceivesInFlight = 2), for reduce-scatter items
         private fixed long _expectedBytes[ReceivesInFlight];
         private fixed bool _reducing[ReceivesInFlight];
         private fixed bool _deferred[ReceivesInFlight];
@@ -92,7 +92,6 @@ internal static unsafe class RingPipeline
             _right = (_rank + 1) % _n;
             _requests = ArrayPool<Request?>.Shared.Rent(total + ReceivesInFlight);
             Array.Clear(_requests, 0, total + ReceivesInFlight);
-            _reduces = ArrayPool<PendingReduce<T>>.Shared.Rent(ReceivesInFlight);
         }
 
         private int Step(int item) => _firstStep + item / _segments;
@@ -143,9 +142,10 @@ internal static unsafe class RingPipeline
             if (length == 0) { receive = null; return; }
             if (IsReduceStep(step))
             {
-                _reduces[slot] = _call.PostReceiveReduce<T, TOp>(_data + offset, length, _left, _slots + slot * _segmentElements);
+                var pending = _call.PostReceiveReduce<T, TOp>(_data + offset, length, _left, _slots + slot * _segmentElements);
+                if (slot == 0) _reduce0 = pending; else _reduce1 = pending;
                 _reducing[slot] = true;
-                receive = _reduces[slot].Request;
+                receive = pending.Request;
                 return;
             }
             // All-gather overwrites a chunk this rank sent during reduce-scatter at the same step index: that send
@@ -165,7 +165,7 @@ internal static unsafe class RingPipeline
             ref Request? receive = ref _requests[_total + slot];
             if (_reducing[slot])
             {
-                _call.FinishReceiveReduce<T, TOp>(_reduces[slot]);
+                _call.FinishReceiveReduce<T, TOp>(slot == 0 ? _reduce0 : _reduce1);
             }
             else
             {
@@ -194,10 +194,6 @@ internal static unsafe class RingPipeline
             for (int k = 0; k < _total + ReceivesInFlight; k++) _call.Recycle(_requests[k]);
         }
 
-        public void Release()
-        {
-            ArrayPool<Request?>.Shared.Return(_requests, clearArray: true);
-            ArrayPool<PendingReduce<T>>.Shared.Return(_reduces, clearArray: true);
-        }
+        public void Release() => ArrayPool<Request?>.Shared.Return(_requests, clearArray: true);
     }
 }
