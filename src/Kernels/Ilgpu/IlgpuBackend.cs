@@ -99,38 +99,4 @@ internal sealed partial class IlgpuBackend : KernelBackendBase
 
     /// <summary>Threads to launch for a range: the stride, or none for an empty range.</summary>
     private static Index1D Threads(GridStride range) => new(range.Count == 0 ? 0 : range.Stride);
-
-    // ---- Reductions -------------------------------------------------------------------------------------------------
-
-    private Action<Index1D, ArrayView<float>, ArrayView<float>, GridStride>? _copy, _add;
-    private Action<Index1D, ArrayView<float>, float, GridStride>? _scale;
-    private Action<Index1D, ArrayView<int>, ArrayView<int>, GridStride>? _addWrapping;
-
-    internal override void CopyCore(DeviceBuffer<float> source, int sourceOffset, DeviceBuffer<float> destination, int destinationOffset, int n)
-    {
-        _copy ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, GridStride>(ReductionKernels.Copy);
-        var r = Range(n);
-        if (n > 0) _copy(Threads(r), V(source).SubView(sourceOffset, n), V(destination).SubView(destinationOffset, n), r);
-    }
-
-    internal override void AddCore(DeviceBuffer<float> accumulator, int accumulatorOffset, DeviceBuffer<float> addend, int addendOffset, int n)
-    {
-        _add ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, GridStride>(ReductionKernels.Add);
-        var r = Range(n);
-        if (n > 0) _add(Threads(r), V(accumulator).SubView(accumulatorOffset, n), V(addend).SubView(addendOffset, n), r);
-    }
-
-    internal override void ScaleCore(DeviceBuffer<float> buffer, int offset, int n, float factor)
-    {
-        _scale ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, float, GridStride>(ReductionKernels.Scale);
-        var r = Range(n);
-        if (n > 0) _scale(Threads(r), V(buffer).SubView(offset, n), factor, r);
-    }
-
-    internal override void AddWrappingCore(DeviceBuffer<int> accumulator, DeviceBuffer<int> addend, int n)
-    {
-        _addWrapping ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, GridStride>(ReductionKernels.AddWrapping);
-        var r = Range(n);
-        if (n > 0) _addWrapping(Threads(r), V(accumulator), V(addend), r);
-    }
 }

@@ -38,7 +38,7 @@ internal sealed unsafe class SharedCopy
     /// Copies (or, with <paramref name="reduce"/>, reduces) <paramref name="bytes"/> from source into target with any
     /// helpers that come, returns when every block is done, and frees the slot. Each element is reduced exactly once, so
     /// the result does not depend on who did which block; the blocks are whole multiples of the element size as long
-    /// as that is a power of two up to 32 KiB (receive-reduce is only used for such types: see RingPipeline). If a
+    /// as that is a power of two up to 32 KiB (receive-reduce is only used for such types: see CollectiveCall.ReducesOnReceive). If a
     /// block throws, no further block is taken, every helper has left before the slot is freed, and the first error
     /// is thrown here.
     /// </summary>
