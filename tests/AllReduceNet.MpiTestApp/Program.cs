@@ -12,6 +12,8 @@ using AllReduceNet.MpiTestApp;
 //                      ends the job through the MPI_Abort hook, long before the world's timeout
 //   skip [broadcast]   the last rank skips an AllReduce (or, at 2 ranks with small shm slots, a Broadcast from rank 0)
 //                      and sleeps: the others time out (ALLREDUCENET_TIMEOUT_SECONDS), a CommunicationTimeoutException ends the job
+//   forget-split       AllReduce on a split communicator that is never disposed, then Finalize: nothing of it may be
+//                      left pending at MPI_Finalize (its failure-notice receive is withdrawn there)
 //   init               only initializes MPI (with ALLREDUCENET_MPI_LIBRARY=/nonexistent, prints the error, exits 3)
 var mode = args.Length > 0 ? args[0] : "suite";
 string? Option(string name) => Array.IndexOf(args, name) is int i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
@@ -51,6 +53,13 @@ switch (mode)
         break;
     case "skip":
         ErrorScenarios.SkippedCollective(world, broadcast: args.Contains("broadcast"));
+        break;
+    case "forget-split":
+        var half = world.Split(world.Rank % 2, world.Rank)!;
+        var ones = new float[1000];
+        ones.AsSpan().Fill(1);
+        half.AllReduce<float>(ones, ReduceOp.Sum);
+        Console.WriteLine($"rank {world.Rank}: {ones[0]} from a split of {half.Size}");
         break;
     default:
         MpiRuntime.Abort(2, $"unknown mode '{mode}'");

@@ -114,6 +114,7 @@ public static class MpiRuntime
             if (_library is not { IsFinalized: false } mpi) return;
             int rank = _world?.Rank ?? -1;
             _world?.Dispose();
+            MpiTransport.WithdrawControlReceives();
             mpi.IsFinalized = true;
             mpi.Check(mpi.Finalize(), "MPI_Finalize", rank);
         }

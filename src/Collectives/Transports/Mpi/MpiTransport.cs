@@ -118,7 +118,9 @@ internal sealed unsafe class MpiTransport : ITransport
             pin.Dispose();
             throw Library.Error(rc, $"MPI_Irecv of up to {capacity} bytes from {(source == Communicator.AnySource ? "any rank" : $"rank {source}")}", _rank);
         }
-        return new MpiRequest(this, isSend: false, handle, capacity, source, tag, channel, pin);
+        var request = new MpiRequest(this, isSend: false, handle, capacity, source, tag, channel, pin);
+        if (channel == MessageChannel.Control) lock (Live) { _controlReceives.Add(request); Live.Add(this); }
+        return request;
     }
 
     public bool ReducesOnReceive => _shared is not null;
@@ -151,8 +153,28 @@ internal sealed unsafe class MpiTransport : ITransport
     }
 
     /// <summary>Frees the duplicated communicator (and a split's own); MPI_COMM_WORLD itself is never freed.</summary>
+    /// <summary>
+    /// Transports with a failure-notice receive posted: a communicator its user never disposed keeps one, and
+    /// MPI_Finalize must not find it pending (UCX warns of requests not returned).
+    /// </summary>
+    private static readonly HashSet<MpiTransport> Live = new();
+    private readonly List<MpiRequest> _controlReceives = new();
+
+    /// <summary>Withdraws every failure-notice receive still posted; called by <see cref="MpiRuntime.Finalize"/> before MPI_Finalize.</summary>
+    internal static void WithdrawControlReceives()
+    {
+        lock (Live)
+        {
+            foreach (var transport in Live)
+                foreach (var receive in transport._controlReceives)
+                    if (!receive.IsCompleted) receive.TryCancel();
+            Live.Clear();
+        }
+    }
+
     public void Dispose()
     {
+        lock (Live) Live.Remove(this);
         if (Library.IsFinalized) return;
         _shared?.Dispose();
         Library.CommFree(_collectiveComm);
