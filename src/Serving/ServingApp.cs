@@ -23,6 +23,7 @@ public static class ServingApp
         builder.Services.AddSingleton(repository);
 
         var app = builder.Build();
+        app.Lifetime.ApplicationStopped.Register(repository.Dispose);
         app.Use(RefuseWithJson);
         InferenceEndpoints.Map(app);
         PredictEndpoint.Map(app);
