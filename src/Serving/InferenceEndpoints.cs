@@ -1,0 +1,63 @@
+namespace AllReduceNet.Serving;
+
+/// <summary>The Open Inference Protocol v2 (KServe) endpoints: health, model metadata, model readiness, infer.</summary>
+internal static class InferenceEndpoints
+{
+    /// <summary>The platform name reported in model metadata.</summary>
+    public const string Platform = "allreducenet_mlp";
+
+    public static void Map(WebApplication app)
+    {
+        app.MapGet("/v2", () => ServingApp.Json(new { name = "allreducenet-serve", version = typeof(InferenceEndpoints).Assembly.GetName().Version?.ToString(3), extensions = Array.Empty<string>() }));
+        app.MapGet("/v2/health/live", () => ServingApp.Json(new { live = true }));
+        // Every model is loaded before the server listens, so a live server is a ready one.
+        app.MapGet("/v2/health/ready", () => ServingApp.Json(new { ready = true }));
+
+        app.MapGet("/v2/models/{name}", (string name, ModelRepository models) => Metadata(models, name, null));
+        app.MapGet("/v2/models/{name}/versions/{version}", (string name, string version, ModelRepository models) => Metadata(models, name, version));
+        app.MapGet("/v2/models/{name}/ready", (string name, ModelRepository models) => Ready(models, name, null));
+        app.MapGet("/v2/models/{name}/versions/{version}/ready", (string name, string version, ModelRepository models) => Ready(models, name, version));
+        app.MapPost("/v2/models/{name}/infer", (string name, HttpContext context) => Infer(context, name, null));
+        app.MapPost("/v2/models/{name}/versions/{version}/infer", (string name, string version, HttpContext context) => Infer(context, name, version));
+    }
+
+    private static IResult Metadata(ModelRepository models, string name, string? version)
+    {
+        var model = models.Get(name, version);
+        return ServingApp.Json(new
+        {
+            name,
+            versions = models.Versions(name).Select(m => m.Version).ToArray(),
+            platform = Platform,
+            inputs = new[] { new { name = InferRequest.InputName, datatype = "FP32", shape = new long[] { -1, model.InputSize } } },
+            outputs = new[]
+            {
+                new { name = "probabilities", datatype = "FP32", shape = new long[] { -1, model.Classes } },
+                new { name = "class", datatype = "INT64", shape = new long[] { -1 } },
+            },
+        });
+    }
+
+    private static IResult Ready(ModelRepository models, string name, string? version)
+    {
+        var model = models.Get(name, version);
+        return ServingApp.Json(new { name, version = model.Version, ready = true });
+    }
+
+    private static async Task<IResult> Infer(HttpContext context, string name, string? version)
+    {
+        var models = context.RequestServices.GetRequiredService<ModelRepository>();
+        var options = context.RequestServices.GetRequiredService<ServingOptions>();
+        // The model is resolved first, so an unknown one is a 404 whatever the body holds.
+        var model = models.Get(name, version);
+        using var body = await JsonBody.ReadAsync(context.Request, options.MaxBodyBytes, context.RequestAborted);
+        var request = InferRequest.Parse(body.RootElement, model);
+        var (probabilities, classes) = model.Predict(request.Input, request.Rows);
+        var outputs = new List<object>();
+        foreach (string output in request.Outputs)
+            outputs.Add(output == "class"
+                ? new { name = "class", datatype = "INT64", shape = new long[] { request.Rows }, data = (object)classes }
+                : new { name = "probabilities", datatype = "FP32", shape = new long[] { request.Rows, model.Classes }, data = (object)probabilities });
+        return ServingApp.Json(new { model_name = model.Name, model_version = model.Version, id = request.Id, outputs });
+    }
+}

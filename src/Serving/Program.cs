@@ -1,0 +1,24 @@
+namespace AllReduceNet.Serving;
+
+/// <summary>Entry point of Serve.dll: <c>dotnet Serve.dll --models DIR [--urls URL] [--max-body-bytes N]</c>.</summary>
+public static class Program
+{
+    /// <summary>Starts the server and blocks until it stops.</summary>
+    /// <param name="args">Command-line arguments (ASP.NET Core configuration syntax).</param>
+    /// <returns>0 after a clean stop, 2 when the settings or the model repository are unusable.</returns>
+    public static int Main(string[] args)
+    {
+        WebApplication app;
+        try
+        {
+            app = ServingApp.Build(args);
+        }
+        catch (ServingConfigurationException e)
+        {
+            Console.Error.WriteLine($"Serve: {e.Message}");
+            return 2;
+        }
+        app.Run();
+        return 0;
+    }
+}

@@ -1,0 +1,60 @@
+using System.Text.Json;
+
+namespace AllReduceNet.Serving;
+
+/// <summary>Builds the web application: options, model repository, error handling and endpoints.</summary>
+public static class ServingApp
+{
+    /// <summary>Builds the server from command-line arguments.</summary>
+    /// <param name="args">Arguments: --models DIR, optionally --urls and --max-body-bytes.</param>
+    /// <param name="configure">Changes to the builder before it is built (tests use a test server here).</param>
+    /// <returns>The application, not yet started; it owns the loaded models.</returns>
+    /// <exception cref="ServingConfigurationException">The options or the model repository are unusable.</exception>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        if (string.IsNullOrEmpty(builder.Configuration["urls"])) builder.WebHost.UseUrls(ServingOptions.DefaultUrls);
+        // The limit is enforced while reading (JsonBody); Kestrel's own is raised so that it never answers first with an empty 413.
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = null);
+        configure?.Invoke(builder);
+        var options = ServingOptions.From(builder.Configuration);
+        var repository = ModelRepository.Load(options.ModelsDirectory);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(repository);
+
+        var app = builder.Build();
+        app.Lifetime.ApplicationStopped.Register(repository.Dispose);
+        app.Use(RefuseWithJson);
+        InferenceEndpoints.Map(app);
+        PredictEndpoint.Map(app);
+        app.MapFallback(context => throw ApiException.NotFound($"no endpoint {context.Request.Method} {context.Request.Path}; see docs/serving.md."));
+        return app;
+    }
+
+    /// <summary>Answers every failure with JSON: a refused request with its 4xx, anything else with a bare 500.</summary>
+    private static async Task RefuseWithJson(HttpContext context, Func<Task> next)
+    {
+        int status;
+        string message;
+        try
+        {
+            await next();
+            return;
+        }
+        catch (ApiException e) { (status, message) = (e.StatusCode, e.Message); }
+        catch (BadHttpRequestException e) { (status, message) = (e.StatusCode, e.Message); }
+        catch (Exception e) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            context.RequestServices.GetRequiredService<ILogger<WebApplication>>().LogError(e, "request failed");
+            (status, message) = (StatusCodes.Status500InternalServerError, "internal error");
+        }
+        if (context.Response.HasStarted) return;
+        context.Response.Clear();
+        context.Response.StatusCode = status;
+        await context.Response.WriteAsJsonAsync(new Dictionary<string, string> { ["error"] = message });
+    }
+
+    internal static IResult Json(object value) => Results.Json(value, JsonOptions);
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = null };
+}
