@@ -50,9 +50,10 @@ internal static class InferenceEndpoints
         var options = context.RequestServices.GetRequiredService<ServingOptions>();
         // The model is resolved first, so an unknown one is a 404 whatever the body holds.
         var model = models.Get(name, version);
+        RequestMetrics.Track(context, model);
         using var body = await JsonBody.ReadAsync(context.Request, options.MaxBodyBytes, context.RequestAborted);
         var request = InferRequest.Parse(body.RootElement, model);
-        var (probabilities, classes) = model.Predict(request.Input, request.Rows);
+        var (probabilities, classes) = await context.RequestServices.GetRequiredService<BatchScheduler>().For(model).InferAsync(request.Input, request.Rows);
         var outputs = new List<object>();
         foreach (string output in request.Outputs)
             outputs.Add(output == "class"

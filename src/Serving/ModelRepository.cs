@@ -19,6 +19,9 @@ internal sealed class ModelRepository : IDisposable
     /// <summary>The model names, sorted.</summary>
     public IReadOnlyList<string> Names => _models.Keys.Order(StringComparer.Ordinal).ToArray();
 
+    /// <summary>Every version of every model.</summary>
+    public IEnumerable<ServedModel> All => _models.Values.SelectMany(versions => versions.Values);
+
     /// <summary>The model served by /predict without ?model=: the only one, or the first name in order.</summary>
     public string DefaultName => Names[0];
 

@@ -14,6 +14,7 @@ internal static class PredictEndpoint
         var options = context.RequestServices.GetRequiredService<ServingOptions>();
         string? name = context.Request.Query["model"];
         var model = models.Get(string.IsNullOrEmpty(name) ? models.DefaultName : name, null);
+        RequestMetrics.Track(context, model);
         using var body = await JsonBody.ReadAsync(context.Request, options.MaxBodyBytes, context.RequestAborted);
         var root = body.RootElement;
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("instances", out var instances) || instances.ValueKind != JsonValueKind.Array)
@@ -27,7 +28,7 @@ internal static class PredictEndpoint
             TensorReader.ReadFloats(instance, model.InputSize, $"instance {r}").CopyTo(input, (long)r * model.InputSize);
             r++;
         }
-        var (probabilities, classes) = model.Predict(input, rows);
+        var (probabilities, classes) = await context.RequestServices.GetRequiredService<BatchScheduler>().For(model).InferAsync(input, rows);
         var predictions = new object[rows];
         for (int i = 0; i < rows; i++)
             predictions[i] = new { @class = classes[i], probabilities = probabilities.AsSpan(i * model.Classes, model.Classes).ToArray() };

@@ -6,8 +6,8 @@ namespace AllReduceNet.Serving;
 
 /// <summary>
 /// One version of one model, ready to answer: the checkpoint's parameters in an <see cref="Mlp"/> on the CPU kernel
-/// backend, with its own buffers. Requests are served one at a time under a lock (the buffers are shared); batching
-/// requests together is the next step, not this one.
+/// backend, with its own buffers. Its <see cref="InferenceQueue"/> batches requests and is the only caller in
+/// the server; the lock keeps direct callers (tests) safe, as the buffers are shared.
 /// </summary>
 internal sealed class ServedModel : IDisposable
 {

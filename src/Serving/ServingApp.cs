@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Prometheus;
 
 namespace AllReduceNet.Serving;
 
@@ -6,7 +7,7 @@ namespace AllReduceNet.Serving;
 public static class ServingApp
 {
     /// <summary>Builds the server from command-line arguments.</summary>
-    /// <param name="args">Arguments: --models DIR, optionally --urls and --max-body-bytes.</param>
+    /// <param name="args">Arguments: --models DIR, optionally --urls, --max-body-bytes, --max-batch, --max-queue-delay-us, --max-queue.</param>
     /// <param name="configure">Changes to the builder before it is built (tests use a test server here).</param>
     /// <returns>The application, not yet started; it owns the loaded models.</returns>
     /// <exception cref="ServingConfigurationException">The options or the model repository are unusable.</exception>
@@ -21,27 +22,34 @@ public static class ServingApp
         var repository = ModelRepository.Load(options.ModelsDirectory);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(repository);
+        builder.Services.AddSingleton<ServingMetrics>();
+        builder.Services.AddSingleton<BatchScheduler>();
+        // Stopping waits for the queues to drain, so the models (disposed when stopped) outlive every batch.
+        builder.Services.AddHostedService(services => services.GetRequiredService<BatchScheduler>());
 
         var app = builder.Build();
         app.Lifetime.ApplicationStopped.Register(repository.Dispose);
+        app.Use(RequestMetrics.Measure);
         app.Use(RefuseWithJson);
         InferenceEndpoints.Map(app);
         PredictEndpoint.Map(app);
+        app.MapMetrics("/metrics", app.Services.GetRequiredService<ServingMetrics>().Registry);
         app.MapFallback(context => throw ApiException.NotFound($"no endpoint {context.Request.Method} {context.Request.Path}; see docs/serving.md."));
         return app;
     }
 
-    /// <summary>Answers every failure with JSON: a refused request with its 4xx, anything else with a bare 500.</summary>
+    /// <summary>Answers every failure with JSON: a refused request with its 4xx (or 503 and Retry-After), anything else with a bare 500.</summary>
     private static async Task RefuseWithJson(HttpContext context, Func<Task> next)
     {
         int status;
         string message;
+        int? retryAfter = null;
         try
         {
             await next();
             return;
         }
-        catch (ApiException e) { (status, message) = (e.StatusCode, e.Message); }
+        catch (ApiException e) { (status, message, retryAfter) = (e.StatusCode, e.Message, e.RetryAfterSeconds); }
         catch (BadHttpRequestException e) { (status, message) = (e.StatusCode, e.Message); }
         catch (Exception e) when (!context.RequestAborted.IsCancellationRequested)
         {
@@ -51,6 +59,7 @@ public static class ServingApp
         if (context.Response.HasStarted) return;
         context.Response.Clear();
         context.Response.StatusCode = status;
+        if (retryAfter is not null) context.Response.Headers.RetryAfter = retryAfter.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
         await context.Response.WriteAsJsonAsync(new Dictionary<string, string> { ["error"] = message });
     }
 

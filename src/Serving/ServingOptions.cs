@@ -1,12 +1,28 @@
+using System.Globalization;
+
 namespace AllReduceNet.Serving;
 
-/// <summary>The server's settings, read from configuration (command line: <c>--models</c>, <c>--max-body-bytes</c>).</summary>
+/// <summary>The server's settings, read from configuration (command line: <c>--models</c>, <c>--max-body-bytes</c>,
+/// <c>--max-batch</c>, <c>--max-queue-delay-us</c>, <c>--max-queue</c>).</summary>
 /// <param name="ModelsDirectory">The model repository: DIR/NAME/VERSION/model.ckpt.</param>
 /// <param name="MaxBodyBytes">Largest request body accepted; larger ones get 413.</param>
-public sealed record ServingOptions(string ModelsDirectory, long MaxBodyBytes)
+/// <param name="MaxBatch">Most rows in one batched forward pass; 1 turns batching off.</param>
+/// <param name="MaxQueueDelayMicroseconds">How long a batch waits for more requests after its first one was queued.</param>
+/// <param name="MaxQueue">Most requests waiting per model version; more get 503 with Retry-After.</param>
+public sealed record ServingOptions(string ModelsDirectory, long MaxBodyBytes, int MaxBatch = ServingOptions.DefaultMaxBatch,
+    long MaxQueueDelayMicroseconds = ServingOptions.DefaultMaxQueueDelayMicroseconds, int MaxQueue = ServingOptions.DefaultMaxQueue)
 {
     /// <summary>The default body limit, 16 MiB: about 2,000 images of 784 floats as JSON text.</summary>
     public const long DefaultMaxBodyBytes = 16L << 20;
+
+    /// <summary>The default of <c>--max-batch</c>, in rows.</summary>
+    public const int DefaultMaxBatch = 64;
+
+    /// <summary>The default of <c>--max-queue-delay-us</c>, in microseconds.</summary>
+    public const long DefaultMaxQueueDelayMicroseconds = 500;
+
+    /// <summary>The default of <c>--max-queue</c>, in requests per model version.</summary>
+    public const int DefaultMaxQueue = 1024;
 
     /// <summary>The address served when <c>--urls</c> is not given: loopback only, so nothing is exposed by accident.</summary>
     public const string DefaultUrls = "http://127.0.0.1:8000";
@@ -14,16 +30,26 @@ public sealed record ServingOptions(string ModelsDirectory, long MaxBodyBytes)
     /// <summary>Reads the options from configuration.</summary>
     /// <param name="configuration">The application's configuration.</param>
     /// <returns>The options.</returns>
-    /// <exception cref="ServingConfigurationException">--models is missing, or --max-body-bytes is not a positive integer.</exception>
+    /// <exception cref="ServingConfigurationException">--models is missing, or a number option is not a positive integer.</exception>
     public static ServingOptions From(IConfiguration configuration)
     {
         string? models = configuration["models"];
         if (string.IsNullOrWhiteSpace(models))
             throw new ServingConfigurationException("--models DIR is required (a directory holding NAME/VERSION/model.ckpt).");
-        long maxBody = DefaultMaxBodyBytes;
-        string? text = configuration["max-body-bytes"];
-        if (text is not null && (!long.TryParse(text, out maxBody) || maxBody <= 0))
-            throw new ServingConfigurationException($"--max-body-bytes is '{text}', but must be a positive integer.");
-        return new ServingOptions(models, maxBody);
+        return new ServingOptions(models,
+            Positive(configuration, "max-body-bytes", DefaultMaxBodyBytes, long.MaxValue),
+            (int)Positive(configuration, "max-batch", DefaultMaxBatch, int.MaxValue),
+            Positive(configuration, "max-queue-delay-us", DefaultMaxQueueDelayMicroseconds, 3_600_000_000, allowZero: true),
+            (int)Positive(configuration, "max-queue", DefaultMaxQueue, int.MaxValue));
+    }
+
+    private static long Positive(IConfiguration configuration, string name, long fallback, long max, bool allowZero = false)
+    {
+        string? text = configuration[name];
+        if (text is null) return fallback;
+        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long value) || value > max || (value == 0 && !allowZero))
+            throw new ServingConfigurationException(
+                $"--{name} is '{text}', but must be a {(allowZero ? "non-negative" : "positive")} integer of at most {max}.");
+        return value;
     }
 }

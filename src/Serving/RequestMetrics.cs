@@ -1,0 +1,41 @@
+using System.Diagnostics;
+
+namespace AllReduceNet.Serving;
+
+/// <summary>
+/// Counts inference requests by model, version and final status code, and times them. A handler calls
+/// <see cref="Track"/> once it knows the model version; the middleware, outside the error handler, sees the status
+/// actually sent. Requests for unknown models are not counted: their names would be unbounded label values.
+/// </summary>
+internal static class RequestMetrics
+{
+    private const string ModelKey = "allreducenet.served-model";
+
+    /// <summary>Marks the request as one to <paramref name="model"/> and counts it in flight until it is answered.</summary>
+    public static void Track(HttpContext context, ServedModel model)
+    {
+        if (context.Items.ContainsKey(ModelKey)) return;
+        context.Items[ModelKey] = model;
+        context.RequestServices.GetRequiredService<ServingMetrics>().InFlight.WithLabels(model.Name, model.Version).Inc();
+    }
+
+    /// <summary>The middleware: runs the rest of the pipeline, then records what <see cref="Track"/> marked.</summary>
+    public static async Task Measure(HttpContext context, Func<Task> next)
+    {
+        long started = Stopwatch.GetTimestamp();
+        try
+        {
+            await next();
+        }
+        finally
+        {
+            if (context.Items.TryGetValue(ModelKey, out var item) && item is ServedModel model)
+            {
+                var metrics = context.RequestServices.GetRequiredService<ServingMetrics>();
+                metrics.InFlight.WithLabels(model.Name, model.Version).Dec();
+                metrics.Requests.WithLabels(model.Name, model.Version, context.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
+                metrics.RequestSeconds.WithLabels(model.Name, model.Version).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            }
+        }
+    }
+}
