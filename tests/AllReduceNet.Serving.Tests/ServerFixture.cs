@@ -14,10 +14,20 @@ public sealed class ServerFixture : IAsyncLifetime
     public static readonly int[] Sizes = [784, 16, 10];
     public const long MaxBodyBytes = 200_000;
 
+    private readonly string[] _extraArgs;
+
+    public ServerFixture() : this([]) { }
+
+    /// <summary>A server started with more command-line options (batching settings).</summary>
+    internal ServerFixture(string[] extraArgs) => _extraArgs = extraArgs;
+
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "arn-serving-" + Guid.NewGuid().ToString("N"));
     private WebApplication? _app;
 
     public HttpClient Client { get; private set; } = null!;
+
+    /// <summary>The running application (tests stop it to see the queues drain).</summary>
+    internal WebApplication App => _app!;
 
     public static float[] Parameters(int seed)
     {
@@ -61,7 +71,7 @@ public sealed class ServerFixture : IAsyncLifetime
         WriteModel("fashion", 2, seed: 2);
         WriteModel("other", 3, seed: 3);
         Directory.CreateDirectory(Path.Combine(_directory, "fashion", "notes")); // not a version: ignored
-        _app = ServingApp.Build(["--models", _directory, "--max-body-bytes", MaxBodyBytes.ToString()],
+        _app = ServingApp.Build(["--models", _directory, "--max-body-bytes", MaxBodyBytes.ToString(), .. _extraArgs],
             builder => builder.WebHost.UseTestServer());
         await _app.StartAsync();
         Client = _app.GetTestClient();
