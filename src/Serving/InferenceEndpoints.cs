@@ -49,11 +49,14 @@ internal static class InferenceEndpoints
         var models = context.RequestServices.GetRequiredService<ModelRepository>();
         var options = context.RequestServices.GetRequiredService<ServingOptions>();
         // The model is resolved first, so an unknown one is a 404 whatever the body holds.
-        var model = models.Get(name, version);
-        RequestMetrics.Track(context, model);
+        RequestMetrics.Track(context, models.Get(name, version));
         using var body = await JsonBody.ReadAsync(context.Request, options.MaxBodyBytes, context.RequestAborted);
-        var request = InferRequest.Parse(body.RootElement, model);
-        var (probabilities, classes) = await context.RequestServices.GetRequiredService<BatchScheduler>().For(model).InferAsync(request.Input, request.Rows);
+        InferRequest request = null!;
+        var (model, probabilities, classes) = await models.InferAsync(name, version, served =>
+        {
+            request = InferRequest.Parse(body.RootElement, served);
+            return (request.Input, request.Rows);
+        });
         var outputs = new List<object>();
         foreach (string output in request.Outputs)
             outputs.Add(output == "class"

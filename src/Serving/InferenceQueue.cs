@@ -33,11 +33,12 @@ internal sealed class InferenceQueue
     /// <summary>The background worker; it ends once <see cref="Close"/> was called and the queue has drained.</summary>
     public Task Worker { get; }
 
-    /// <summary>Queues a request and waits for its rows of the result.</summary>
+    /// <summary>Queues a request; its task completes with its rows of the result.</summary>
     /// <param name="input">rows x the model's input size, row-major.</param>
     /// <param name="rows">Number of rows, at least 1.</param>
-    /// <exception cref="ApiException">503 with Retry-After: the queue is full, or the server is stopping.</exception>
-    public Task<(float[] Probabilities, long[] Classes)> InferAsync(float[] input, int rows)
+    /// <returns>The result to wait for, or null when the queue is closed (its version was taken out of service, or the server is stopping).</returns>
+    /// <exception cref="ApiException">503 with Retry-After: the queue is full.</exception>
+    public Task<(float[] Probabilities, long[] Classes)>? TryInferAsync(float[] input, int rows)
     {
         var pending = new PendingInference(input, rows);
         if (Interlocked.Increment(ref _waiting) > _maxQueue)
@@ -49,7 +50,7 @@ internal sealed class InferenceQueue
         if (!_channel.Writer.TryWrite(pending))
         {
             Interlocked.Decrement(ref _waiting);
-            throw ApiException.Unavailable("the server is shutting down.");
+            return null;
         }
         Depth.Set(Volatile.Read(ref _waiting));
         return pending.Result;

@@ -13,22 +13,25 @@ internal static class PredictEndpoint
         var models = context.RequestServices.GetRequiredService<ModelRepository>();
         var options = context.RequestServices.GetRequiredService<ServingOptions>();
         string? name = context.Request.Query["model"];
-        var model = models.Get(string.IsNullOrEmpty(name) ? models.DefaultName : name, null);
-        RequestMetrics.Track(context, model);
+        name = string.IsNullOrEmpty(name) ? models.DefaultName : name;
+        RequestMetrics.Track(context, models.Get(name, null));
         using var body = await JsonBody.ReadAsync(context.Request, options.MaxBodyBytes, context.RequestAborted);
         var root = body.RootElement;
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("instances", out var instances) || instances.ValueKind != JsonValueKind.Array)
             throw ApiException.BadRequest("the request must be {\"instances\": [[...], ...]}.");
         int rows = instances.GetArrayLength();
         if (rows == 0) throw ApiException.BadRequest("'instances' is empty; send at least one instance.");
-        var input = new float[(long)rows * model.InputSize];
-        int r = 0;
-        foreach (var instance in instances.EnumerateArray())
+        var (model, probabilities, classes) = await models.InferAsync(name, null, served =>
         {
-            TensorReader.ReadFloats(instance, model.InputSize, $"instance {r}").CopyTo(input, (long)r * model.InputSize);
-            r++;
-        }
-        var (probabilities, classes) = await context.RequestServices.GetRequiredService<BatchScheduler>().For(model).InferAsync(input, rows);
+            var input = new float[(long)rows * served.InputSize];
+            int r = 0;
+            foreach (var instance in instances.EnumerateArray())
+            {
+                TensorReader.ReadFloats(instance, served.InputSize, $"instance {r}").CopyTo(input, (long)r * served.InputSize);
+                r++;
+            }
+            return (input, rows);
+        });
         var predictions = new object[rows];
         for (int i = 0; i < rows; i++)
             predictions[i] = new { @class = classes[i], probabilities = probabilities.AsSpan(i * model.Classes, model.Classes).ToArray() };

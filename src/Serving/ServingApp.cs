@@ -7,7 +7,7 @@ namespace AllReduceNet.Serving;
 public static class ServingApp
 {
     /// <summary>Builds the server from command-line arguments.</summary>
-    /// <param name="args">Arguments: --models DIR, optionally --urls, --max-body-bytes, --max-batch, --max-queue-delay-us, --max-queue.</param>
+    /// <param name="args">Arguments: --models DIR, optionally --urls, --max-body-bytes, --max-batch, --max-queue-delay-us, --max-queue, --version-policy, --api-key.</param>
     /// <param name="configure">Changes to the builder before it is built (tests use a test server here).</param>
     /// <returns>The application, not yet started; it owns the loaded models.</returns>
     /// <exception cref="ServingConfigurationException">The options or the model repository are unusable.</exception>
@@ -19,10 +19,11 @@ public static class ServingApp
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = null);
         configure?.Invoke(builder);
         var options = ServingOptions.From(builder.Configuration);
-        var repository = ModelRepository.Load(options.ModelsDirectory);
+        var metrics = new ServingMetrics();
+        var repository = new ModelRepository(options, metrics);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(repository);
-        builder.Services.AddSingleton<ServingMetrics>();
+        builder.Services.AddSingleton(metrics);
         builder.Services.AddSingleton<BatchScheduler>();
         // Stopping waits for the queues to drain, so the models (disposed when stopped) outlive every batch.
         builder.Services.AddHostedService(services => services.GetRequiredService<BatchScheduler>());
@@ -33,6 +34,7 @@ public static class ServingApp
         app.Use(RefuseWithJson);
         InferenceEndpoints.Map(app);
         PredictEndpoint.Map(app);
+        RepositoryEndpoints.Map(app);
         app.MapMetrics("/metrics", app.Services.GetRequiredService<ServingMetrics>().Registry);
         app.MapFallback(context => throw ApiException.NotFound($"no endpoint {context.Request.Method} {context.Request.Path}; see docs/serving.md."));
         return app;

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace AllReduceNet.Serving;
 
 /// <summary>The server's settings, read from configuration (command line: <c>--models</c>, <c>--max-body-bytes</c>,
-/// <c>--max-batch</c>, <c>--max-queue-delay-us</c>, <c>--max-queue</c>).</summary>
+/// <c>--max-batch</c>, <c>--max-queue-delay-us</c>, <c>--max-queue</c>, <c>--version-policy</c>, <c>--api-key</c>).</summary>
 /// <param name="ModelsDirectory">The model repository: DIR/NAME/VERSION/model.ckpt.</param>
 /// <param name="MaxBodyBytes">Largest request body accepted; larger ones get 413.</param>
 /// <param name="MaxBatch">Most rows in one batched forward pass; 1 turns batching off.</param>
@@ -12,6 +12,23 @@ namespace AllReduceNet.Serving;
 public sealed record ServingOptions(string ModelsDirectory, long MaxBodyBytes, int MaxBatch = ServingOptions.DefaultMaxBatch,
     long MaxQueueDelayMicroseconds = ServingOptions.DefaultMaxQueueDelayMicroseconds, int MaxQueue = ServingOptions.DefaultMaxQueue)
 {
+    /// <summary>Which versions of each model are served (<c>--version-policy</c>); Triton's default, latest:1.</summary>
+    public VersionPolicy VersionPolicy { get; init; } = VersionPolicy.Default;
+
+    /// <summary>The key the repository management endpoints require (<c>--api-key</c>, or the environment variable
+    /// <see cref="ApiKeyVariable"/>); null when none is configured, and then those endpoints refuse every request.</summary>
+    public string? ApiKey { get; init; }
+
+    /// <summary>The environment variable read for the API key when <c>--api-key</c> is not given.</summary>
+    public const string ApiKeyVariable = "ALLREDUCENET_SERVING_API_KEY";
+
+    /// <summary>The options without the API key's value, so that logging them cannot leak it.</summary>
+    /// <returns>A description of the options.</returns>
+    public override string ToString() =>
+        $"ServingOptions {{ ModelsDirectory = {ModelsDirectory}, MaxBodyBytes = {MaxBodyBytes}, MaxBatch = {MaxBatch}, " +
+        $"MaxQueueDelayMicroseconds = {MaxQueueDelayMicroseconds}, MaxQueue = {MaxQueue}, VersionPolicy = {VersionPolicy}, " +
+        $"ApiKey = {(ApiKey is null ? "(none)" : "(set)")} }}";
+
     /// <summary>The default body limit, 16 MiB: about 2,000 images of 784 floats as JSON text.</summary>
     public const long DefaultMaxBodyBytes = 16L << 20;
 
@@ -40,8 +57,15 @@ public sealed record ServingOptions(string ModelsDirectory, long MaxBodyBytes, i
             Positive(configuration, "max-body-bytes", DefaultMaxBodyBytes, long.MaxValue),
             (int)Positive(configuration, "max-batch", DefaultMaxBatch, int.MaxValue),
             Positive(configuration, "max-queue-delay-us", DefaultMaxQueueDelayMicroseconds, 3_600_000_000, allowZero: true),
-            (int)Positive(configuration, "max-queue", DefaultMaxQueue, int.MaxValue));
+            (int)Positive(configuration, "max-queue", DefaultMaxQueue, int.MaxValue))
+        {
+            VersionPolicy = configuration["version-policy"] is { } policy ? VersionPolicy.Parse(policy) : VersionPolicy.Default,
+            // The host's configuration includes the environment, whose variable keeps the key out of the process list.
+            ApiKey = NonEmpty(configuration["api-key"]) ?? NonEmpty(configuration[ApiKeyVariable]),
+        };
     }
+
+    private static string? NonEmpty(string? text) => string.IsNullOrWhiteSpace(text) ? null : text;
 
     private static long Positive(IConfiguration configuration, string name, long fallback, long max, bool allowZero = false)
     {

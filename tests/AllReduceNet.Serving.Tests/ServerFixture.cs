@@ -8,7 +8,8 @@ using Microsoft.AspNetCore.TestHost;
 
 namespace AllReduceNet.Serving.Tests;
 
-/// <summary>A model repository of seeded random checkpoints (model "fashion" v1 and v2, model "other" v3) behind a test server.</summary>
+/// <summary>A model repository of seeded random checkpoints (model "fashion" v1 and v2, model "other" v3) behind a test
+/// server, every version served (--version-policy all) unless the extra arguments say otherwise.</summary>
 public sealed class ServerFixture : IAsyncLifetime
 {
     public static readonly int[] Sizes = [784, 16, 10];
@@ -58,7 +59,11 @@ public sealed class ServerFixture : IAsyncLifetime
         return probabilities.ToArray();
     }
 
-    private void WriteModel(string name, int version, int seed)
+    /// <summary>The model repository directory.</summary>
+    internal string Directory => _directory;
+
+    /// <summary>Writes a seeded checkpoint as NAME/VERSION/model.ckpt (tests add versions while serving).</summary>
+    internal void WriteModel(string name, int version, int seed)
     {
         var parameters = Parameters(seed);
         var checkpoint = new Checkpoint(Sizes, 1, seed, OptimizerKind.Sgd, 0, parameters, [new float[parameters.Length]]);
@@ -70,8 +75,8 @@ public sealed class ServerFixture : IAsyncLifetime
         WriteModel("fashion", 1, seed: 1);
         WriteModel("fashion", 2, seed: 2);
         WriteModel("other", 3, seed: 3);
-        Directory.CreateDirectory(Path.Combine(_directory, "fashion", "notes")); // not a version: ignored
-        _app = ServingApp.Build(["--models", _directory, "--max-body-bytes", MaxBodyBytes.ToString(), .. _extraArgs],
+        System.IO.Directory.CreateDirectory(Path.Combine(_directory, "fashion", "notes")); // not a version: ignored
+        _app = ServingApp.Build(["--models", _directory, "--max-body-bytes", MaxBodyBytes.ToString(), "--version-policy", "all", .. _extraArgs],
             builder => builder.WebHost.UseTestServer());
         await _app.StartAsync();
         Client = _app.GetTestClient();
@@ -80,6 +85,6 @@ public sealed class ServerFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         if (_app is not null) { await _app.StopAsync(); await _app.DisposeAsync(); }
-        Directory.Delete(_directory, recursive: true);
+        System.IO.Directory.Delete(_directory, recursive: true);
     }
 }
