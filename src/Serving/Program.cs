@@ -1,6 +1,6 @@
 namespace AllReduceNet.Serving;
 
-/// <summary>Entry point of Serve.dll: <c>dotnet Serve.dll --models DIR [--urls URL] [--max-body-bytes N] [--max-batch 64] [--max-queue-delay-us 500] [--max-queue 1024]</c>.</summary>
+/// <summary>Entry point of Serve.dll: <c>dotnet Serve.dll --models DIR [--urls URL] [--max-body-bytes N] [--max-batch 64] [--max-queue-delay-us 500] [--max-queue 1024] [--version-policy latest:1] [--api-key KEY]</c>.</summary>
 public static class Program
 {
     /// <summary>Starts the server and blocks until it stops.</summary>

@@ -106,6 +106,14 @@ internal static class SettingsValidator
         if (options.Normalize.Trim().ToLowerInvariant() is not ("standardize" or "scale"))
             throw new TrainingException($"--normalize '{options.Normalize}' is unknown; use standardize or scale.");
         if (options.Resume && options.NoCheckpoint) throw new TrainingException("--resume needs a checkpoint, but --no-checkpoint was given.");
+        if (options.ExportModel is { } export)
+        {
+            string version = Path.GetFileName(Path.TrimEndingDirectorySeparator(export));
+            if (!long.TryParse(version, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _)
+                || string.IsNullOrEmpty(Path.GetFileName(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(export)))))
+                throw new TrainingException($"--export-model '{export}' must be a NAME/VERSION directory with a numeric VERSION (e.g. models/fashion/1), as Serve.dll's repository expects.");
+            if (File.Exists(export)) throw new TrainingException($"--export-model '{export}' is a file; it must be a directory.");
+        }
 
         return new TrainSettings
         {
@@ -127,6 +135,7 @@ internal static class SettingsValidator
             Split = split,
             CheckpointPath = options.NoCheckpoint ? null : options.Checkpoint,
             Resume = options.Resume,
+            ExportModelPath = options.ExportModel is null ? null : Path.TrimEndingDirectorySeparator(options.ExportModel),
             LogJson = options.LogJson,
             Quiet = options.Quiet,
         };

@@ -53,8 +53,10 @@ internal static class TrainCommand
             WorldLauncher.AgreeOnFailure(null);
             var report = new ReportWriter(output, WorldLauncher.IsLeadProcess ? settings.LogJson : null, settings.Quiet);
             var final = WorldLauncher.Run(settings.Ranks, world => Trainer.Run(world, settings, data, initial, report, afterStep));
+            if (WorldLauncher.IsLeadProcess && settings.ExportModelPath is { } export)
+                ExportModel(export, final, data.Preprocess ?? Preprocessing.Identity);
             if (WorldLauncher.IsLeadProcess)
-                report.Summary($"done: {final.CompletedEpochs} epochs{(settings.CheckpointPath is null ? "" : $", checkpoint {settings.CheckpointPath}")}");
+                report.Summary($"done: {final.CompletedEpochs} epochs{(settings.CheckpointPath is null ? "" : $", checkpoint {settings.CheckpointPath}")}{(settings.ExportModelPath is null ? "" : $", model exported to {settings.ExportModelPath}")}");
             return 0;
         }
         catch (Exception e) when (Unwrap(e) is TrainingException problem)
@@ -83,6 +85,14 @@ internal static class TrainCommand
         if (data.Train.Count < settings.BatchSize)
             throw new TrainingException($"--batch-size {settings.BatchSize} exceeds the {data.Train.Count} training samples.");
         return data;
+    }
+
+    /// <summary>Writes the served form of the model: model.ckpt and preprocess.json in a NAME/VERSION directory.</summary>
+    private static void ExportModel(string directory, Checkpoint final, Preprocessing preprocess)
+    {
+        Directory.CreateDirectory(directory);
+        CheckpointFile.Write(Path.Combine(directory, "model.ckpt"), final);
+        preprocess.Write(Path.Combine(directory, Preprocessing.FileName));
     }
 
     private static Checkpoint LoadCheckpoint(TrainSettings settings)

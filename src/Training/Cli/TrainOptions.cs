@@ -83,6 +83,9 @@ internal sealed class TrainOptions
     [Option("resume", HelpText = "Continue from the --checkpoint file: the epochs it completed are skipped.")]
     public bool Resume { get; set; }
 
+    [Option("export-model", HelpText = "At the end of training, write model.ckpt and preprocess.json (the input standardization) into this NAME/VERSION directory of a Serve.dll model repository; VERSION must be a number.")]
+    public string? ExportModel { get; set; }
+
     [Option("log-json", HelpText = "Append one JSON record per epoch to this file (JSON lines).")]
     public string? LogJson { get; set; }
 

@@ -27,6 +27,8 @@ internal sealed record TrainSettings
     public int[] Split { get; init; } = [];
     public string? CheckpointPath { get; init; }
     public bool Resume { get; init; }
+    /// <summary>The NAME/VERSION directory that receives model.ckpt and preprocess.json after training, or null.</summary>
+    public string? ExportModelPath { get; init; }
     public string? LogJson { get; init; }
     public bool Quiet { get; init; }
 

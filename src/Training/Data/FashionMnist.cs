@@ -1,3 +1,5 @@
+using AllReduceNet.Training.Checkpoints;
+
 namespace AllReduceNet.Training.Data;
 
 /// <summary>Loads Fashion-MNIST (60,000 training and 10,000 test images of 28 x 28 pixels, 10 classes) from IDX files.</summary>
@@ -19,7 +21,8 @@ internal static class FashionMnist
         var train = LoadPair(directory, "train");
         var test = LoadPair(directory, "t10k");
         if (!standardize)
-            return new TrainTestData(train, test, $"Fashion-MNIST from {directory} ({train.Count} train, {test.Count} test; pixels scaled to [0, 1])");
+            return new TrainTestData(train, test, $"Fashion-MNIST from {directory} ({train.Count} train, {test.Count} test; pixels scaled to [0, 1])",
+                new Preprocessing(1 / 255.0, 0, 1));
         // Standardize with the training set's pixel mean and deviation (one scalar each), as is usual for MNIST-like
         // data: centred inputs make SGD converge faster and more steadily.
         double sum = 0, squares = 0;
@@ -28,7 +31,9 @@ internal static class FashionMnist
         float mean = (float)(sum / count), deviation = (float)Math.Sqrt(Math.Max(squares / count - (sum / count) * (sum / count), 1e-12));
         Standardize(train.Inputs, mean, deviation);
         Standardize(test.Inputs, mean, deviation);
-        return new TrainTestData(train, test, $"Fashion-MNIST from {directory} ({train.Count} train, {test.Count} test; pixels standardized, mean {mean:F4}, deviation {deviation:F4})");
+        return new TrainTestData(train, test, $"Fashion-MNIST from {directory} ({train.Count} train, {test.Count} test; pixels standardized, mean {mean:F4}, deviation {deviation:F4})",
+            // IdxReader scales bytes to [0, 1]; the exported transform starts from the raw bytes a client has.
+            new Preprocessing(1 / 255.0, mean, deviation));
     }
 
     private static void Standardize(float[] values, float mean, float deviation)
