@@ -35,6 +35,8 @@ internal static class InferenceEndpoints
                 new { name = "probabilities", datatype = "FP32", shape = new long[] { -1, model.Classes } },
                 new { name = "class", datatype = "INT64", shape = new long[] { -1 } },
             },
+            // Applied by the server to every input value: x' = (x * scale - mean) / deviation.
+            parameters = new { preprocess = new { scale = model.Preprocess.Scale, mean = model.Preprocess.Mean, deviation = model.Preprocess.Deviation } },
         });
     }
 

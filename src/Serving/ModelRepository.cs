@@ -251,8 +251,12 @@ internal sealed class ModelRepository : IDisposable
 
     private Served Open(string name, long version)
     {
-        var checkpoint = CheckpointFile.Read(Path.Combine(_directory, name, version.ToString(CultureInfo.InvariantCulture), CheckpointName));
-        var model = new ServedModel(name, version.ToString(CultureInfo.InvariantCulture), checkpoint);
+        string versionDirectory = Path.Combine(_directory, name, version.ToString(CultureInfo.InvariantCulture));
+        var checkpoint = CheckpointFile.Read(Path.Combine(versionDirectory, CheckpointName));
+        // The optional standardization travels with the model (Train.dll --export-model writes it).
+        string preprocessPath = Path.Combine(versionDirectory, Preprocessing.FileName);
+        var preprocess = File.Exists(preprocessPath) ? Preprocessing.Read(preprocessPath) : null;
+        var model = new ServedModel(name, version.ToString(CultureInfo.InvariantCulture), checkpoint, preprocess);
         return new Served(model, new InferenceQueue(model, _options, _metrics));
     }
 

@@ -20,10 +20,11 @@ internal sealed class ServedModel : IDisposable
     private readonly Activations _activations;
     private readonly DeviceBuffer<float> _input, _probabilities;
 
-    public ServedModel(string name, string version, Checkpoint checkpoint)
+    public ServedModel(string name, string version, Checkpoint checkpoint, Preprocessing? preprocess = null)
     {
         Name = name;
         Version = version;
+        Preprocess = preprocess ?? Preprocessing.Identity;
         _backend = KernelBackends.Create("cpu");
         _mlp = new Mlp(_backend, checkpoint.LayerSizes);
         _mlp.WriteParameters(checkpoint.Parameters);
@@ -35,6 +36,10 @@ internal sealed class ServedModel : IDisposable
     public string Name { get; }
     public string Version { get; }
     public int InputSize => _mlp.InputSize;
+
+    /// <summary>Applied to every input value before the forward pass: the standardization the model was trained with
+    /// (its version's preprocess.json), or the identity when there is none.</summary>
+    public Preprocessing Preprocess { get; }
     public int Classes => _mlp.OutputSize;
 
     /// <summary>Class probabilities (rows x <see cref="Classes"/>) and the most probable class of each row.</summary>
@@ -42,6 +47,13 @@ internal sealed class ServedModel : IDisposable
     /// <param name="rows">Number of rows, at least 1.</param>
     public (float[] Probabilities, long[] Classes) Predict(ReadOnlySpan<float> input, int rows)
     {
+        if (Preprocess != Preprocessing.Identity)
+        {
+            // A copy: the caller's rows (a request's own array when it runs alone) stay as sent.
+            var prepared = input.ToArray();
+            Preprocess.Apply(prepared);
+            input = prepared;
+        }
         var probabilities = new float[rows * Classes];
         var classes = new long[rows];
         lock (_gate)

@@ -177,4 +177,40 @@ public sealed class RepositoryTests
         }
         finally { await server.DisposeAsync(); }
     }
+
+    [Fact]
+    public async Task Preprocess_json_beside_the_checkpoint_is_applied_and_shown_in_metadata()
+    {
+        var server = await Start("--api-key", Key);
+        try
+        {
+            server.WriteModel("fashion", 5, seed: 5);
+            var preprocess = new AllReduceNet.Training.Checkpoints.Preprocessing(1 / 255.0, 0.2860, 0.3530);
+            preprocess.Write(Path.Combine(server.Directory, "fashion", "5", "preprocess.json"));
+            var (status, _) = await Manage(server.Client, HttpMethod.Post, "/v2/repository/models/fashion/load");
+            Assert.Equal(HttpStatusCode.OK, status);
+
+            var random = new Random(9);
+            var pixels = Enumerable.Range(0, 784).Select(_ => (float)random.Next(256)).ToArray();
+            using var response = await server.Client.PostAsync("/v2/models/fashion/infer", new StringContent(
+                $"{{\"inputs\":[{{\"name\":\"input\",\"shape\":[1,784],\"datatype\":\"FP32\",\"data\":[{string.Join(",", pixels.Select(p => p.ToString(CultureInfo.InvariantCulture)))}]}}]}}",
+                Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var result = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            Assert.Equal("5", result.RootElement.GetProperty("model_version").GetString());
+            var actual = result.RootElement.GetProperty("outputs")[0].GetProperty("data").EnumerateArray().Select(e => e.GetSingle()).ToArray();
+            var standardized = pixels.ToArray();
+            preprocess.Apply(standardized);
+            Assert.Equal(ServerFixture.DirectProbabilities(5, standardized, 1), actual);
+
+            using var metadata = JsonDocument.Parse(await server.Client.GetStringAsync("/v2/models/fashion"));
+            var shown = metadata.RootElement.GetProperty("parameters").GetProperty("preprocess");
+            Assert.Equal(0.2860, shown.GetProperty("mean").GetDouble(), 6);
+            Assert.Equal(0.3530, shown.GetProperty("deviation").GetDouble(), 6);
+            Assert.Equal(1 / 255.0, shown.GetProperty("scale").GetDouble(), 9);
+            using var old = JsonDocument.Parse(await server.Client.GetStringAsync("/v2/models/other"));
+            Assert.Equal(1, old.RootElement.GetProperty("parameters").GetProperty("preprocess").GetProperty("deviation").GetDouble());
+        }
+        finally { await server.DisposeAsync(); }
+    }
 }
