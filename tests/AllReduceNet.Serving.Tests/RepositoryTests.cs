@@ -49,6 +49,8 @@ public sealed class RepositoryTests
     [Fact]
     public async Task Default_policy_serves_the_latest_version_and_the_index_lists_every_version()
     {
+        // The fixture passes --version-policy all for the other tests, so the default is restated here.
+        Assert.Equal("latest:1", VersionPolicy.Default.Text);
         var server = await Start("--version-policy", "latest:1", "--api-key", Key);
         try
         {
