@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using AllReduceNet.Kernels;
 using AllReduceNet.Training.Checkpoints;
 using AllReduceNet.Training.Model;
@@ -68,12 +69,7 @@ internal sealed class ServedModel : IDisposable
             }
         }
         for (int r = 0; r < rows; r++)
-        {
-            var row = probabilities.AsSpan(r * Classes, Classes);
-            int best = 0;
-            for (int c = 1; c < row.Length; c++) if (row[c] > row[best]) best = c;
-            classes[r] = best;
-        }
+            classes[r] = TensorPrimitives.IndexOfMax<float>(probabilities.AsSpan(r * Classes, Classes));   // the first of equal maxima
         return (probabilities, classes);
     }
 
