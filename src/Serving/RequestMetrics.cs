@@ -19,6 +19,10 @@ internal static class RequestMetrics
         context.RequestServices.GetRequiredService<ServingMetrics>().InFlight.WithLabels(model.Name, model.Version).Inc();
     }
 
+    /// <summary>The model version <see cref="Track"/> marked the request as one to, or null.</summary>
+    public static ServedModel? TrackedModel(HttpContext context) =>
+        context.Items.TryGetValue(ModelKey, out var item) ? item as ServedModel : null;
+
     /// <summary>The middleware: runs the rest of the pipeline, then records what <see cref="Track"/> marked.</summary>
     public static async Task Measure(HttpContext context, Func<Task> next)
     {
@@ -29,7 +33,7 @@ internal static class RequestMetrics
         }
         finally
         {
-            if (context.Items.TryGetValue(ModelKey, out var item) && item is ServedModel model)
+            if (TrackedModel(context) is { } model)
             {
                 var metrics = context.RequestServices.GetRequiredService<ServingMetrics>();
                 metrics.InFlight.WithLabels(model.Name, model.Version).Dec();

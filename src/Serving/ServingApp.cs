@@ -17,6 +17,7 @@ public static class ServingApp
         if (string.IsNullOrEmpty(builder.Configuration["urls"])) builder.WebHost.UseUrls(ServingOptions.DefaultUrls);
         // The limit is enforced while reading (JsonBody); Kestrel's own is raised so that it never answers first with an empty 413.
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = null);
+        ServingLogs.Configure(builder);
         configure?.Invoke(builder);
         var options = ServingOptions.From(builder.Configuration);
         var metrics = new ServingMetrics();
@@ -30,6 +31,7 @@ public static class ServingApp
 
         var app = builder.Build();
         app.Lifetime.ApplicationStopped.Register(repository.Dispose);
+        app.Use(RequestLogging.Log);
         app.Use(RequestMetrics.Measure);
         app.Use(RefuseWithJson);
         InferenceEndpoints.Map(app);
@@ -58,6 +60,7 @@ public static class ServingApp
             context.RequestServices.GetRequiredService<ILogger<WebApplication>>().LogError(e, "request failed");
             (status, message) = (StatusCodes.Status500InternalServerError, "internal error");
         }
+        RequestLogging.NoteRefusal(context, message);
         if (context.Response.HasStarted) return;
         context.Response.Clear();
         context.Response.StatusCode = status;
