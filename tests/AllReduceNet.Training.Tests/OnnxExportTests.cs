@@ -100,7 +100,7 @@ public class OnnxExportTests
     }
 
     [Fact]
-    public void Identity_preprocessing_adds_no_nodes_and_one_layer_models_work()
+    public void One_layer_model_without_preprocessing_matches_and_carries_its_metadata()
     {
         using var dir = new TempDirectory();
         int[] sizes = [6, 4];
