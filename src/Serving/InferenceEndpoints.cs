@@ -3,9 +3,6 @@ namespace AllReduceNet.Serving;
 /// <summary>The Open Inference Protocol v2 (KServe) endpoints: health, model metadata, model readiness, infer.</summary>
 internal static class InferenceEndpoints
 {
-    /// <summary>The platform name reported in model metadata.</summary>
-    public const string Platform = "allreducenet_mlp";
-
     public static void Map(WebApplication app)
     {
         app.MapGet("/v2", () => ServingApp.Json(new { name = "allreducenet-serve", version = typeof(InferenceEndpoints).Assembly.GetName().Version?.ToString(3), extensions = Array.Empty<string>() }));
@@ -24,21 +21,27 @@ internal static class InferenceEndpoints
     private static IResult Metadata(ModelRepository models, string name, string? version)
     {
         var model = models.Get(name, version);
+        // Applied by the server to every input value: x' = (x * scale - mean) / deviation.
+        var preprocess = new { scale = model.Preprocess.Scale, mean = model.Preprocess.Mean, deviation = model.Preprocess.Deviation };
         return ServingApp.Json(new
         {
             name,
             versions = models.Versions(name).Select(m => m.Version).ToArray(),
-            platform = Platform,
-            inputs = new[] { new { name = InferRequest.InputName, datatype = "FP32", shape = new long[] { -1, model.InputSize } } },
+            platform = model.Platform,
+            inputs = new[] { Tensor(model.Input) },
+            // What infer answers, whatever the kind of model: an ONNX model's own outputs are in parameters.
             outputs = new[]
             {
-                new { name = "probabilities", datatype = "FP32", shape = new long[] { -1, model.Classes } },
-                new { name = "class", datatype = "INT64", shape = new long[] { -1 } },
+                Tensor(new ModelTensor("probabilities", "FP32", [-1, model.Classes])),
+                Tensor(new ModelTensor("class", "INT64", [-1])),
             },
-            // Applied by the server to every input value: x' = (x * scale - mean) / deviation.
-            parameters = new { preprocess = new { scale = model.Preprocess.Scale, mean = model.Preprocess.Mean, deviation = model.Preprocess.Deviation } },
+            parameters = model is OnnxModel onnx
+                ? (object)new { preprocess, producer = onnx.Producer, model_outputs = onnx.ModelOutputs.Select(Tensor).ToArray(), scores_output = onnx.ModelOutputs[0].Name }
+                : new { preprocess },
         });
     }
+
+    private static object Tensor(ModelTensor tensor) => new { name = tensor.Name, datatype = tensor.Datatype, shape = tensor.Shape };
 
     private static IResult Ready(ModelRepository models, string name, string? version)
     {

@@ -4,8 +4,8 @@ using AllReduceNet.Training.Checkpoints;
 namespace AllReduceNet.Serving;
 
 /// <summary>
-/// The model versions being served, out of those laid out on disk as DIR/NAME/VERSION/model.ckpt (Train.dll
-/// checkpoints). Versions are non-negative integers; the <see cref="ServingOptions.VersionPolicy"/> picks which are
+/// The model versions being served, out of those laid out on disk as DIR/NAME/VERSION/model.ckpt (a Train.dll
+/// checkpoint) or DIR/NAME/VERSION/model.onnx (an ONNX model, run by ONNX Runtime). Versions are non-negative integers; the <see cref="ServingOptions.VersionPolicy"/> picks which are
 /// served, and the highest served one is a model's default. Models can be (re)loaded and unloaded while serving: the
 /// served set is an immutable snapshot swapped atomically, so a lookup sees either the old versions or the new ones;
 /// a version taken out of service stops taking requests, finishes those queued, and only then is disposed.
@@ -14,6 +14,11 @@ internal sealed class ModelRepository : IDisposable
 {
     /// <summary>The file name of a checkpoint inside a version directory.</summary>
     public const string CheckpointName = "model.ckpt";
+
+    /// <summary>The file name of an ONNX model inside a version directory.</summary>
+    public const string OnnxName = "model.onnx";
+
+    private const string ModelFiles = $"{CheckpointName} or {OnnxName}";
 
     private readonly string _directory;
     private readonly ServingOptions _options;
@@ -29,7 +34,7 @@ internal sealed class ModelRepository : IDisposable
     private sealed record Served(ServedModel Model, InferenceQueue Queue);
 
     /// <summary>Loads the versions the policy selects under the options' directory.</summary>
-    /// <exception cref="ServingConfigurationException">The directory is missing, holds no model, or a checkpoint is unreadable.</exception>
+    /// <exception cref="ServingConfigurationException">The directory is missing, holds no model, or a selected version's model file is unreadable or unsuitable (or missing, or doubled).</exception>
     public ModelRepository(ServingOptions options, ServingMetrics metrics)
     {
         _directory = options.ModelsDirectory;
@@ -47,7 +52,7 @@ internal sealed class ModelRepository : IDisposable
                 foreach (long version in _options.VersionPolicy.Select(VersionsOnDisk(name)))
                 {
                     try { versions.Add(version, Open(name, version)); }
-                    catch (CheckpointException e) { throw new ServingConfigurationException(e.Message); }
+                    catch (Exception e) when (e is CheckpointException or ModelFileException) { throw new ServingConfigurationException(e.Message); }
                 }
                 if (versions.Count > 0) served.Add(name, versions);
             }
@@ -59,7 +64,7 @@ internal sealed class ModelRepository : IDisposable
         }
         if (served.Count == 0)
             throw new ServingConfigurationException(
-                $"the model directory '{_directory}' holds no NAME/VERSION/{CheckpointName} that --version-policy {_options.VersionPolicy} selects.");
+                $"the model directory '{_directory}' holds no NAME/VERSION/{ModelFiles} that --version-policy {_options.VersionPolicy} selects.");
         _served = served;
     }
 
@@ -167,7 +172,7 @@ internal sealed class ModelRepository : IDisposable
     /// </summary>
     /// <param name="name">The model's directory name.</param>
     /// <returns>The served versions after the load, ascending.</returns>
-    /// <exception cref="ApiException">404: no such model directory or no version in it; 400: a checkpoint is unreadable.</exception>
+    /// <exception cref="ApiException">404: no such model directory or no version in it; 400: a version's model file is unreadable or unsuitable, or the version has both model files or neither.</exception>
     public IReadOnlyList<string> LoadModel(string name)
     {
         lock (_manage)
@@ -178,7 +183,7 @@ internal sealed class ModelRepository : IDisposable
                 throw ApiException.NotFound($"the model repository has no model directory '{name}'.");
             var selected = _options.VersionPolicy.Select(VersionsOnDisk(name));
             if (selected.Count == 0)
-                throw ApiException.NotFound($"model directory '{name}' holds no VERSION/{CheckpointName} that --version-policy {_options.VersionPolicy} selects.");
+                throw ApiException.NotFound($"model directory '{name}' holds no VERSION/{ModelFiles} that --version-policy {_options.VersionPolicy} selects.");
             var current = Snapshot.TryGetValue(name, out var old) ? old : new SortedList<long, Served>();
             var next = new SortedList<long, Served>();
             var opened = new List<Served>();
@@ -192,7 +197,7 @@ internal sealed class ModelRepository : IDisposable
                     next.Add(version, served);
                 }
             }
-            catch (CheckpointException e)
+            catch (Exception e) when (e is CheckpointException or ModelFileException)
             {
                 foreach (var served in opened) Retire(served);
                 throw ApiException.BadRequest($"model '{name}' was not loaded, its served versions are unchanged: {e.Message}");
@@ -252,22 +257,30 @@ internal sealed class ModelRepository : IDisposable
     private Served Open(string name, long version)
     {
         string versionDirectory = Path.Combine(_directory, name, version.ToString(CultureInfo.InvariantCulture));
-        var checkpoint = CheckpointFile.Read(Path.Combine(versionDirectory, CheckpointName));
+        string checkpointPath = Path.Combine(versionDirectory, CheckpointName), onnxPath = Path.Combine(versionDirectory, OnnxName);
+        bool hasCheckpoint = File.Exists(checkpointPath), hasOnnx = File.Exists(onnxPath);
+        if (hasCheckpoint == hasOnnx)
+            throw new ModelFileException(versionDirectory, hasCheckpoint
+                ? $"the version directory holds both {CheckpointName} and {OnnxName}; keep the one to serve"
+                : $"the version directory holds neither {CheckpointName} nor {OnnxName}");
         // The optional standardization travels with the model (Train.dll --export-model writes it).
         string preprocessPath = Path.Combine(versionDirectory, Preprocessing.FileName);
         var preprocess = File.Exists(preprocessPath) ? Preprocessing.Read(preprocessPath) : null;
-        var model = new ServedModel(name, version.ToString(CultureInfo.InvariantCulture), checkpoint, preprocess);
+        string text = version.ToString(CultureInfo.InvariantCulture);
+        ServedModel model = hasCheckpoint
+            ? new CheckpointModel(name, text, CheckpointFile.Read(checkpointPath), preprocess)
+            : new OnnxModel(name, text, onnxPath, preprocess);
         return new Served(model, new InferenceQueue(model, _options, _metrics));
     }
 
-    /// <summary>The numbered version directories of a model holding a checkpoint; anything else there is not a version.</summary>
+    /// <summary>The numbered directories of a model: each is a version, which must hold one model file (anything not
+    /// numbered is not a version and is ignored).</summary>
     private IEnumerable<long> VersionsOnDisk(string name)
     {
         string modelDirectory = Path.Combine(_directory, name);
         if (!Directory.Exists(modelDirectory)) yield break;
         foreach (string versionDirectory in Directory.EnumerateDirectories(modelDirectory))
-            if (long.TryParse(Path.GetFileName(versionDirectory), NumberStyles.None, CultureInfo.InvariantCulture, out long version)
-                && File.Exists(Path.Combine(versionDirectory, CheckpointName)))
+            if (long.TryParse(Path.GetFileName(versionDirectory), NumberStyles.None, CultureInfo.InvariantCulture, out long version))
                 yield return version;
     }
 

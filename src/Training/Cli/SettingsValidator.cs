@@ -114,6 +114,8 @@ internal static class SettingsValidator
                 throw new TrainingException($"--export-model '{export}' must be a NAME/VERSION directory with a numeric VERSION (e.g. models/fashion/1), as Serve.dll's repository expects.");
             if (File.Exists(export)) throw new TrainingException($"--export-model '{export}' is a file; it must be a directory.");
         }
+        if (options.ExportOnnx is { } onnx && (onnx.Length == 0 || Directory.Exists(onnx) || Path.EndsInDirectorySeparator(onnx)))
+            throw new TrainingException($"--export-onnx '{onnx}' is a directory; it must name the .onnx file to write (e.g. models/fashion/1/model.onnx).");
 
         return new TrainSettings
         {
@@ -136,6 +138,7 @@ internal static class SettingsValidator
             CheckpointPath = options.NoCheckpoint ? null : options.Checkpoint,
             Resume = options.Resume,
             ExportModelPath = options.ExportModel is null ? null : Path.TrimEndingDirectorySeparator(options.ExportModel),
+            ExportOnnxPath = options.ExportOnnx,
             LogJson = options.LogJson,
             Quiet = options.Quiet,
         };

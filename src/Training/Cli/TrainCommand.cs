@@ -1,6 +1,7 @@
 using AllReduceNet.Collectives;
 using AllReduceNet.Training.Checkpoints;
 using AllReduceNet.Training.Data;
+using AllReduceNet.Training.Onnx;
 using AllReduceNet.Training.Training;
 using AllReduceNet.Training.Transport;
 using CommandLine;
@@ -55,8 +56,10 @@ internal static class TrainCommand
             var final = WorldLauncher.Run(settings.Ranks, world => Trainer.Run(world, settings, data, initial, report, afterStep));
             if (WorldLauncher.IsLeadProcess && settings.ExportModelPath is { } export)
                 ExportModel(export, final, data.Preprocess ?? Preprocessing.Identity);
+            if (WorldLauncher.IsLeadProcess && settings.ExportOnnxPath is { } onnx)
+                MlpOnnxExport.Write(onnx, final, data.Preprocess ?? Preprocessing.Identity);
             if (WorldLauncher.IsLeadProcess)
-                report.Summary($"done: {final.CompletedEpochs} epochs{(settings.CheckpointPath is null ? "" : $", checkpoint {settings.CheckpointPath}")}{(settings.ExportModelPath is null ? "" : $", model exported to {settings.ExportModelPath}")}");
+                report.Summary($"done: {final.CompletedEpochs} epochs{(settings.CheckpointPath is null ? "" : $", checkpoint {settings.CheckpointPath}")}{(settings.ExportModelPath is null ? "" : $", model exported to {settings.ExportModelPath}")}{(settings.ExportOnnxPath is null ? "" : $", ONNX model written to {settings.ExportOnnxPath}")}");
             return 0;
         }
         catch (Exception e) when (Unwrap(e) is TrainingException problem)

@@ -86,6 +86,9 @@ internal sealed class TrainOptions
     [Option("export-model", HelpText = "At the end of training, write model.ckpt and preprocess.json (the input standardization) into this NAME/VERSION directory of a Serve.dll model repository; VERSION must be a number.")]
     public string? ExportModel { get; set; }
 
+    [Option("export-onnx", HelpText = "At the end of training, write the model as ONNX (opset 13) to this file: input 'input' [batch, features] of raw values (the preprocessing is in the graph), outputs 'probabilities' and 'class'. Serve.dll serves it as NAME/VERSION/model.onnx. With --resume and --epochs no higher than the checkpoint's, exports without training.")]
+    public string? ExportOnnx { get; set; }
+
     [Option("log-json", HelpText = "Append one JSON record per epoch to this file (JSON lines).")]
     public string? LogJson { get; set; }
 

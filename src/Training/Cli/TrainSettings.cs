@@ -29,6 +29,8 @@ internal sealed record TrainSettings
     public bool Resume { get; init; }
     /// <summary>The NAME/VERSION directory that receives model.ckpt and preprocess.json after training, or null.</summary>
     public string? ExportModelPath { get; init; }
+    /// <summary>The .onnx file written after training, or null.</summary>
+    public string? ExportOnnxPath { get; init; }
     public string? LogJson { get; init; }
     public bool Quiet { get; init; }
 
