@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Reproduces benchmarks/RESULTS-serving.md: Serve.dll under load over loopback, every figure from this one run.
-# Usage: benchmarks/run-serving.sh   (from the repository root; builds Release first; about 5 minutes with the default
+# Usage: benchmarks/run-serving.sh   (from the repository root; builds Release first; about 6 minutes with the default
 #        30 s runs; SERVING_SECONDS=5 for a quick check, which also writes the results file)
 # Needs: wrk (apt-get install wrk), the Fashion-MNIST data (scripts/setup.sh), curl. Ports 18480-18481 (SERVING_PORT).
 # Runs: the in-process forward limit and JSON parse timing; wrk, 64 connections, against Serve with dynamic batching
-# (1-row and 16-row requests, and /v2/health/live as the HTTP floor) and with --max-batch 1; an open loop at half the
+# (1-row and 16-row requests, as JSON and as binary tensor data, and /v2/health/live as the HTTP floor) and with --max-batch 1; an open loop at half the
 # saturating rate; 10% bad requests mixed in; version 2 loaded under load. Every server is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,11 +50,11 @@ start_server() {  # start_server PORT ARGS...: Serve on 127.0.0.1:PORT, waits un
   echo "run-serving: Serve was not ready within 60 s" >&2; exit 1
 }
 
-wrk_run() {  # wrk_run NAME PORT PATH BODY_FILE(or "")
-  local name=$1 port=$2 path=$3 body=$4
+wrk_run() {  # wrk_run NAME PORT PATH BODY_FILE(or "") [HEADER_LENGTH: the body is binary tensor data]
+  local name=$1 port=$2 path=$3 body=$4 header_length=${5:-}
   echo "== $name: wrk -t2 -c$CONNECTIONS -d${SECONDS_PER_RUN}s --latency --timeout 5s -s benchmarks/serving-wrk.lua http://127.0.0.1:$port$path ${body:+(body $(basename "$body"))}"
   local line
-  line=$(WRK_BODY=$body timeout $((SECONDS_PER_RUN + 60)) wrk -t2 -c$CONNECTIONS -d${SECONDS_PER_RUN}s --latency --timeout 5s \
+  line=$(WRK_BODY=$body WRK_HEADER_LENGTH=$header_length timeout $((SECONDS_PER_RUN + 60)) wrk -t2 -c$CONNECTIONS -d${SECONDS_PER_RUN}s --latency --timeout 5s \
     -s benchmarks/serving-wrk.lua "http://127.0.0.1:$port$path" | tee "$WORK/$name.txt" | grep '^rps=')
   echo "name=$name $line" | tee -a "$FIGURES"
 }
@@ -73,6 +73,8 @@ tool forward "$WORK/repo/fashion/1/model.ckpt"
 tool parse parse-1row-pixels "$WORK/bodies/infer-1.json"
 tool parse parse-1row-floats "$WORK/bodies/infer-1-floats.json"
 tool parse parse-16rows-pixels "$WORK/bodies/infer-16.json"
+tool parse parse-1row-binary "$WORK/bodies/infer-1.bin"
+tool parse parse-16rows-binary "$WORK/bodies/infer-16.bin"
 
 INFER=/v2/models/fashion/infer
 echo "== Serve with --max-batch 1"
@@ -85,6 +87,8 @@ start_server "$PORT"
 URL=http://127.0.0.1:$PORT
 wrk_run wrk-batched-1row "$PORT" $INFER "$WORK/bodies/infer-1.json"
 wrk_run wrk-batched-16rows "$PORT" $INFER "$WORK/bodies/infer-16.json"
+wrk_run wrk-batched-1row-binary "$PORT" $INFER "$WORK/bodies/infer-1.bin" "$(cat "$WORK/bodies/infer-1.bin.header-length")"
+wrk_run wrk-batched-16rows-binary "$PORT" $INFER "$WORK/bodies/infer-16.bin" "$(cat "$WORK/bodies/infer-16.bin.header-length")"
 wrk_run wrk-health-live "$PORT" /v2/health/live ""
 HALF=$(grep '^name=wrk-batched-1row ' "$FIGURES" | sed 's/.* rps=\([0-9.]*\).*/\1/' | awk '{ printf "%d", $1 / 2 }')
 echo "== open loop at $HALF req/s (half the saturating rate), $CONNECTIONS connections, ${SECONDS_PER_RUN} s"

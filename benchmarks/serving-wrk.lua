@@ -1,5 +1,6 @@
--- wrk script of run-serving.sh: POSTs the JSON body in the file named by $WRK_BODY (a GET when unset), and ends
--- with one line of key=value figures (latencies in ms) that ServingLoad's report reads.
+-- wrk script of run-serving.sh: POSTs the body in the file named by $WRK_BODY (a GET when unset): JSON, or with
+-- $WRK_HEADER_LENGTH a body of the binary tensor data extension (that many bytes of JSON header, then the tensor).
+-- Ends with one line of key=value figures (latencies in ms) that ServingLoad's report reads.
 local body_path = os.getenv("WRK_BODY")
 if body_path and body_path ~= "" then
   local file = assert(io.open(body_path, "rb"))
@@ -7,6 +8,11 @@ if body_path and body_path ~= "" then
   file:close()
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
+  local header_length = os.getenv("WRK_HEADER_LENGTH")
+  if header_length and header_length ~= "" then
+    wrk.headers["Content-Type"] = "application/octet-stream"
+    wrk.headers["Inference-Header-Content-Length"] = header_length
+  end
 end
 
 function done(summary, latency, requests)

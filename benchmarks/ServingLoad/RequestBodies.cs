@@ -7,7 +7,7 @@ namespace AllReduceNet.Serving.LoadBenchmarks;
 /// <summary>
 /// Writes the infer request bodies of the load runs from the first Fashion-MNIST test images, as a client of an
 /// exported model sends them: raw pixels 0..255 (the model's preprocess.json standardizes them on the server).
-/// Also one row as standardized floats, the text a client that standardizes itself sends, for the parse timing.
+/// Also the same rows with the binary tensor data extension, and one row as standardized floats, the text a client that standardizes itself sends, for the parse timing.
 /// </summary>
 internal static class RequestBodies
 {
@@ -19,6 +19,22 @@ internal static class RequestBodies
         Directory.CreateDirectory(outDirectory);
         File.WriteAllText(Path.Combine(outDirectory, "infer-1.json"), Body(images, 1, p => p.ToString(CultureInfo.InvariantCulture)));
         File.WriteAllText(Path.Combine(outDirectory, "infer-16.json"), Body(images, 16, p => p.ToString(CultureInfo.InvariantCulture)));
+        // The same rows with the binary tensor data extension: a JSON header, then the pixels as little-endian FP32.
+        foreach (int rows in new[] { 1, 16 })
+        {
+            string header = $"{{\"inputs\":[{{\"name\":\"input\",\"shape\":[{rows},{Pixels}],\"datatype\":\"FP32\",\"parameters\":{{\"binary_data_size\":{rows * Pixels * sizeof(float)}}}}}]}}";
+            byte[] json = Encoding.UTF8.GetBytes(header);
+            using var file = File.Create(Path.Combine(outDirectory, $"infer-{rows}.bin"));
+            file.Write(json);
+            var value = new byte[sizeof(float)];
+            for (int i = 0; i < rows * Pixels; i++)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(value, images[i]);
+                file.Write(value);
+            }
+            // The header length travels beside the body: wrk sends it as Inference-Header-Content-Length.
+            File.WriteAllText(Path.Combine(outDirectory, $"infer-{rows}.bin.header-length"), json.Length.ToString(CultureInfo.InvariantCulture));
+        }
         // Fashion-MNIST's training mean and deviation (docs/serving.md).
         File.WriteAllText(Path.Combine(outDirectory, "infer-1-floats.json"),
             Body(images, 1, p => ((float)((p / 255.0 - 0.2860) / 0.3530)).ToString("R", CultureInfo.InvariantCulture)));

@@ -35,6 +35,8 @@ internal static class ResultsReport
             ("wrk-batched-1row", "1 row per request, dynamic batching (default: --max-batch 64, --max-queue-delay-us 500)", 1),
             ("wrk-unbatched-1row", "1 row per request, `--max-batch 1`", 1),
             ("wrk-batched-16rows", "16 rows per request, dynamic batching", 16),
+            ("wrk-batched-1row-binary", "1 row per request as binary tensor data, dynamic batching", 1),
+            ("wrk-batched-16rows-binary", "16 rows per request as binary tensor data, dynamic batching", 16),
             ("wrk-health-live", "`GET /v2/health/live`: the HTTP floor, no body, no model", 0),
         })
         {
@@ -47,6 +49,7 @@ internal static class ResultsReport
 
         double batched = D("wrk-batched-1row", "rps"), unbatched = D("wrk-unbatched-1row", "rps"), limit = D("forward-64", "rows_per_s");
         double rows16 = D("wrk-batched-16rows", "rps") * 16, floor = D("wrk-health-live", "rps");
+        double binary1 = D("wrk-batched-1row-binary", "rps"), binary16 = D("wrk-batched-16rows-binary", "rps") * 16;
         var half = F("open-half");
         var mix = F("mix-10pct-bad");
         var hot = F("hot-load");
@@ -60,6 +63,8 @@ internal static class ResultsReport
         L($"| batching >= 3x the unbatched throughput | {batched:F0} / {unbatched:F0} req/s = **{batched / unbatched:F2}x** | {Met(batched / unbatched >= 3)} |");
         L($"| serving >= 0.5x the in-process limit, 1-row requests | {batched:F0} rows/s / {limit:F0} = **{batched / limit:F3}x** | {Met(batched / limit >= 0.5)} |");
         L($"| serving >= 0.5x the in-process limit, 16-row requests | {rows16:F0} rows/s / {limit:F0} = **{rows16 / limit:F3}x** | {Met(rows16 / limit >= 0.5)} |");
+        L($"| serving >= 0.5x the in-process limit, 1-row binary tensor data | {binary1:F0} rows/s / {limit:F0} = **{binary1 / limit:F3}x** | {Met(binary1 / limit >= 0.5)} |");
+        L($"| serving >= 0.5x the in-process limit, 16-row binary tensor data | {binary16:F0} rows/s / {limit:F0} = **{binary16 / limit:F3}x** | {Met(binary16 / limit >= 0.5)} |");
         L($"| p99 under 20 ms at half the saturating load | open loop at {half["target_rps"]} req/s (half of {batched:F0}), {D("open-half", "seconds"):F0} s: p50 {D("open-half", "p50_ms"):F2} ms, p99 **{D("open-half", "p99_ms"):F2} ms**, {half["good_failed"]} failed, {half["errors"]} errors | {Met(D("open-half", "p99_ms") < 20 && half["good_failed"] == "0")} |");
         L($"| 10% bad requests: 0 good ones fail, every bad one a 4xx | {mix["good"]} good: {mix["good_failed"]} failed, {mix["distinct_good_answers"]} distinct answer(s); {mix["bad"]} bad: {mix["bad_4xx"]} got a 4xx, {mix["bad_other"]} something else ({mix["bad_other_codes"]}); {mix["errors"]} socket errors; {D("mix-10pct-bad", "rps"):F0} req/s, p99 {D("mix-10pct-bad", "p99_ms"):F2} ms | {Met(mixOk)} |");
         L($"| a new version loaded under load: 0 failed requests | {hot["requests"]} requests: {hot["good_failed"]} failed, {hot["errors"]} socket errors; answered by version {hot["versions"]}; {hot["stale_after_switch"]} answered by version 1 after version 2 had answered; the load call: HTTP {F("hot-load-switch")["status"]} in {F("hot-load-switch")["ms"]} ms | {Met(hotOk)} |");
@@ -70,14 +75,14 @@ internal static class ResultsReport
         L($"| measurement | figure |");
         L($"|---|---|");
         L($"| HTTP floor: `GET /v2/health/live`, 64 connections | {floor:F0} requests/s, p99 {D("wrk-health-live", "p99_ms"):F2} ms |");
-        foreach (var (name, what) in new[] { ("parse-1row-pixels", "1 row, raw pixels 0..255"), ("parse-1row-floats", "1 row, standardized floats (shortest round-trip text)"), ("parse-16rows-pixels", "16 rows, raw pixels") })
-            L($"| server's JSON tensor reading (JsonDocument + TensorReader), {what}, {F(name)["body_bytes"]} bytes | {D(name, "us_per_request"):F1} us per request = {D(name, "requests_per_core_s"):F0} requests/s per core |");
+        foreach (var (name, what) in new[] { ("parse-1row-pixels", "JSON, 1 row, raw pixels 0..255"), ("parse-1row-floats", "JSON, 1 row, standardized floats (shortest round-trip text)"), ("parse-16rows-pixels", "JSON, 16 rows, raw pixels"), ("parse-1row-binary", "binary tensor data, 1 row"), ("parse-16rows-binary", "binary tensor data, 16 rows") })
+            L($"| server's request reading (JSON: JsonDocument + TensorReader; binary: the JSON header + the FP32 bytes checked), {what}, {F(name)["body_bytes"]} bytes | {D(name, "us_per_request"):F1} us per request = {D(name, "requests_per_core_s"):F0} requests/s per core |");
         L($"| forward pass, batch 1 / batch 64 | {D("forward-1", "us_per_pass"):F1} us / {D("forward-64", "us_per_pass"):F1} us per pass ({D("forward-1", "rows_per_s"):F0} / {D("forward-64", "rows_per_s"):F0} rows/s) |");
         L($"");
         if (floor < 0.5 * limit)
-            L($"Even a request with no body and no model, `/v2/health/live`, is answered only {floor:F0} times a second here: {floor / limit:F3}x the in-process limit in rows. So one-row requests cannot reach 0.5x that limit on this machine whatever the server does after HTTP: the HTTP exchange alone (Kestrel and the load generator on the same {Environment.ProcessorCount} cores) costs {limit / floor:F1}x the forward pass of the row it carries. Rows per request are what moves the ratio: 16-row requests reach {rows16 / limit:F3}x.");
+            L($"Even a request with no body and no model, `/v2/health/live`, is answered only {floor:F0} times a second here: {floor / limit:F3}x the in-process limit in rows. So one-row requests cannot reach 0.5x that limit on this machine whatever the server does after HTTP: the HTTP exchange alone (Kestrel and the load generator on the same {Environment.ProcessorCount} cores) costs {limit / floor:F1}x the forward pass of the row it carries. Rows per request are what moves the ratio: 16-row requests reach {rows16 / limit:F3}x as JSON and {binary16 / limit:F3}x as binary tensor data.");
         else
-            L($"The HTTP floor, `/v2/health/live`, is {floor / limit:F2}x the in-process limit in rows, so HTTP alone does not keep one-row requests below 0.5x it; 16-row requests reach {rows16 / limit:F3}x.");
+            L($"The HTTP floor, `/v2/health/live`, is {floor / limit:F2}x the in-process limit in rows, so HTTP alone does not keep one-row requests below 0.5x it; 16-row requests reach {rows16 / limit:F3}x as JSON and {binary16 / limit:F3}x as binary tensor data.");
         File.WriteAllText(outPath, md.ToString());
     }
 
