@@ -22,7 +22,14 @@ internal static class ResultsReport
 
         L($"# Serving under load");
         L($"");
-        L($"Written by `{command}` on {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; every figure below is from that one run. Machine: {Environment.ProcessorCount} cores ({CpuModel()}), load average {F("machine")["loadavg_before"]} before the run and {F("machine")["loadavg_after"]} after (other work shares the machine when the load is above 0). The load generator (wrk, or ServingLoad for the open-loop and checked runs) runs on the same cores as the server.");
+        // The figures file is written at the end of the run, so its time is the run's.
+        L($"Written by `{command}`, run ending {File.GetLastWriteTimeUtc(figuresPath):yyyy-MM-dd HH:mm} UTC; every figure below is from that one run. Machine: {Environment.ProcessorCount} cores ({CpuModel()}), load average {F("machine")["loadavg_before"]} before the run and {F("machine")["loadavg_after"]} after (other work shares the machine when the load is above 0). The load generator (wrk, or ServingLoad for the open-loop and checked runs) runs on the same cores as the server.");
+        double loadBefore = D("machine", "loadavg_before"), loadAfter = D("machine", "loadavg_after");
+        if (Math.Max(loadBefore, loadAfter) > Environment.ProcessorCount)
+        {
+            L($"");
+            L($"**A busy machine:** the load average ({Math.Max(loadBefore, loadAfter):F1}) exceeded the {Environment.ProcessorCount} cores, so other processes took a varying share of the CPU during the run. Each figure is a measurement of a contended machine at its own moment; ratios of figures taken minutes apart carry that noise. Run again on a quiet machine for the server's own figures.");
+        }
         L($"");
         L($"Model: the MLP {F("forward-64")["layers"]} trained by `Train.dll --epochs 1 --export-model` on Fashion-MNIST; requests carry raw test-set pixels 0..255 to `POST /v2/models/fashion/infer` (the model's preprocess.json standardizes them on the server).");
         L($"");
@@ -78,6 +85,9 @@ internal static class ResultsReport
         foreach (var (name, what) in new[] { ("parse-1row-pixels", "JSON, 1 row, raw pixels 0..255"), ("parse-1row-floats", "JSON, 1 row, standardized floats (shortest round-trip text)"), ("parse-16rows-pixels", "JSON, 16 rows, raw pixels"), ("parse-1row-binary", "binary tensor data, 1 row"), ("parse-16rows-binary", "binary tensor data, 16 rows") })
             L($"| server's request reading (JSON: JsonDocument + TensorReader; binary: the JSON header + the FP32 bytes checked), {what}, {F(name)["body_bytes"]} bytes | {D(name, "us_per_request"):F1} us per request = {D(name, "requests_per_core_s"):F0} requests/s per core |");
         L($"| forward pass, batch 1 / batch 64 | {D("forward-1", "us_per_pass"):F1} us / {D("forward-64", "us_per_pass"):F1} us per pass ({D("forward-1", "rows_per_s"):F0} / {D("forward-64", "rows_per_s"):F0} rows/s) |");
+        L($"");
+        if (Math.Max(rows16, binary16) > limit)
+            L($"A served figure above the in-process limit ({Math.Max(rows16, binary16):F0} against {limit:F0} rows/s) means the limit was measured while the machine was busier than during that wrk run: on a shared machine the moments differ. The limit is the upper bound only on a quiet machine.");
         L($"");
         if (floor < 0.5 * limit)
             L($"Even a request with no body and no model, `/v2/health/live`, is answered only {floor:F0} times a second here: {floor / limit:F3}x the in-process limit in rows. So one-row requests cannot reach 0.5x that limit on this machine whatever the server does after HTTP: the HTTP exchange alone (Kestrel and the load generator on the same {Environment.ProcessorCount} cores) costs {limit / floor:F1}x the forward pass of the row it carries. Rows per request are what moves the ratio: 16-row requests reach {rows16 / limit:F3}x as JSON and {binary16 / limit:F3}x as binary tensor data.");
