@@ -5,7 +5,7 @@ internal static class InferenceEndpoints
 {
     public static void Map(WebApplication app)
     {
-        app.MapGet("/v2", () => ServingApp.Json(new { name = "allreducenet-serve", version = typeof(InferenceEndpoints).Assembly.GetName().Version?.ToString(3), extensions = Array.Empty<string>() }));
+        app.MapGet("/v2", () => ServingApp.Json(new { name = "allreducenet-serve", version = typeof(InferenceEndpoints).Assembly.GetName().Version?.ToString(3), extensions = new[] { BinaryTensorData.ExtensionName } }));
         app.MapGet("/v2/health/live", () => ServingApp.Json(new { live = true }));
         // Every model is loaded before the server listens, so a live server is a ready one.
         app.MapGet("/v2/health/ready", () => ServingApp.Json(new { ready = true }));
@@ -55,18 +55,31 @@ internal static class InferenceEndpoints
         var options = context.RequestServices.GetRequiredService<ServingOptions>();
         // The model is resolved first, so an unknown one is a 404 whatever the body holds.
         RequestMetrics.Track(context, models.Get(name, version));
-        using var body = await JsonBody.ReadAsync(context.Request, options.MaxBodyBytes, context.RequestAborted);
+        var (body, binary) = await BinaryTensorData.ReadRequestAsync(context.Request, options.MaxBodyBytes, context.RequestAborted);
+        using var json = body;
         InferRequest request = null!;
         var (model, probabilities, classes) = await models.InferAsync(name, version, served =>
         {
-            request = InferRequest.Parse(body.RootElement, served);
+            request = InferRequest.Parse(json.RootElement, served, binary);
             return (request.Input, request.Rows);
         });
         var outputs = new List<object>();
+        var binaryData = new List<byte[]>();
         foreach (string output in request.Outputs)
-            outputs.Add(output == "class"
-                ? new { name = "class", datatype = "INT64", shape = new long[] { request.Rows }, data = (object)classes }
-                : new { name = "probabilities", datatype = "FP32", shape = new long[] { request.Rows, model.Classes }, data = (object)probabilities });
+        {
+            var (datatype, shape, data) = output == "class"
+                ? ("INT64", new long[] { request.Rows }, (Array)classes)
+                : ("FP32", new long[] { request.Rows, model.Classes }, probabilities);
+            if (request.BinaryOutputs.Contains(output))
+            {
+                byte[] bytes = data is long[] longs ? BinaryTensorData.Bytes(longs) : BinaryTensorData.Bytes((float[])data);
+                binaryData.Add(bytes);
+                outputs.Add(new { name = output, datatype, shape, parameters = new Dictionary<string, long> { [BinaryTensorData.SizeParameter] = bytes.Length } });
+            }
+            else outputs.Add(new { name = output, datatype, shape, data = (object)data });
+        }
+        if (binaryData.Count > 0)
+            return BinaryTensorData.Response(context, new { model_name = model.Name, model_version = model.Version, id = request.Id, outputs }, binaryData);
         return ServingApp.Json(new { model_name = model.Name, model_version = model.Version, id = request.Id, outputs });
     }
 }

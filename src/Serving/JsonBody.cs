@@ -12,6 +12,14 @@ internal static class JsonBody
         if (!request.HasJsonContentType())
             throw new ApiException(StatusCodes.Status415UnsupportedMediaType,
                 $"the request's Content-Type is '{request.ContentType ?? "(none)"}', but must be application/json.");
+        var body = await ReadBytesAsync(request, maxBytes, cancellation);
+        return Parse(body);
+    }
+
+    /// <summary>Reads the whole body, whatever its type.</summary>
+    /// <exception cref="ApiException">413 (over <paramref name="maxBytes"/>).</exception>
+    public static async Task<ReadOnlyMemory<byte>> ReadBytesAsync(HttpRequest request, long maxBytes, CancellationToken cancellation)
+    {
         if (request.ContentLength > maxBytes) throw TooLarge(maxBytes);
         // The length header may be absent (chunked) or wrong, so the limit is enforced on the bytes actually read.
         using var buffer = new MemoryStream();
@@ -22,10 +30,17 @@ internal static class JsonBody
             if (buffer.Length + read > maxBytes) throw TooLarge(maxBytes);
             buffer.Write(chunk, 0, read);
         }
-        if (buffer.Length == 0) throw ApiException.BadRequest("the request body is empty; expected a JSON object.");
+        return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+    }
+
+    /// <summary>Parses <paramref name="json"/> as a JSON document.</summary>
+    /// <exception cref="ApiException">400 (malformed or empty).</exception>
+    public static JsonDocument Parse(ReadOnlyMemory<byte> json)
+    {
+        if (json.Length == 0) throw ApiException.BadRequest("the request body is empty; expected a JSON object.");
         try
         {
-            return JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
+            return JsonDocument.Parse(json);
         }
         catch (JsonException e)
         {

@@ -63,11 +63,14 @@ public sealed class ServerFixture : IAsyncLifetime
     internal string Directory => _directory;
 
     /// <summary>Writes a seeded checkpoint as NAME/VERSION/model.ckpt (tests add versions while serving).</summary>
-    internal void WriteModel(string name, int version, int seed)
+    internal void WriteModel(string name, int version, int seed) => WriteCheckpoint(_directory, name, version, seed);
+
+    /// <summary>Writes the seeded checkpoint as DIRECTORY/NAME/VERSION/model.ckpt (also for a server in another process).</summary>
+    internal static void WriteCheckpoint(string directory, string name, int version, int seed)
     {
         var parameters = Parameters(seed);
         var checkpoint = new Checkpoint(Sizes, 1, seed, OptimizerKind.Sgd, 0, parameters, [new float[parameters.Length]]);
-        CheckpointFile.Write(Path.Combine(_directory, name, version.ToString(), "model.ckpt"), checkpoint);
+        CheckpointFile.Write(Path.Combine(directory, name, version.ToString(), "model.ckpt"), checkpoint);
     }
 
     public async Task InitializeAsync()
