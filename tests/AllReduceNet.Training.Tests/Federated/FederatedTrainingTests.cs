@@ -79,7 +79,6 @@ public class FederatedTrainingTests
         Assert.True(aborted > 0, "no round lost all its clients; choose another seed for this test");
         Assert.Contains("none of the 2 sampled clients reported", records[aborted].GetProperty("aborted").GetString());
         Assert.Equal(records[aborted - 1].GetProperty("test_accuracy").GetDouble(), records[aborted].GetProperty("test_accuracy").GetDouble());
-        Assert.Contains("model unchanged", output.ToString());
         // The server took one step per round that had survivors.
         Assert.Equal(records.Count(r => r.GetProperty("aborted").ValueKind == JsonValueKind.Null), final.OptimizerSteps);
     }
