@@ -40,7 +40,7 @@ internal static class FederatedTrainer
         var partition = ClientPartition.Create(data.Train, federated.Clients, federated.Partition, settings.Seed);
         using var simulator = new ClientSimulator(backend, settings, federated, data.Train);
         using var evaluator = new Evaluator(world, backend, settings.Layers, data.Test);
-        using var aggregator = CreateAggregator(settings);
+        using var aggregator = CreateAggregator();
         var parameters = (float[])initial.Parameters.Clone();
         var momentum = (float[])initial.OptimizerSlots[0].Clone();
         long serverSteps = initial.OptimizerSteps;
@@ -103,9 +103,7 @@ internal static class FederatedTrainer
         return state;
     }
 
-    /// <summary>The seam: plain aggregation now; secure aggregation (src/Privacy) is chosen here when it is asked for.</summary>
-    private static IUpdateAggregator CreateAggregator(TrainSettings settings) => settings.Federated switch
-    {
-        _ => new PlainUpdateAggregator(),
-    };
+    /// <summary>The seam: plain aggregation for now; secure aggregation (src/Privacy) is to be chosen here from the
+    /// settings when it is asked for (docs/federated.md).</summary>
+    private static IUpdateAggregator CreateAggregator() => new PlainUpdateAggregator();
 }
