@@ -22,7 +22,10 @@ internal static class SettingsValidator
             "zero" => StrategyKind.Zero,
             "ps" => StrategyKind.ParameterServer,
             "pipeline" => StrategyKind.Pipeline,
-            _ => throw new TrainingException($"--strategy '{options.Strategy}' is unknown; use ddp, zero, ps or pipeline."),
+            "fedavg" => StrategyKind.FedAvg,
+            "fedprox" => StrategyKind.FedProx,
+            "fedavgm" => StrategyKind.FedAvgM,
+            _ => throw new TrainingException($"--strategy '{options.Strategy}' is unknown; use ddp, zero, ps, pipeline, fedavg, fedprox or fedavgm."),
         };
         int ranks;
         if (launchedRanks is int world)
@@ -68,7 +71,9 @@ internal static class SettingsValidator
         };
         bool asyncPs = strategy == StrategyKind.ParameterServer && options.Async;
         float lr = options.LearningRate ?? (kind == OptimizerKind.Adam ? 1e-3f : asyncPs ? 0.2f : 0.05f);
-        float momentum = options.Momentum ?? (asyncPs ? 0f : 0.9f);
+        var federated = FederatedSettingsValidator.Validate(options, strategy);
+        // Federated clients run plain local SGD by default, as in the FedAvg paper and Flower's examples.
+        float momentum = options.Momentum ?? (asyncPs || federated is not null ? 0f : 0.9f);
         if (!(lr > 0) || !float.IsFinite(lr)) throw new TrainingException($"--lr must be positive, but was {lr}.");
         bool cosine = options.LrSchedule.Trim().ToLowerInvariant() switch
         {
@@ -79,6 +84,8 @@ internal static class SettingsValidator
         if (!(momentum >= 0 && momentum < 1)) throw new TrainingException($"--momentum must be in [0, 1), but was {momentum}.");
         if (!(options.WeightDecay >= 0) || !float.IsFinite(options.WeightDecay)) throw new TrainingException($"--weight-decay must be non-negative, but was {options.WeightDecay}.");
 
+        if (federated is not null && kind != OptimizerKind.Sgd)
+            throw new TrainingException($"--optimizer {options.Optimizer} is not available to federated clients: they run local SGD (--lr, --momentum); server-side momentum is --strategy fedavgm.");
         if (options.Sync && options.Async) throw new TrainingException("--sync and --async exclude each other; pick one.");
         if ((options.Sync || options.Async) && strategy != StrategyKind.ParameterServer)
             throw new TrainingException($"--{(options.Async ? "async" : "sync")} applies to --strategy ps only.");
@@ -91,7 +98,7 @@ internal static class SettingsValidator
         if (options.Staleness < 0) throw new TrainingException($"--staleness must be at least 0, but was {options.Staleness}.");
 
         int workers = strategy == StrategyKind.ParameterServer ? ranks - options.Servers : ranks;
-        if (strategy != StrategyKind.Pipeline && options.BatchSize < workers)
+        if (strategy != StrategyKind.Pipeline && federated is null && options.BatchSize < workers)
             throw new TrainingException($"--batch-size {options.BatchSize} is smaller than the {workers} ranks computing gradients; every rank needs at least one sample per step.");
 
         if (options.MicroBatches < 1) throw new TrainingException($"--micro-batches must be at least 1, but was {options.MicroBatches}.");
@@ -124,7 +131,7 @@ internal static class SettingsValidator
             Algorithm = algorithm,
             Layers = layers,
             Device = device,
-            Epochs = options.Epochs,
+            Epochs = federated is null ? options.Epochs : options.Rounds ?? FederatedSettingsValidator.DefaultRounds,
             BatchSize = options.BatchSize,
             Optimizer = new OptimizerSettings(kind, lr, momentum, options.WeightDecay),
             Seed = options.Seed,
@@ -141,6 +148,7 @@ internal static class SettingsValidator
             ExportOnnxPath = options.ExportOnnx,
             LogJson = options.LogJson,
             Quiet = options.Quiet,
+            Federated = federated,
         };
     }
 

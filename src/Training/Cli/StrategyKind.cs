@@ -7,4 +7,10 @@ internal enum StrategyKind
     Zero,
     ParameterServer,
     Pipeline,
+    /// <summary>Federated averaging over simulated clients (Federated/).</summary>
+    FedAvg,
+    /// <summary>FedAvg with the clients' proximal term.</summary>
+    FedProx,
+    /// <summary>FedAvg with server momentum.</summary>
+    FedAvgM,
 }

@@ -43,6 +43,8 @@ internal static class TrainCommand
             {
                 settings = SettingsValidator.Validate(parsed.Value, mpiWorld);
                 data = LoadData(parsed.Value, settings);
+                // Federated: a partition that cannot be made (too few samples for the clients) is refused before any rank starts.
+                if (settings.Federated is { } federated) Federated.ClientPartition.Create(data.Train, federated.Clients, federated.Partition, settings.Seed);
                 initial = settings.Resume ? LoadCheckpoint(settings) : null;
             }
             catch (TrainingException problem)
@@ -59,7 +61,7 @@ internal static class TrainCommand
             if (WorldLauncher.IsLeadProcess && settings.ExportOnnxPath is { } onnx)
                 MlpOnnxExport.Write(onnx, final, data.Preprocess ?? Preprocessing.Identity);
             if (WorldLauncher.IsLeadProcess)
-                report.Summary($"done: {final.CompletedEpochs} epochs{(settings.CheckpointPath is null ? "" : $", checkpoint {settings.CheckpointPath}")}{(settings.ExportModelPath is null ? "" : $", model exported to {settings.ExportModelPath}")}{(settings.ExportOnnxPath is null ? "" : $", ONNX model written to {settings.ExportOnnxPath}")}");
+                report.Summary($"done: {final.CompletedEpochs} {(settings.Federated is null ? "epochs" : "rounds")}{(settings.CheckpointPath is null ? "" : $", checkpoint {settings.CheckpointPath}")}{(settings.ExportModelPath is null ? "" : $", model exported to {settings.ExportModelPath}")}{(settings.ExportOnnxPath is null ? "" : $", ONNX model written to {settings.ExportOnnxPath}")}");
             return 0;
         }
         catch (Exception e) when (Unwrap(e) is TrainingException problem)

@@ -5,7 +5,7 @@ namespace AllReduceNet.Training.Cli;
 /// <summary>The command line, as CommandLineParser binds it; <see cref="SettingsValidator"/> turns it into <see cref="TrainSettings"/>.</summary>
 internal sealed class TrainOptions
 {
-    [Option("strategy", Default = "ddp", HelpText = "Parallel strategy: ddp (data parallel, bucketed AllReduce), zero (sharded optimizer state: reduce-scatter + all-gather), ps (parameter server, with --servers and --sync or --async), pipeline (GPipe model parallel, with --micro-batches).")]
+    [Option("strategy", Default = "ddp", HelpText = "Parallel strategy: ddp (data parallel, bucketed AllReduce), zero (sharded optimizer state: reduce-scatter + all-gather), ps (parameter server, with --servers and --sync or --async), pipeline (GPipe model parallel, with --micro-batches), or federated over simulated clients (docs/federated.md): fedavg, fedprox (with --mu), fedavgm (with --server-momentum).")]
     public string Strategy { get; set; } = "ddp";
 
     [Option("ranks", HelpText = "Number of in-process ranks (threads). Default 8 when not started by mpiexec; under mpiexec the world size comes from mpiexec -n and this must be omitted or equal.")]
@@ -94,4 +94,34 @@ internal sealed class TrainOptions
 
     [Option("quiet", HelpText = "Print only the final summary.")]
     public bool Quiet { get; set; }
+
+    [Option("rounds", HelpText = "fedavg/fedprox/fedavgm: federated rounds to run in total, counting rounds already done when resuming (default 10; --epochs is not used by these strategies).")]
+    public int? Rounds { get; set; }
+
+    [Option("clients", HelpText = "fedavg/fedprox/fedavgm: simulated clients in the population, each owning a part of the training set (default 100). Each rank simulates its share of the sampled clients.")]
+    public int? Clients { get; set; }
+
+    [Option("clients-per-round", HelpText = "fedavg/fedprox/fedavgm: clients sampled each round, without replacement, seeded by (--seed, round) (default 10, or --clients if fewer).")]
+    public int? ClientsPerRound { get; set; }
+
+    [Option("partition", HelpText = "fedavg/fedprox/fedavgm: how the training set is split over the clients: iid (default), dirichlet:ALPHA (label skew, smaller alpha is more skewed, e.g. dirichlet:0.5), shards:S (sorted by label, S shards per client, e.g. shards:2).")]
+    public string? Partition { get; set; }
+
+    [Option("local-epochs", HelpText = "fedavg/fedprox/fedavgm: passes a sampled client makes over its own data each round (default 1).")]
+    public int? LocalEpochs { get; set; }
+
+    [Option("local-batch", HelpText = "fedavg/fedprox/fedavgm: a client's mini-batch size (default 32). The client learning rate is --lr (default 0.05), its momentum --momentum (default 0 for these strategies).")]
+    public int? LocalBatch { get; set; }
+
+    [Option("mu", HelpText = "fedprox: weight of the proximal term (mu/2)||w - w_global||^2 in each client's loss (default 0.01).")]
+    public float? Mu { get; set; }
+
+    [Option("server-lr", HelpText = "fedavg/fedprox/fedavgm: the server's learning rate on the weighted mean update (default 1: the new model is the weighted mean of the client models).")]
+    public float? ServerLr { get; set; }
+
+    [Option("server-momentum", HelpText = "fedavgm: momentum of the server's update in [0, 1) (default 0.9).")]
+    public float? ServerMomentum { get; set; }
+
+    [Option("dropout", HelpText = "fedavg/fedprox/fedavgm: probability in [0, 1) that a sampled client fails to report its update, drawn per round and client from --seed; the round averages the survivors (default 0).")]
+    public double? Dropout { get; set; }
 }

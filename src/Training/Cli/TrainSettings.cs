@@ -33,6 +33,8 @@ internal sealed record TrainSettings
     public string? ExportOnnxPath { get; init; }
     public string? LogJson { get; init; }
     public bool Quiet { get; init; }
+    /// <summary>The federated strategies' settings (clients, partition, rounds = <see cref="Epochs"/>); null for the others.</summary>
+    public Federated.FederatedSettings? Federated { get; init; }
 
     /// <summary>Ranks that compute gradients: all but the servers under ps.</summary>
     public int Workers => Strategy == StrategyKind.ParameterServer ? Ranks - Servers : Ranks;
@@ -42,6 +44,7 @@ internal sealed record TrainSettings
         StrategyKind.Ddp => "ddp",
         StrategyKind.Zero => "zero",
         StrategyKind.ParameterServer => Async ? $"ps --async (servers {Servers}, staleness {Staleness})" : $"ps --sync (servers {Servers})",
+        StrategyKind.FedAvg or StrategyKind.FedProx or StrategyKind.FedAvgM => Federated?.Describe() ?? Strategy.ToString().ToLowerInvariant(),
         _ => $"pipeline (stages {string.Join(",", Split)} layers, micro-batches {MicroBatches})",
     };
 }

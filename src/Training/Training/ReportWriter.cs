@@ -61,4 +61,28 @@ internal sealed class ReportWriter
         };
         File.AppendAllText(_jsonPath, JsonSerializer.Serialize(record) + "\n");
     }
+
+    /// <summary>The line (and JSON record) of a federated round.</summary>
+    public void Round(Federated.RoundReport r)
+    {
+        Line(string.Create(CultureInfo.InvariantCulture,
+            $"round {r.Round,4}/{r.Rounds}  clients {r.Sampled} sampled, {r.Survived} survived  loss {r.Loss:F4}  test acc {100 * r.TestAccuracy:F2}%  sent {r.BytesSentPerClient / 1024:F1} KiB/client  {r.Seconds:F2} s") +
+            (r.AbortReason is null ? "" : $"  aborted: {r.AbortReason}; model unchanged"));
+        if (_jsonPath is null) return;
+        var record = new Dictionary<string, object?>
+        {
+            ["round"] = r.Round,
+            ["rounds"] = r.Rounds,
+            ["strategy"] = r.Strategy,
+            ["ranks"] = r.Ranks,
+            ["clients_sampled"] = r.Sampled,
+            ["clients_survived"] = r.Survived,
+            ["loss"] = r.Loss,
+            ["test_accuracy"] = r.TestAccuracy,
+            ["bytes_sent_per_client"] = r.BytesSentPerClient,
+            ["round_seconds"] = r.Seconds,
+            ["aborted"] = r.AbortReason,
+        };
+        File.AppendAllText(_jsonPath, JsonSerializer.Serialize(record) + "\n");
+    }
 }

@@ -25,6 +25,8 @@ internal static class Trainer
     public static Checkpoint Run(Communicator world, TrainSettings settings, TrainTestData data, Checkpoint? initial,
         ReportWriter report, Action<int, int>? afterStep = null)
     {
+        // Federated rounds are not epochs over a global batch sequence: they have their own loop (Federated/).
+        if (settings.Federated is not null) return Federated.FederatedTrainer.Run(world, settings, data, initial, report, afterStep);
         using var backend = KernelBackends.Create(settings.Device, KernelThreads.PerRank(settings.Ranks));
         var clock = new CommunicationClock();
         var context = new StrategyContext(world, settings, backend, data, clock);

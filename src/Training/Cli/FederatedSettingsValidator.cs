@@ -1,0 +1,74 @@
+using AllReduceNet.Training.Federated;
+
+namespace AllReduceNet.Training.Cli;
+
+/// <summary>
+/// The federated strategies' part of <see cref="SettingsValidator"/>: checks --clients, --clients-per-round,
+/// --partition, --local-epochs, --local-batch, --mu, --server-lr, --server-momentum, --dropout and --rounds, and
+/// refuses them with the other strategies. Each problem names the option, the value and what would be accepted.
+/// </summary>
+internal static class FederatedSettingsValidator
+{
+    public const int DefaultRounds = 10;
+    public const int DefaultClients = 100;
+    public const int DefaultClientsPerRound = 10;
+    public const int DefaultLocalBatch = 32;
+    public const float DefaultMu = 0.01f;
+    public const float DefaultServerMomentum = 0.9f;
+
+    /// <returns>The federated settings, or null when <paramref name="strategy"/> is not federated.</returns>
+    public static FederatedSettings? Validate(TrainOptions options, StrategyKind strategy)
+    {
+        FederatedAlgorithm? algorithm = strategy switch
+        {
+            StrategyKind.FedAvg => FederatedAlgorithm.FedAvg,
+            StrategyKind.FedProx => FederatedAlgorithm.FedProx,
+            StrategyKind.FedAvgM => FederatedAlgorithm.FedAvgM,
+            _ => null,
+        };
+        if (algorithm is not FederatedAlgorithm federated)
+        {
+            foreach (var (name, given) in new (string, bool)[]
+            {
+                ("--rounds", options.Rounds is not null), ("--clients", options.Clients is not null),
+                ("--clients-per-round", options.ClientsPerRound is not null), ("--partition", options.Partition is not null),
+                ("--local-epochs", options.LocalEpochs is not null), ("--local-batch", options.LocalBatch is not null),
+                ("--mu", options.Mu is not null), ("--server-lr", options.ServerLr is not null),
+                ("--server-momentum", options.ServerMomentum is not null), ("--dropout", options.Dropout is not null),
+            })
+                if (given) throw new TrainingException($"{name} applies to the federated strategies only (--strategy fedavg, fedprox or fedavgm).");
+            return null;
+        }
+
+        int rounds = options.Rounds ?? DefaultRounds;
+        if (rounds < 1) throw new TrainingException($"--rounds must be at least 1, but was {rounds}.");
+        int clients = options.Clients ?? DefaultClients;
+        if (clients < 1) throw new TrainingException($"--clients must be at least 1, but was {clients}.");
+        int perRound = options.ClientsPerRound ?? Math.Min(DefaultClientsPerRound, clients);
+        if (perRound < 1) throw new TrainingException($"--clients-per-round must be at least 1, but was {perRound}.");
+        if (perRound > clients) throw new TrainingException($"--clients-per-round {perRound} exceeds --clients {clients}: clients are sampled without replacement.");
+        var partition = PartitionSpec.Parse(options.Partition ?? "iid");
+        int localEpochs = options.LocalEpochs ?? 1;
+        if (localEpochs < 1) throw new TrainingException($"--local-epochs must be at least 1, but was {localEpochs}.");
+        int localBatch = options.LocalBatch ?? DefaultLocalBatch;
+        if (localBatch < 1) throw new TrainingException($"--local-batch must be at least 1, but was {localBatch}.");
+
+        if (options.Mu is not null && federated != FederatedAlgorithm.FedProx)
+            throw new TrainingException("--mu applies to --strategy fedprox only.");
+        float mu = federated == FederatedAlgorithm.FedProx ? options.Mu ?? DefaultMu : 0f;
+        if (federated == FederatedAlgorithm.FedProx && !(mu > 0 && float.IsFinite(mu)))
+            throw new TrainingException($"--mu must be positive for fedprox (0 is plain fedavg), but was {mu}.");
+
+        if (options.ServerMomentum is not null && federated != FederatedAlgorithm.FedAvgM)
+            throw new TrainingException("--server-momentum applies to --strategy fedavgm only.");
+        float serverMomentum = federated == FederatedAlgorithm.FedAvgM ? options.ServerMomentum ?? DefaultServerMomentum : 0f;
+        if (federated == FederatedAlgorithm.FedAvgM && !(serverMomentum > 0 && serverMomentum < 1))
+            throw new TrainingException($"--server-momentum must be in (0, 1) for fedavgm, but was {serverMomentum}.");
+        float serverLr = options.ServerLr ?? 1f;
+        if (!(serverLr > 0 && float.IsFinite(serverLr))) throw new TrainingException($"--server-lr must be positive, but was {serverLr}.");
+        double dropout = options.Dropout ?? 0;
+        if (!(dropout >= 0 && dropout < 1)) throw new TrainingException($"--dropout must be in [0, 1), but was {dropout}.");
+
+        return new FederatedSettings(federated, clients, perRound, partition, localEpochs, localBatch, mu, serverLr, serverMomentum, dropout);
+    }
+}
