@@ -54,11 +54,25 @@ public class SubsampledGaussianRdpTests
     [InlineData(0.5, 1.0, 3.7)]
     [InlineData(0.5, 0.5, 1.1)]
     [InlineData(0.99, 0.1, 25.3)]
+    // dp_accounting's extreme cases (test_compute_log_a_equals_mp) where a double-precision integral is still exact.
+    [InlineData(1e-6, 0.1, 256)]
+    [InlineData(1e-5, 0.1, 256.1)]
+    [InlineData(0.99, 0.1, 256)]
+    [InlineData(0.999, 100, 256.1)]
+    [InlineData(0.3, 0.3, 1.05)]
     public void LogAMatchesNumericalIntegrationOfTheMixture(double q, double sigma, double order)
     {
         double series = SubsampledGaussianRdp.LogA(q, sigma, order);
         double integral = LogAByIntegration(q, sigma, order);
         Assert.Equal(integral, series, Math.Abs(integral) * 1e-6 + 1e-12);
+    }
+
+    [Fact]
+    public void TinyLogAIsExactWhereTheIntegralWouldNotBe()
+    {
+        // dp_accounting's case q = 1e-6, sigma = 1, order 27: A - 1 is about 1e-9, below what a double-precision
+        // integral resolves. Reference: the binomial sum in Python's decimal at 60 digits, 8.76951130484850e-10.
+        Assert.Equal(8.76951130484850e-10, SubsampledGaussianRdp.LogA(1e-6, 1, 27), 8.8e-10 * 1e-6);
     }
 
     [Fact]
