@@ -144,24 +144,30 @@ public sealed class PrivacyLedger
         var accountant = new RdpAccountant(orders);
         foreach (var group in ranges.GroupBy(r => (r.Range.RunId, r.Range.Source)))
         {
-            var covered = new List<(long Start, long End, GaussianRelease Release, string Where)>();
-            foreach (var (range, where) in group)
+            // Sweep by first step: every earlier range starts at or before this one, so what they cover from here on
+            // is one interval [FirstStep, coveredEnd), and only the new tail beyond it is composed. Pieces (disjoint,
+            // sorted, equal neighbours joined) are kept to check that overlapping records agree on q and sigma.
+            var pieces = new List<(long Start, long End, GaussianRelease Release, string Where)>();
+            long coveredEnd = long.MinValue;
+            foreach (var (range, where) in group.OrderBy(r => r.Range.FirstStep))
             {
-                var uncovered = new List<(long Start, long End)> { (range.FirstStep, range.EndStep) };
-                foreach (var piece in covered)
+                for (int k = pieces.Count - 1; k >= 0 && pieces[k].End > range.FirstStep; k--)
                 {
-                    if (piece.Start < range.EndStep && range.FirstStep < piece.End && piece.Release != range.Release)
+                    var piece = pieces[k];
+                    if (piece.Start < range.EndStep && piece.Release != range.Release)
                         throw new PrivacyException(
                             $"data set {datasetId}: {where} records {range} but {piece.Where} recorded steps " +
                             $"{piece.Start}..{piece.End - 1} of the same run with q={PrivacyArguments.Format(piece.Release.SamplingRate)}, " +
                             $"sigma={PrivacyArguments.Format(piece.Release.NoiseMultiplier)}; the ledger contradicts itself");
-                    uncovered = uncovered.SelectMany(u => Subtract(u, (piece.Start, piece.End))).ToList();
                 }
-                foreach (var (start, end) in uncovered)
-                {
-                    covered.Add((start, end, range.Release, where));
-                    accountant.Compose(range.Release, end - start);
-                }
+                long start = Math.Max(range.FirstStep, coveredEnd);
+                if (start >= range.EndStep) continue;
+                accountant.Compose(range.Release, range.EndStep - start);
+                if (pieces.Count > 0 && pieces[^1].End == start && pieces[^1].Release == range.Release)
+                    pieces[^1] = (pieces[^1].Start, range.EndStep, range.Release, pieces[^1].Where);
+                else
+                    pieces.Add((start, range.EndStep, range.Release, where));
+                coveredEnd = range.EndStep;
             }
         }
         return accountant;
@@ -197,12 +203,5 @@ public sealed class PrivacyLedger
                 $"({string.Join("; ", planned)}), together epsilon {total.Epsilon:F3} > {budget}");
         }
         return total;
-    }
-
-    private static IEnumerable<(long Start, long End)> Subtract((long Start, long End) range, (long Start, long End) cut)
-    {
-        if (cut.End <= range.Start || range.End <= cut.Start) { yield return range; yield break; }
-        if (range.Start < cut.Start) yield return (range.Start, cut.Start);
-        if (cut.End < range.End) yield return (cut.End, range.End);
     }
 }

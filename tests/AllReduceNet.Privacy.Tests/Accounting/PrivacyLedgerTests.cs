@@ -56,6 +56,20 @@ public sealed class PrivacyLedgerTests : IDisposable
     }
 
     [Fact]
+    public void ComposesTwentyThousandOneStepEntriesQuickly()
+    {
+        // A parameter server recording each push: the merge is a sweep, not a comparison of every pair.
+        // Written in one go: 20,000 appends would be 20,000 fsyncs.
+        var push = new GaussianRelease(1, 30);
+        File.WriteAllLines(LedgerPath, Enumerable.Range(0, 20_000).Select(i => new LedgerEntry(Mnist,
+            new ReleaseRange("run-ps", ReleaseSource.ParameterServerPush, i, 1, push), DateTimeOffset.UnixEpoch, 1e-5, 0).ToJsonLine()));
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        var reloaded = PrivacyLedger.Load(LedgerPath);
+        Assert.Equal(20_000, reloaded.Compose(Mnist).TotalSteps);
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), $"load and compose took {stopwatch.Elapsed}");
+    }
+
+    [Fact]
     public void RefusesAPlanOverTheBudgetGivingSpentPlannedAndBudget()
     {
         var ledger = PrivacyLedger.Load(LedgerPath);
