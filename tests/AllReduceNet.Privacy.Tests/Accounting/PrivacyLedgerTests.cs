@@ -66,7 +66,7 @@ public sealed class PrivacyLedgerTests : IDisposable
         var stopwatch = System.Diagnostics.Stopwatch.StartNew();
         var reloaded = PrivacyLedger.Load(LedgerPath);
         Assert.Equal(20_000, reloaded.Compose(Mnist).TotalSteps);
-        // 5 s measured on this shared machine at load average 26; the pairwise merge it replaced was quadratic (4e8 pairs).
+        // 5 s measured on this shared machine at load average 26; the pairwise merge it replaced was quadratic (2e8 pairs).
         Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(60), $"load and compose took {stopwatch.Elapsed}");
     }
 
