@@ -24,6 +24,7 @@ public class SecureDdpTests
         var reference = Harness.Train(plain);
         var secure = Harness.Train(plain with { Secure = true, SecureClip = 1f, SecureNeighbours = neighbours });
         Assert.True(Harness.Movement(plain, secure.Parameters) > 1e-2f, "the secure run did not train");
+        Assert.NotEqual(reference.Parameters, secure.Parameters); // quantization changes the last bits: the masked path really ran
         Harness.AssertClose(reference.Parameters, secure.Parameters, Tolerance, $"ddp --secure on {ranks} ranks vs plain ddp");
         Harness.AssertClose(reference.OptimizerSlots[0], secure.OptimizerSlots[0], Tolerance, "momentum");
     }
