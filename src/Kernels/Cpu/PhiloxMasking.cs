@@ -12,8 +12,9 @@ namespace AllReduceNet.Kernels.Cpu;
 /// </summary>
 internal static class PhiloxMasking
 {
-    /// <summary>q[start .. start+len) += sum over peers of sign * mask; start must be a multiple of 4.</summary>
-    public static void AddMasks(int[] q, int start, int len, MaskPeer[] peers)
+    /// <summary>q[start .. start+len) += sum over peers of sign * mask; start must be a multiple of 4. Element k of q is
+    /// element k of the streams (a span, so callers may mask memory they do not hold as an int array).</summary>
+    public static void AddMasks(Span<int> q, int start, int len, MaskPeer[] peers)
     {
         int end = start + len;
         foreach (var peer in peers)
@@ -44,7 +45,7 @@ internal static class PhiloxMasking
     /// sequence (~6 cycles of latency), so a single chain leaves the vector units idle; four interleaved chains fill them.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddMaskAvx2x4(int[] q, int i, MaskPeer peer)
+    private static void AddMaskAvx2x4(Span<int> q, int i, MaskPeer peer)
     {
         ulong b = (ulong)(i >> 2);
         var lowMask = Vector256.Create(0xFFFFFFFFul);
@@ -114,7 +115,7 @@ internal static class PhiloxMasking
     /// same words as <see cref="AddMaskAvx2x4"/> computes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddMaskAvx512x4(int[] q, int i, MaskPeer peer)
+    private static void AddMaskAvx512x4(Span<int> q, int i, MaskPeer peer)
     {
         var lowMask = Vector512.Create(0xFFFFFFFFul);
         var w2 = Vector512.Create((ulong)peer.Seed.W2);
@@ -172,7 +173,7 @@ internal static class PhiloxMasking
 
     /// <summary>Adds (or subtracts) eight blocks, one per 64-bit lane of c0..c3, to q[i .. i+32) in element order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Add32(int[] q, int i, Vector512<ulong> c0, Vector512<ulong> c1, Vector512<ulong> c2, Vector512<ulong> c3, int sign)
+    private static void Add32(Span<int> q, int i, Vector512<ulong> c0, Vector512<ulong> c1, Vector512<ulong> c2, Vector512<ulong> c3, int sign)
     {
         // Lane k of x01 holds words 0 and 1 of block k, lane k of x23 words 2 and 3; interleaving the lanes of the
         // two gives the blocks' words in element order.
@@ -199,7 +200,7 @@ internal static class PhiloxMasking
 
     /// <summary>Adds (or subtracts) four blocks, one per 64-bit lane of c0..c3, to q[i .. i+16) in element order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Add16(int[] q, int i, Vector256<ulong> c0, Vector256<ulong> c1, Vector256<ulong> c2, Vector256<ulong> c3, int sign)
+    private static void Add16(Span<int> q, int i, Vector256<ulong> c0, Vector256<ulong> c1, Vector256<ulong> c2, Vector256<ulong> c3, int sign)
     {
         Vector256<uint> x01 = (c0 | (c1 << 32)).AsUInt32();
         Vector256<uint> x23 = (c2 | (c3 << 32)).AsUInt32();
@@ -226,7 +227,7 @@ internal static class PhiloxMasking
 
     /// <summary>Sixteen elements (four Philox blocks) starting at <paramref name="i"/>, a multiple of 4.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddMaskAvx2(int[] q, int i, MaskPeer peer)
+    private static void AddMaskAvx2(Span<int> q, int i, MaskPeer peer)
     {
         ulong b0 = (ulong)(i >> 2);
         var lowMask = Vector256.Create(0xFFFFFFFFul);

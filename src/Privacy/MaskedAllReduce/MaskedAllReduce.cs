@@ -114,11 +114,12 @@ public sealed class MaskedAllReduce
     /// <exception cref="CommunicationTimeoutException">A peer did not arrive in time.</exception>
     public void Sum(Span<float> data, CollectiveOptions? options = null)
     {
-        int[] buffer = ArrayPool<int>.Shared.Rent(Math.Max(data.Length, 1));
-        QuantizeAndMask(data, buffer, _calls++);
-        _communicator.AllReduce<int>(buffer.AsSpan(0, data.Length), ReduceOp.Sum, options);
-        Dequantize(buffer.AsSpan(0, data.Length), data);
-        ArrayPool<int>.Shared.Return(buffer);
+        // In place: the integers live in the floats' own memory (each element is read before it is overwritten), so
+        // no buffer is touched besides the caller's; on a memory-bound machine that is a third less traffic per pass.
+        var integers = MemoryMarshal.Cast<float, int>(data);
+        QuantizeAndMask(data, integers, _calls++);
+        _communicator.AllReduce<int>(integers, ReduceOp.Sum, options);
+        Dequantize(integers, data);
     }
 
     /// <summary>
@@ -139,9 +140,10 @@ public sealed class MaskedAllReduce
 
     /// <summary>
     /// What this rank puts into the integer AllReduce for call <paramref name="call"/>: Q(x) plus its signed masks,
-    /// modulo 2^32, into masked[0 .. x.Length). Internal so the tests can look at what the other ranks receive.
+    /// modulo 2^32, into masked[0 .. x.Length), which may be x's own memory. Internal so the tests can look at what
+    /// the other ranks receive.
     /// </summary>
-    internal void QuantizeAndMask(ReadOnlySpan<float> x, int[] masked, long call)
+    internal void QuantizeAndMask(ReadOnlySpan<float> x, Span<int> masked, long call)
     {
         var peers = new MaskPeer[_keys.Peers.Length];
         for (int p = 0; p < peers.Length; p++)
@@ -153,7 +155,7 @@ public sealed class MaskedAllReduce
             for (int start = 0; start < n; start += BlockElements)
             {
                 int length = Math.Min(BlockElements, n - start);
-                VectorQuantizer.Quantize(x.Slice(start, length), masked.AsSpan(start, length), clip, scale);
+                VectorQuantizer.Quantize(x.Slice(start, length), masked.Slice(start, length), clip, scale);
                 PhiloxMasking.AddMasks(masked, start, length, peers);
             }
             return;
@@ -161,21 +163,22 @@ public sealed class MaskedAllReduce
         unsafe
         {
             fixed (float* pointer = x)
+            fixed (int* target = masked)
             {
-                nint source = (nint)pointer;
+                nint source = (nint)pointer, destination = (nint)target;
                 Parallel.For(0, blocks, _parallel, b =>
                 {
                     int start = b * BlockElements, length = Math.Min(BlockElements, n - start);
-                    var slice = new ReadOnlySpan<float>((float*)source + start, length);
-                    VectorQuantizer.Quantize(slice, masked.AsSpan(start, length), clip, scale);
-                    PhiloxMasking.AddMasks(masked, start, length, peers);
+                    var q = new Span<int>((int*)destination, n);
+                    VectorQuantizer.Quantize(new ReadOnlySpan<float>((float*)source + start, length), q.Slice(start, length), clip, scale);
+                    PhiloxMasking.AddMasks(q, start, length, peers);
                 });
             }
         }
     }
 
     /// <summary>output[i] = sum[i] / 2^f: int to float rounds once (to nearest) and the power of two is exact, so
-    /// this equals the kernels' (float)(q / (double)scale) bit for bit.</summary>
+    /// this equals the kernels' (float)(q / (double)scale) bit for bit. output may be sum's own memory.</summary>
     internal void Dequantize(ReadOnlySpan<int> sum, Span<float> output)
     {
         float inverse = 1f / Format.Scale;
