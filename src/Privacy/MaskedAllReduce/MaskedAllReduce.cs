@@ -108,7 +108,7 @@ public sealed class MaskedAllReduce
     /// Collective: replaces <paramref name="data"/> on every rank by the sum over ranks of its quantized values,
     /// dequantized; bitwise identical on every rank. Every rank passes the same length.
     /// </summary>
-    /// <param name="data">This rank's vector in; the sum out.</param>
+    /// <param name="data">This rank's vector in; the sum out. The work is done in this memory, so after an exception it holds masked integers, not the input.</param>
     /// <param name="options">Options of the integer AllReduce (algorithm, timeout, segment size); null means the defaults.</param>
     /// <exception cref="CollectiveMismatchException">Ranks passed different lengths (with validation on).</exception>
     /// <exception cref="CommunicationTimeoutException">A peer did not arrive in time.</exception>
