@@ -18,6 +18,10 @@ public class MpiMaskedAllReduceTests(ITestOutputHelper log)
     public void MpichThreeRanksWithoutSharedMemory() =>
         AssertPassed(MpiJob.Launch(MpiJob.Mpich, 3, "masked", Timeout, MpiSuiteTests.WithoutSharedMemory), 3);
 
+    /// <summary>Open MPI's own MPI_Allreduce (MPI_SUM on MPI_INT) must wrap as well.</summary>
+    [MpiFact(MpiJob.OpenMpi)]
+    public void OpenMpiThreeRanks() => AssertPassed(MpiJob.Launch(MpiJob.OpenMpi, 3, "masked", Timeout), 3);
+
     private void AssertPassed(MpiJob.Result result, int ranks)
     {
         log.WriteLine(result.ToString());
