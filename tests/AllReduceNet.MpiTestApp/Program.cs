@@ -14,6 +14,8 @@ using AllReduceNet.MpiTestApp;
 //                      and sleeps: the others time out (ALLREDUCENET_TIMEOUT_SECONDS), a CommunicationTimeoutException ends the job
 //   forget-split       AllReduce on a split communicator that is never disposed, then Finalize: nothing of it may be
 //                      left pending at MPI_Finalize (its failure-notice receive is withdrawn there)
+//   masked             the masked AllReduce (AllReduceNet.Privacy) against the plain quantized sum on every algorithm,
+//                      and the int Sum's wrap-around; prints a summary; exit 0 when all passed
 //   init               only initializes MPI (with ALLREDUCENET_MPI_LIBRARY=/nonexistent, prints the error, exits 3)
 var mode = args.Length > 0 ? args[0] : "suite";
 string? Option(string name) => Array.IndexOf(args, name) is int i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
@@ -46,6 +48,10 @@ switch (mode)
         int splitFailures = new SplitScenario(world).Run();
         MpiRuntime.Finalize();
         return splitFailures == 0 ? 0 : 1;
+    case "masked":
+        int maskedFailures = new MaskedScenario(world).Run();
+        MpiRuntime.Finalize();
+        return maskedFailures == 0 ? 0 : 1;
     case "mismatch":
         new MismatchScenario(Enum.Parse<MismatchKind>(args[1]), Enum.Parse<AllReduceAlgorithm>(args[2]), int.Parse(args[3]), int.Parse(args[4])).Run(world);
         Console.WriteLine($"rank {world.Rank}: the mismatched collective and the barrier after it returned, which they must not");

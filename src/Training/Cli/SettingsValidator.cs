@@ -108,6 +108,17 @@ internal static class SettingsValidator
         if (strategy == StrategyKind.Pipeline) split = ValidateSplit(options.Split, layers.Length - 1, ranks);
         else if (options.Split is not null) throw new TrainingException("--split applies to --strategy pipeline only.");
 
+        if (options.Secure)
+        {
+            if (strategy != StrategyKind.Ddp) throw new TrainingException($"--secure applies to --strategy ddp only, not {options.Strategy}.");
+            if (!(options.SecureClip > 0) || !float.IsFinite(options.SecureClip))
+                throw new TrainingException($"--secure-clip must be finite and positive, but was {options.SecureClip}.");
+            if (AllReduceNet.Privacy.MaskedFormat.FinestSafeBits(options.SecureClip, ranks) < 0)
+                throw new TrainingException($"--secure-clip {options.SecureClip} cannot be summed over {ranks} ranks in 32 bits without overflow ({ranks} x ({options.SecureClip} + 1/2) > 2^31 - 1); lower it.");
+            if (options.SecureNeighbours is < 1) throw new TrainingException($"--secure-neighbours must be at least 1, but was {options.SecureNeighbours}.");
+        }
+        else if (options.SecureNeighbours is not null) throw new TrainingException("--secure-neighbours applies with --secure only.");
+
         if (options.Synthetic is int synthetic && synthetic < options.BatchSize)
             throw new TrainingException($"--synthetic {synthetic} is smaller than --batch-size {options.BatchSize}: not one step per epoch.");
         if (options.Normalize.Trim().ToLowerInvariant() is not ("standardize" or "scale"))
@@ -137,6 +148,9 @@ internal static class SettingsValidator
             Seed = options.Seed,
             CosineSchedule = cosine,
             Overlap = !options.NoOverlap,
+            Secure = options.Secure,
+            SecureClip = options.SecureClip,
+            SecureNeighbours = options.SecureNeighbours,
             Servers = options.Servers,
             Async = options.Async,
             Staleness = options.Staleness,

@@ -56,6 +56,15 @@ internal sealed class TrainOptions
     [Option("no-overlap", HelpText = "ddp: run each bucket's AllReduce blocking instead of overlapping it with the backward pass.")]
     public bool NoOverlap { get; set; }
 
+    [Option("secure", HelpText = "ddp: sum the gradients with the masked AllReduce (AllReduceNet.Privacy): each rank quantizes its gradient to 32-bit fixed point and adds pairwise masks, so no rank sees another's gradient or a partial sum (docs/masked-allreduce.md).")]
+    public bool Secure { get; set; }
+
+    [Option("secure-clip", Default = 1f, HelpText = "ddp --secure: gradient elements are clipped to [-C, C] before quantization; the fractional bits are the most that cannot overflow for C and the ranks.")]
+    public float SecureClip { get; set; } = 1f;
+
+    [Option("secure-neighbours", HelpText = "ddp --secure: mask only with the K ranks on either side (2K PRG expansions instead of N-1); protects against coalitions of up to 2K-1 ranks instead of N-2. Default: all pairs.")]
+    public int? SecureNeighbours { get; set; }
+
     [Option("servers", Default = 1, HelpText = "ps: number of parameter-server ranks (the last K ranks); must be fewer than the ranks.")]
     public int Servers { get; set; } = 1;
 

@@ -19,6 +19,11 @@ internal sealed record TrainSettings
     public bool CosineSchedule { get; init; }
     /// <summary>ddp: start each bucket's AllReduce during the backward pass (non-blocking).</summary>
     public bool Overlap { get; init; } = true;
+    /// <summary>ddp: gradients summed by the masked AllReduce, clipped to [-SecureClip, SecureClip].</summary>
+    public bool Secure { get; init; }
+    public float SecureClip { get; init; } = 1f;
+    /// <summary>ddp --secure: mask with this many ranks on either side; null for all pairs.</summary>
+    public int? SecureNeighbours { get; init; }
     public int Servers { get; init; } = 1;
     public bool Async { get; init; }
     public int Staleness { get; init; } = 4;

@@ -63,11 +63,16 @@ internal sealed class DdpStrategy : IStrategy
             parameters, slots);
     }
 
-    public IReadOnlyList<string> Describe() =>
-    [
-        $"ddp: {_context.Layout.LayerCount} gradient buckets (one per layer), AllReduce {_context.Settings.Algorithm}; {_buckets.Mode}",
-        $"optimizer state per rank: {_optimizer.StateBytes / 1024.0:F1} KiB (full replica)",
-    ];
+    public IReadOnlyList<string> Describe()
+    {
+        var lines = new List<string>
+        {
+            $"ddp: {_context.Layout.LayerCount} gradient buckets (one per layer), AllReduce {_context.Settings.Algorithm}; {_buckets.Mode}",
+            $"optimizer state per rank: {_optimizer.StateBytes / 1024.0:F1} KiB (full replica)",
+        };
+        if (_buckets.SecureMode is { } secure) lines.Add(secure);
+        return lines;
+    }
 
     public void Dispose()
     {

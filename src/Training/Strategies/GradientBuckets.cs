@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using AllReduceNet.Collectives;
+using AllReduceNet.Privacy;
 using AllReduceNet.Training.Model;
 
 namespace AllReduceNet.Training.Strategies;
@@ -16,6 +17,12 @@ namespace AllReduceNet.Training.Strategies;
 /// down once for its AllReduce and its sum comes back up once, into the model's gradient buffers, where the
 /// optimizer reads it. With one rank there is nothing to sum and nothing moves.
 /// </para>
+/// <para>
+/// With --secure each bucket goes through the <see cref="MaskedAllReduce"/> instead: quantized and masked on the
+/// compute thread as soon as it is ready, then summed as integers (started, or blocking with --no-overlap), and
+/// dequantized when the step waits for it. No rank sees another rank's gradient; the sum differs from the plain one
+/// by at most ranks / 2^(f+1) per element (docs/masked-allreduce.md).
+/// </para>
 /// </summary>
 internal sealed class GradientBuckets
 {
@@ -24,6 +31,8 @@ internal sealed class GradientBuckets
     private readonly float[] _gradients;
     private readonly bool _overlap;
     private readonly List<CollectiveHandle> _pending = [];
+    private readonly MaskedAllReduce? _masked;
+    private readonly List<MaskedSumHandle> _maskedPending = [];
 
     public GradientBuckets(StrategyContext context, Mlp model)
     {
@@ -31,13 +40,27 @@ internal sealed class GradientBuckets
         _model = model;
         _gradients = new float[context.Layout.Count];
         _overlap = context.Settings.Overlap;
+        var settings = context.Settings;
+        // Collective (a key exchange): every rank builds its buckets at the same point of the run.
+        if (settings.Secure && context.World.Size > 1)
+            _masked = MaskedAllReduce.Create(context.World, new MaskedAllReduceOptions { ClipRange = settings.SecureClip, Neighbours = settings.SecureNeighbours }, context.Collective);
     }
+
+    /// <summary>The masked AllReduce's format and peers, for the run's description; null without --secure.</summary>
+    public string? SecureMode => _masked is { } m
+        ? $"secure: masked AllReduce, gradients clipped to [-{m.Format.ClipRange}, {m.Format.ClipRange}], {m.Format.FractionalBits} fractional bits " +
+          $"(error <= {m.ErrorBound:E2} per element), masks with {(m.Peers.Count == _context.World.Size - 1 ? "all" : m.Peers.Count.ToString())} peers"
+        : null;
 
     public string Mode => _overlap
         ? "non-blocking AllReduce started per bucket as soon as its layer's gradient is ready (overlaps the backward pass)"
         : "blocking AllReduce per bucket as each layer's gradient is ready (--no-overlap)";
 
-    public void BeginStep() => _pending.Clear();
+    public void BeginStep()
+    {
+        _pending.Clear();
+        _maskedPending.Clear();
+    }
 
     /// <summary>Called by the backward pass when layer <paramref name="layer"/>'s gradient is ready.</summary>
     public void LayerReady(int layer)
@@ -47,6 +70,18 @@ internal sealed class GradientBuckets
         var layout = _context.Layout;
         int offset = layout.LayerOffset(layer), length = layout.LayerLength(layer);
         _model.ReadLayerGradients(layer, _gradients.AsSpan(offset, length));
+        if (_masked is not null)
+        {
+            if (_overlap)
+            {
+                _maskedPending.Add(_masked.StartSum(_gradients.AsMemory(offset, length), _context.Collective));
+                return;
+            }
+            long begin = Stopwatch.GetTimestamp();
+            _masked.Sum(_gradients.AsSpan(offset, length), _context.Collective);
+            _context.Clock.Add(begin);
+            return;
+        }
         if (_overlap)
         {
             _pending.Add(world.StartAllReduce(_gradients.AsMemory(offset, length), ReduceOp.Sum, _context.Collective));
@@ -64,6 +99,8 @@ internal sealed class GradientBuckets
         long start = Stopwatch.GetTimestamp();
         foreach (var handle in _pending) handle.Wait();
         _pending.Clear();
+        foreach (var handle in _maskedPending) handle.Wait();
+        _maskedPending.Clear();
         _context.Clock.Add(start);
         if (_context.World.Size == 1) return;
         var layout = _context.Layout;

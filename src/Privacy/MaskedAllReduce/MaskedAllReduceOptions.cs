@@ -1,0 +1,33 @@
+namespace AllReduceNet.Privacy;
+
+/// <summary>
+/// Settings of a <see cref="MaskedAllReduce"/>. Every rank must pass the same values (checked when it is created).
+/// The fixed-point format is that of the masking kernels (<see cref="AllReduceNet.Kernels.FixedPointFormat"/>):
+/// x becomes q = floor(clamp(x, -ClipRange, ClipRange) * 2^FractionalBits + 1/2) in 32 bits, sums wrap modulo 2^32.
+/// docs/masked-allreduce.md states the error bound and the threat model.
+/// </summary>
+public sealed record MaskedAllReduceOptions
+{
+    /// <summary>The defaults: clip range 1, the finest fractional bits that cannot overflow, masks between all pairs.</summary>
+    public static MaskedAllReduceOptions Default { get; } = new();
+
+    /// <summary>Inputs are clamped to [-ClipRange, ClipRange] before quantization; finite and positive. Default 1.</summary>
+    public float ClipRange { get; init; } = 1f;
+
+    /// <summary>
+    /// Bits after the binary point, 0..30; null (the default) takes the most that cannot overflow for this clip range
+    /// and rank count. Settings where ranks x (ClipRange x 2^FractionalBits + 1/2) exceeds 2^31 - 1 are refused.
+    /// </summary>
+    public int? FractionalBits { get; init; }
+
+    /// <summary>
+    /// Null (the default): every pair of ranks shares a mask, which protects against coalitions of up to N - 2
+    /// honest-but-curious ranks. k: each rank masks only with the k ranks on either side of it in rank order
+    /// (2k peers, 2k PRG expansions instead of N - 1), which protects against coalitions of up to 2k - 1 ranks
+    /// (docs/masked-allreduce.md). When 2k &gt;= N - 1 this is all pairs anyway.
+    /// </summary>
+    public int? Neighbours { get; init; }
+
+    /// <summary>Threads one call may use to quantize, mask and dequantize; default 1 (ranks are usually one per core already).</summary>
+    public int MaxThreads { get; init; } = 1;
+}
