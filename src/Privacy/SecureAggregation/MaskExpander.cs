@@ -13,15 +13,15 @@ internal static class MaskExpander
     // 16K words = 64 KiB: fits L2 while every peer's stream is added to it; a multiple of 64 so the 64-word AVX2 step runs.
     private const int BlockWords = 16384;
 
-    /// <summary>target[k] += sum over streams of sign * PRG(seed)[k] (mod 2^32).</summary>
-    public static void AddMasks(int[] target, MaskPeer[] streams, int maxThreads)
+    /// <summary>target[k] += sum over streams of sign * PRG(seed)[k] (mod 2^32), for k &lt; length.</summary>
+    public static void AddMasks(int[] target, int length, MaskPeer[] streams, int maxThreads)
     {
-        if (streams.Length == 0 || target.Length == 0) return;
-        int blocks = (target.Length + BlockWords - 1) / BlockWords;
+        if (streams.Length == 0 || length == 0) return;
+        int blocks = (length + BlockWords - 1) / BlockWords;
         Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, maxThreads) }, block =>
         {
             int start = block * BlockWords;
-            PhiloxMasking.AddMasks(target, start, Math.Min(BlockWords, target.Length - start), streams);
+            PhiloxMasking.AddMasks(target, start, Math.Min(BlockWords, length - start), streams);
         });
     }
 

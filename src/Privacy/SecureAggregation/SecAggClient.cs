@@ -154,15 +154,30 @@ public sealed class SecAggClient : IDisposable
         if (state.ReceivedShares.Count < _settings.Threshold)
             throw new PrivacyException($"{_who}: only {state.ReceivedShares.Count} holders of its shares (itself included) remain in round {state.Round}, fewer than the threshold {_settings.Threshold}: refusing to send a masked input.");
 
-        var words = new int[quantizedInput.Length];
-        uint bound = _settings.QuantizedBound;
-        for (int k = 0; k < words.Length; k++)
+        // A pooled buffer: the masked vector is as large as the model, and 100 simulated clients would each allocate it.
+        int[] words = System.Buffers.ArrayPool<int>.Shared.Rent(quantizedInput.Length);
+        try
         {
-            int q = (int)quantizedInput[k];
-            if ((uint)Math.Abs((long)q) > bound)
-                throw new PrivacyException($"{_who}: input element {k} is {q}, beyond the quantized range ±{bound} of the format (clip {_settings.Format.ClipRange}, 2^{_settings.Format.FractionalBits} steps per unit): the sum could overflow 2^32.");
-            words[k] = q;
+            int bound = (int)_settings.QuantizedBound;
+            for (int k = 0; k < quantizedInput.Length; k++)
+            {
+                int q = (int)quantizedInput[k];
+                // |q| <= bound as one unsigned comparison: q + bound in [0, 2 bound].
+                if ((uint)(q + bound) > (uint)(2 * bound))
+                    throw new PrivacyException($"{_who}: input element {k} is {q}, beyond the quantized range ±{bound} of the format (clip {_settings.Format.ClipRange}, 2^{_settings.Format.FractionalBits} steps per unit): the sum could overflow 2^32.");
+                words[k] = q;
+            }
+            return MaskAndWrite(state, words);
         }
+        finally
+        {
+            System.Buffers.ArrayPool<int>.Shared.Return(words);
+        }
+    }
+
+    private byte[] MaskAndWrite(RoundState state, int[] words)
+    {
+        int length = _settings.VectorLength;
         var streams = new List<MaskPeer>(state.ReceivedShares.Count) { MaskExpander.Stream(SecAggCrypto.SelfSeed(state.SelfMaskSecret, state.Round, Id), 1) };
         foreach (int v in state.ReceivedShares.Keys)
         {
@@ -171,9 +186,9 @@ public sealed class SecAggClient : IDisposable
             // +PRG(s_uv) for v > u and -PRG(s_uv) for v < u: each pair's two terms cancel in the sum.
             streams.Add(MaskExpander.Stream(SecAggCrypto.PairSeed(agreement, state.Round, Id, v), v > Id ? 1 : -1));
         }
-        MaskExpander.AddMasks(words, streams.ToArray(), Environment.ProcessorCount);
-        var writer = new WireWriter(MessageKind.MaskedInput, state.Round, Id, WireWriter.HeaderBytes + 4 * words.Length);
-        writer.WriteWords(words);
+        MaskExpander.AddMasks(words, length, streams.ToArray(), Environment.ProcessorCount);
+        var writer = new WireWriter(MessageKind.MaskedInput, state.Round, Id, WireWriter.HeaderBytes + 4 * length);
+        writer.WriteWords(words.AsSpan(0, length));
         state.Current = RoundState.Phase.SentInput;
         return writer.ToArray();
     }

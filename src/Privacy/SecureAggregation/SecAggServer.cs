@@ -214,7 +214,7 @@ public sealed class SecAggServer
             _aborted = true;
             throw new SecureAggregationAbortedException(SecAggStage.Unmasking, $"Round {Round} aborted at unmasking: {e.Message}");
         }
-        MaskExpander.AddMasks(_sum, streams.ToArray(), Environment.ProcessorCount);
+        MaskExpander.AddMasks(_sum, _sum.Length, streams.ToArray(), Environment.ProcessorCount);
         var sum = new uint[_sum.Length];
         _sum.AsSpan().CopyTo(System.Runtime.InteropServices.MemoryMarshal.Cast<uint, int>(sum.AsSpan()));
         _sum = [];

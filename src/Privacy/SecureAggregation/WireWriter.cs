@@ -57,7 +57,8 @@ internal sealed class WireWriter
         else for (int i = 0; i < words.Length; i++) BinaryPrimitives.WriteInt32LittleEndian(target[(4 * i)..], words[i]);
     }
 
-    public byte[] ToArray() => _buffer.AsSpan(0, _length).ToArray();
+    /// <summary>The message; the buffer itself when it was sized exactly (large masked inputs are not copied twice).</summary>
+    public byte[] ToArray() => _length == _buffer.Length ? _buffer : _buffer.AsSpan(0, _length).ToArray();
 
     private Span<byte> Reserve(int count)
     {
