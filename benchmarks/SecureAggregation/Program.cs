@@ -1,7 +1,8 @@
 // Cost of one secure aggregation round, in-process: seconds per stage (clients in parallel, then the server), bytes per
 // client against the plain update, and the mask expansion rate. Usage:
-//   dotnet run -c Release --project benchmarks/SecureAggregation -- --clients 100 --params 235146 --neighbors 0,16 --dropout 0,0.1 --rounds 2
-// --neighbors 0 is full SecAgg; k > 0 is SecAgg+ with k neighbours. t is the smallest safe threshold (more than half
+//   dotnet run -c Release --project benchmarks/SecureAggregation -- --clients 100 --params 235146 --neighbors 0,16 --dropout 0,0.2 --rounds 2
+// --neighbors 0 is full SecAgg; k > 0 is SecAgg+ with k neighbours. --dropout P drops each client with probability P
+// before the masked-input stage. t is the smallest safe threshold (more than half
 // of each client's share group) unless --threshold is given.
 using System.Diagnostics;
 using System.Globalization;
@@ -19,8 +20,8 @@ int? fixedThreshold = options.ContainsKey("threshold") ? options.GetInt("thresho
 Console.WriteLine($"# secure aggregation: {clients} clients x {parameters} parameters, {rounds} rounds each (first is warm-up when rounds > 1), {Environment.ProcessorCount} cores");
 Console.WriteLine($"# load average at start: {(File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a")} (the machine is shared; 'round CPU s' is this process's CPU time, less sensitive to load)");
 Console.WriteLine($"# plain update: {4L * parameters} bytes (32-bit words)");
-Console.WriteLine("| mode | k | t | dropout | survivors U1/U2/U3/U4 | advertise s | share keys s | masked input s | unmasking s | round s | round CPU s | sent/participating client bytes | received/participating client bytes | expansion (sent / plain) |");
-Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+Console.WriteLine("| mode | k | t | dropout | survivors U1/U2/U3/U4 | advertise s | share keys s | masked input s | unmasking s | round s | CPU s per stage | round CPU s | sent/participating client bytes | received/participating client bytes | expansion (sent / plain) |");
+Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 
 var random = new Random(1);
 var format = FixedPointFormat.ForClients(1f, clients);
@@ -45,7 +46,9 @@ foreach (int k in neighbourList)
         for (int round = 0; round < rounds; round++)
         {
             var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-            var plan = dropout > 0 ? DropoutPlan.Random(dropout, seed: 1000 + round, SecAggStage.ShareKeys, SecAggStage.MaskedInput, SecAggStage.Unmasking) : DropoutPlan.None;
+            // Dropouts before the masked input: the costly case, where the server rebuilds each dropout's mask key and strips
+            // its pairwise masks from every surviving neighbour's input.
+            var plan = dropout > 0 ? DropoutPlan.Random(dropout, seed: 1000 + round, SecAggStage.MaskedInput) : DropoutPlan.None;
             var report = InMemorySecureAggregation.RunRound(settings, secAggClients, inputs, round, (ulong)round, plan);
             if (!report.Succeeded) Console.WriteLine($"# round {round} aborted: {report.Abort!.Message}");
             else Verify(report, inputs);
@@ -58,7 +61,7 @@ foreach (int k in neighbourList)
         double sent = Enumerable.Range(0, r.SurvivorsByStage.Length).Sum(s => r.ClientBytesSent[s] / (double)Math.Max(1, r.SurvivorsByStage[s]));
         double received = Enumerable.Range(0, r.SurvivorsByStage.Length).Sum(s => r.ClientBytesReceived[s] / (double)Math.Max(1, s == 0 ? clients : r.SurvivorsByStage[s - 1]));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {(k > 0 ? "SecAgg+" : "SecAgg")} | {(k > 0 ? settings.Neighbors.ToString() : "all")} | {threshold} | {dropout} | {string.Join("/", r.SurvivorsByStage)} | {stage[0]:F2} | {stage[1]:F2} | {stage[2]:F2} | {stage[3]:F2} | {r.TotalSeconds:F2} | {cpuSeconds:F2} | {sent:F0} | {received:F0} | {sent / (4.0 * parameters):F4}x |"));
+            $"| {(k > 0 ? "SecAgg+" : "SecAgg")} | {(k > 0 ? settings.Neighbors.ToString() : "all")} | {threshold} | {dropout} | {string.Join("/", r.SurvivorsByStage)} | {stage[0]:F2} | {stage[1]:F2} | {stage[2]:F2} | {stage[3]:F2} | {r.TotalSeconds:F2} | {string.Join("/", r.CpuSeconds.Select(c => c.ToString("F2", CultureInfo.InvariantCulture)))} | {cpuSeconds:F2} | {sent:F0} | {received:F0} | {sent / (4.0 * parameters):F4}x |"));
         foreach (var c in secAggClients) c.Dispose();
     }
 }

@@ -36,7 +36,8 @@ public static class InMemorySecureAggregation
         var server = new SecAggServer(settings, round, byId.Keys.ToArray(), graphSeed);
         var refusals = new Dictionary<int, string>();
         long[] sent = new long[4], received = new long[4];
-        double[] clientSeconds = new double[4], serverSeconds = new double[4];
+        double[] clientSeconds = new double[4], serverSeconds = new double[4], cpuSeconds = new double[4];
+        using var process = Process.GetCurrentProcess();
 
         // Stage 0 has no server message; the others reply to what the server sent each remaining client.
         IReadOnlyDictionary<int, byte[]> inbox = byId.Keys.ToDictionary(id => id, _ => Array.Empty<byte>());
@@ -45,6 +46,8 @@ public static class InMemorySecureAggregation
             foreach (var stage in Enum.GetValues<SecAggStage>())
             {
                 var clock = Stopwatch.StartNew();
+                process.Refresh();
+                var cpuAtStart = process.TotalProcessorTime;
                 var outgoing = new (int Id, byte[]? Message)[inbox.Count];
                 var work = inbox.Where(kv => !dropouts.Drops(stage, kv.Key)).ToArray();
                 var results = new byte[]?[work.Length];
@@ -100,14 +103,18 @@ public static class InMemorySecureAggregation
                     default:
                         var result = server.CompleteUnmasking();
                         serverSeconds[(int)stage] = clock.Elapsed.TotalSeconds;
-                        return new SecureAggregationRoundReport(result, null, refusals, server.SurvivorsByStage.Select(s => s.Length).ToArray(), sent, received, clientSeconds, serverSeconds);
+                        process.Refresh();
+                        cpuSeconds[(int)stage] = (process.TotalProcessorTime - cpuAtStart).TotalSeconds;
+                        return new SecureAggregationRoundReport(result, null, refusals, server.SurvivorsByStage.Select(s => s.Length).ToArray(), sent, received, clientSeconds, serverSeconds, cpuSeconds);
                 }
                 serverSeconds[(int)stage] = clock.Elapsed.TotalSeconds;
+                process.Refresh();
+                cpuSeconds[(int)stage] = (process.TotalProcessorTime - cpuAtStart).TotalSeconds;
             }
         }
         catch (SecureAggregationAbortedException abort)
         {
-            return new SecureAggregationRoundReport(null, abort, refusals, server.SurvivorsByStage.Select(s => s.Length).ToArray(), sent, received, clientSeconds, serverSeconds);
+            return new SecureAggregationRoundReport(null, abort, refusals, server.SurvivorsByStage.Select(s => s.Length).ToArray(), sent, received, clientSeconds, serverSeconds, cpuSeconds);
         }
         throw new UnreachableException("the unmasking stage returns");
     }

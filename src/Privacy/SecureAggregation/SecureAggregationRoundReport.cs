@@ -4,7 +4,7 @@ namespace AllReduceNet.Privacy.SecureAggregation;
 public sealed class SecureAggregationRoundReport
 {
     internal SecureAggregationRoundReport(SecureAggregationResult? result, SecureAggregationAbortedException? abort, IReadOnlyDictionary<int, string> refusals,
-        int[] survivorsByStage, long[] clientBytesSent, long[] clientBytesReceived, double[] clientSeconds, double[] serverSeconds)
+        int[] survivorsByStage, long[] clientBytesSent, long[] clientBytesReceived, double[] clientSeconds, double[] serverSeconds, double[] cpuSeconds)
     {
         Result = result;
         Abort = abort;
@@ -14,6 +14,7 @@ public sealed class SecureAggregationRoundReport
         ClientBytesReceived = clientBytesReceived;
         ClientSeconds = clientSeconds;
         ServerSeconds = serverSeconds;
+        CpuSeconds = cpuSeconds;
     }
 
     /// <summary>The sum, or null when the round was aborted.</summary>
@@ -42,6 +43,9 @@ public sealed class SecureAggregationRoundReport
 
     /// <summary>Wall-clock seconds of the server's work per stage.</summary>
     public double[] ServerSeconds { get; }
+
+    /// <summary>CPU seconds of this process per stage, all threads (on a shared machine less noisy than wall-clock time).</summary>
+    public double[] CpuSeconds { get; }
 
     /// <summary>Total wall-clock seconds of the round.</summary>
     public double TotalSeconds => ClientSeconds.Sum() + ServerSeconds.Sum();
