@@ -72,9 +72,8 @@ public sealed class SecAggClient : IDisposable
         var state = Expect(RoundState.Phase.Advertised, "ShareKeys");
         var reader = new WireReader(keysBroadcast, $"{_who}: message from the server", MessageKind.KeysBroadcast, state.Round, WireWriter.ServerId);
         ulong graphSeed = reader.ReadUInt64("graph seed");
-        var advertised = reader.ReadIds("advertised clients", _settings.Format.MaxClients, null);
+        var advertised = reader.ReadIds("advertised clients", _settings.Format.MaxClients);
         if (!advertised.Contains(Id)) throw reader.Fail($"the advertised clients do not include this client ({Id})");
-        if (advertised.Any(a => a < 0)) throw reader.Fail("an advertised client id is negative");
         if (advertised.Length < _settings.Threshold)
             throw new PrivacyException($"{_who}: only {advertised.Length} clients advertised keys in round {state.Round}, fewer than the threshold {_settings.Threshold}: refusing to share keys.");
         Array.Sort(advertised);
@@ -91,7 +90,7 @@ public sealed class SecAggClient : IDisposable
             var signature = reader.ReadBlob($"signature of client {v}", SecAggCrypto.SignatureBytes);
             if (_settings.VerificationKeys is { } pki)
                 SecAggCrypto.Verify(pki, v, SecAggCrypto.AdvertisedBytes(state.Round, v, channel, mask), signature, _who);
-            state.Peers[v] = new Peer(channel, mask,
+            state.Peers[v] = new Peer(
                 SecAggCrypto.ImportPublic(channel, $"{_who}: key broadcast", $"channel key of client {v}"),
                 SecAggCrypto.ImportPublic(mask, $"{_who}: key broadcast", $"mask key of client {v}"));
         }
@@ -114,7 +113,7 @@ public sealed class SecAggClient : IDisposable
                 continue;
             }
             var peer = state.Peers[v];
-            var key = SecAggCrypto.ChannelKey(SecAggCrypto.Agree(state.ChannelKey, peer.ChannelPublic.PublicKey), state.Round, Id, v);
+            var key = SecAggCrypto.ChannelKey(SecAggCrypto.Agree(state.ChannelKey, peer.ChannelPublic), state.Round, Id, v);
             peer.ChannelSecret = key;
             writer.WriteInt32(v);
             writer.WriteBlob(SecAggCrypto.Seal(key, payload, state.Round, Id, v));
@@ -182,7 +181,7 @@ public sealed class SecAggClient : IDisposable
         foreach (int v in state.ReceivedShares.Keys)
         {
             if (v == Id) continue;
-            var agreement = SecAggCrypto.Agree(state.MaskKey, state.Peers[v].MaskPublic.PublicKey);
+            var agreement = SecAggCrypto.Agree(state.MaskKey, state.Peers[v].MaskPublic);
             // +PRG(s_uv) for v > u and -PRG(s_uv) for v < u: each pair's two terms cancel in the sum.
             streams.Add(MaskExpander.Stream(SecAggCrypto.PairSeed(agreement, state.Round, Id, v), v > Id ? 1 : -1));
         }
@@ -214,7 +213,7 @@ public sealed class SecAggClient : IDisposable
     {
         var state = Expect(RoundState.Phase.SentInput, "Unmask");
         var reader = new WireReader(unmaskRequest, $"{_who}: message from the server", MessageKind.UnmaskRequest, state.Round, WireWriter.ServerId);
-        var survivors = reader.ReadIds("survivors", _settings.Format.MaxClients, null).ToHashSet();
+        var survivors = reader.ReadIds("survivors", _settings.Format.MaxClients).ToHashSet();
         reader.ExpectEnd();
         if (!survivors.Contains(Id)) throw reader.Fail($"the survivors do not include this client ({Id})");
         if (survivors.Count < _settings.Threshold)
@@ -266,13 +265,20 @@ public sealed class SecAggClient : IDisposable
         return _state;
     }
 
-    private sealed class Peer(byte[] channel, byte[] mask, ECDiffieHellman channelPublic, ECDiffieHellman maskPublic)
+    /// <summary>A neighbour's imported keys (the key objects own them; PublicKey handles are taken once and kept).</summary>
+    private sealed class Peer(ECDiffieHellman channel, ECDiffieHellman mask) : IDisposable
     {
-        public byte[] Channel { get; } = channel;
-        public byte[] Mask { get; } = mask;
-        public ECDiffieHellman ChannelPublic { get; } = channelPublic;
-        public ECDiffieHellman MaskPublic { get; } = maskPublic;
+        public ECDiffieHellmanPublicKey ChannelPublic { get; } = channel.PublicKey;
+        public ECDiffieHellmanPublicKey MaskPublic { get; } = mask.PublicKey;
         public byte[]? ChannelSecret { get; set; }
+
+        public void Dispose()
+        {
+            ChannelPublic.Dispose();
+            MaskPublic.Dispose();
+            channel.Dispose();
+            mask.Dispose();
+        }
     }
 
     private sealed class RoundState : IDisposable
@@ -303,11 +309,7 @@ public sealed class SecAggClient : IDisposable
             ChannelKey.Dispose();
             MaskKey.Dispose();
             CryptographicOperations.ZeroMemory(SelfMaskSecret);
-            foreach (var peer in Peers.Values)
-            {
-                peer.ChannelPublic.Dispose();
-                peer.MaskPublic.Dispose();
-            }
+            foreach (var peer in Peers.Values) peer.Dispose();
         }
     }
 }

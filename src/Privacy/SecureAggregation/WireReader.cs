@@ -59,8 +59,8 @@ internal ref struct WireReader
         return Take(length, field);
     }
 
-    /// <summary>A count then that many ids, each in <paramref name="allowed"/> (when given) and none repeated.</summary>
-    public int[] ReadIds(string field, int maxCount, IReadOnlySet<int>? allowed)
+    /// <summary>A count then that many ids, none negative or repeated.</summary>
+    public int[] ReadIds(string field, int maxCount)
     {
         int count = ReadCount(field + " count", 0, maxCount);
         var ids = new int[count];
@@ -68,7 +68,7 @@ internal ref struct WireReader
         for (int i = 0; i < count; i++)
         {
             ids[i] = ReadInt32(field);
-            if (allowed is not null && !allowed.Contains(ids[i])) throw Fail($"{field} lists client {ids[i]}, which is not one of the expected clients");
+            if (ids[i] < 0) throw Fail($"{field} lists client {ids[i]}, a negative id");
             if (!seen.Add(ids[i])) throw Fail($"{field} lists client {ids[i]} twice");
         }
         return ids;
