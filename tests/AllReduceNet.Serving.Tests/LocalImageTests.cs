@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using Xunit.Abstractions;
 
 namespace AllReduceNet.Serving.Tests;
@@ -10,9 +11,46 @@ namespace AllReduceNet.Serving.Tests;
 public sealed class LocalImageTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(20);
+    private const int Seed = 5;
+    private const string InferencePrefix = "build-local-image: inference: ";
 
     [PodmanFact]
     public void The_serving_image_builds_offline_and_serves()
+    {
+        string models = Path.Combine(Path.GetTempPath(), "arn-local-image-models-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            // A seeded model, so the container's answer can be compared with the forward pass run here.
+            var parameters = ServerFixture.Parameters(Seed);
+            var checkpoint = new AllReduceNet.Training.Checkpoints.Checkpoint(ServerFixture.Sizes, 1, Seed,
+                AllReduceNet.Training.Optim.OptimizerKind.Sgd, 0, parameters, [new float[parameters.Length]]);
+            AllReduceNet.Training.Checkpoints.CheckpointFile.Write(Path.Combine(models, "fashion", "1", "model.ckpt"), checkpoint);
+
+            var lines = RunScript(models, out bool exited, out int exitCode);
+            string log = string.Join('\n', lines);
+            Assert.True(exited, $"deploy/build-local-image.sh did not finish within {Deadline.TotalMinutes} minutes:\n{log}");
+            Assert.True(exitCode == 0, $"deploy/build-local-image.sh exited {exitCode}:\n{log}");
+            Assert.Contains(lines, l => l.StartsWith("build-local-image: ok: ", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l == "build-local-image: HEALTHCHECK: healthy");
+            Assert.Contains(lines, l => l == "build-local-image: the server runs as uid 1654");
+
+            // The script sends one row of 784 zeros.
+            string answer = Assert.Single(lines, l => l.StartsWith(InferencePrefix, StringComparison.Ordinal))[InferencePrefix.Length..];
+            using var json = JsonDocument.Parse(answer);
+            var probabilities = json.RootElement.GetProperty("outputs").EnumerateArray()
+                .Single(o => o.GetProperty("name").GetString() == "probabilities")
+                .GetProperty("data").EnumerateArray().Select(v => v.GetSingle()).ToArray();
+            float[] expected = ServerFixture.DirectProbabilities(Seed, new float[784], rows: 1);
+            Assert.Equal(expected.Length, probabilities.Length);
+            for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], probabilities[i], 1e-6f);
+        }
+        finally
+        {
+            if (Directory.Exists(models)) Directory.Delete(models, recursive: true);
+        }
+    }
+
+    private List<string> RunScript(string models, out bool exited, out int exitCode)
     {
         var start = new ProcessStartInfo("bash", [RepositoryRoot.File("deploy", "build-local-image.sh")])
         {
@@ -20,22 +58,20 @@ public sealed class LocalImageTests(ITestOutputHelper output)
             RedirectStandardError = true,
             WorkingDirectory = RepositoryRoot.Path,
         };
-        // Not the test host's image names: a run of the tests never replaces the images a developer made.
+        // Not the developer's image name: a run of the tests never replaces an image made by hand.
         start.Environment["ALLREDUCENET_IMAGE"] = "localhost/allreducenet-serving:test";
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("bash did not start");
+        start.Environment["ALLREDUCENET_MODELS"] = models;
         var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("bash did not start");
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lines.Enqueue(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lines.Enqueue("stderr: " + e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        bool exited = process.WaitForExit(Deadline);
+        exited = process.WaitForExit(Deadline);
         if (!exited) process.Kill(entireProcessTree: true);
         process.WaitForExit();
+        exitCode = process.ExitCode;
         foreach (string line in lines) output.WriteLine(line);
-        Assert.True(exited, $"deploy/build-local-image.sh did not finish within {Deadline.TotalMinutes} minutes:\n{string.Join('\n', lines)}");
-        Assert.True(process.ExitCode == 0, $"deploy/build-local-image.sh exited {process.ExitCode}:\n{string.Join('\n', lines)}");
-        Assert.Contains(lines, l => l.StartsWith("build-local-image: ok: ", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l == "build-local-image: HEALTHCHECK: healthy");
-        Assert.Contains(lines, l => l == "build-local-image: the server runs as uid 1654");
+        return lines.ToList();
     }
 }
