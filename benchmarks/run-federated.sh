@@ -29,14 +29,17 @@ declare -A RUNS=(
   [secure-fedavg-iid]="$FEDAVG --partition iid --secure-aggregation"
   [secure-fedavg-iid-dropout0.2]="$FEDAVG --partition iid --dropout 0.2 --secure-aggregation"
   # Cost: 3 rounds of 100 participating clients (the whole population), SecAgg+ k = 16 beside full SecAgg.
-  [secure-100clients-secaggplus16]="$FEDAVG --partition iid --rounds 3 --clients-per-round 100 --secure-aggregation --secagg-neighbors 16"
-  [secure-100clients-secagg]="$FEDAVG --partition iid --rounds 3 --clients-per-round 100 --secure-aggregation"
-  [plain-100clients]="$FEDAVG --partition iid --rounds 3 --clients-per-round 100"
+  [secure-100clients-secaggplus16]="$FEDAVG --partition iid --secure-aggregation --secagg-neighbors 16"
+  [secure-100clients-secagg]="$FEDAVG --partition iid --secure-aggregation"
+  [plain-100clients]="$FEDAVG --partition iid"
 )
+# The 100-client runs replace COMMON's rounds and clients per round.
+COMMON100="--ranks 8 --device cpu --rounds 3 --clients 100 --clients-per-round 100 --local-epochs 1 --local-batch 32 --lr 0.05"
+declare -A COMMON_OF=([secure-100clients-secaggplus16]="$COMMON100" [secure-100clients-secagg]="$COMMON100" [plain-100clients]="$COMMON100")
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(fedavg-iid fedavg-dirichlet0.5 fedavg-shards2 fedavg-iid-dropout0.2 fedavg-iid-constant fedavgm-iid fedavgm-dirichlet0.5 fedavgm-shards2 fedprox-dirichlet0.5)
 for name in "${names[@]}"; do
-  args="$COMMON ${RUNS[$name]}"
+  args="${COMMON_OF[$name]:-$COMMON} ${RUNS[$name]}"
   rm -f "$R/$name.jsonl"
   echo "== $name: dotnet Train.dll $args"
   # shellcheck disable=SC2086
