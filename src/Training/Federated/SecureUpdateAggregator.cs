@@ -69,15 +69,17 @@ internal sealed class SecureUpdateAggregator : IUpdateAggregator
             mine.Add((client, dropsBefore));
         }
 
+        // The protocol's round number is the log's (1-based), so that an abort message names the round the log shows.
+        int protocolRound = plan.Round + 1;
         var server = world.Rank == Server
-            ? new SecAggServer(_settings, plan.Round, plan.Sampled.ToArray(), GraphSeed(plan.Round))
+            ? new SecAggServer(_settings, protocolRound, plan.Sampled.ToArray(), GraphSeed(plan.Round))
             : null;
         long bytesSent = 0;
         var advertised = 0;
         Dictionary<int, byte[]> inbox = [];
         foreach (var stage in Enum.GetValues<SecAggStage>())
         {
-            var outgoing = ClientMessages(stage, plan.Round, mine, inbox, updates);
+            var outgoing = ClientMessages(stage, protocolRound, mine, inbox, updates);
             if (server is null)
             {
                 ClientMessageBundle.Send(world, ClientMessageBundle.Pack(ClientMessageBundle.Continue, outgoing), Server);
