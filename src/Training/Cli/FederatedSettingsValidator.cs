@@ -35,6 +35,7 @@ internal static class FederatedSettingsValidator
                 ("--local-epochs", options.LocalEpochs is not null), ("--local-batch", options.LocalBatch is not null),
                 ("--mu", options.Mu is not null), ("--server-lr", options.ServerLr is not null),
                 ("--server-momentum", options.ServerMomentum is not null), ("--dropout", options.Dropout is not null),
+                ("--secure-aggregation", options.SecureAggregation),
             })
                 if (given) throw new TrainingException($"{name} applies to the federated strategies only (--strategy fedavg, fedprox or fedavgm).");
             return null;
@@ -69,6 +70,46 @@ internal static class FederatedSettingsValidator
         double dropout = options.Dropout ?? 0;
         if (!(dropout >= 0 && dropout < 1)) throw new TrainingException($"--dropout must be in [0, 1), but was {dropout}.");
 
-        return new FederatedSettings(federated, clients, perRound, partition, localEpochs, localBatch, mu, serverLr, serverMomentum, dropout);
+        return new FederatedSettings(federated, clients, perRound, partition, localEpochs, localBatch, mu, serverLr, serverMomentum, dropout)
+        {
+            SecureAggregation = ValidateSecureAggregation(options, perRound),
+        };
+    }
+
+    /// <summary>The --secagg-* options; refused without --secure-aggregation. The overflow check needs the largest
+    /// client's sample count, so it is made when the run starts (<see cref="SecureAggregationOptions.CreateSettings"/>).</summary>
+    private static SecureAggregationOptions? ValidateSecureAggregation(TrainOptions options, int perRound)
+    {
+        if (!options.SecureAggregation)
+        {
+            foreach (var (name, given) in new (string, bool)[]
+            {
+                ("--secagg-neighbors", options.SecAggNeighbors is not null), ("--secagg-threshold", options.SecAggThreshold is not null),
+                ("--secagg-clip", options.SecAggClip is not null), ("--secagg-bits", options.SecAggBits is not null),
+                ("--secagg-unmask-dropout", options.SecAggUnmaskDropout is not null),
+            })
+                if (given) throw new TrainingException($"{name} applies with --secure-aggregation only.");
+            return null;
+        }
+        if (perRound < 2) throw new TrainingException($"--secure-aggregation needs at least 2 clients per round (Shamir threshold at least 2), but --clients-per-round is {perRound}.");
+        int? neighbors = options.SecAggNeighbors switch
+        {
+            null or 0 => null,
+            < 0 or 1 => throw new TrainingException($"--secagg-neighbors must be 0 (full SecAgg) or at least 2, but was {options.SecAggNeighbors}."),
+            int k => k,
+        };
+        float clip = options.SecAggClip ?? SecureAggregationOptions.DefaultDeltaClip;
+        if (!(clip > 0 && float.IsFinite(clip))) throw new TrainingException($"--secagg-clip must be finite and positive, but was {clip}.");
+        if (options.SecAggBits is < 0 or > 30) throw new TrainingException($"--secagg-bits must be in 0..30, but was {options.SecAggBits}.");
+        double unmaskDropout = options.SecAggUnmaskDropout ?? 0;
+        if (!(unmaskDropout >= 0 && unmaskDropout < 1)) throw new TrainingException($"--secagg-unmask-dropout must be in [0, 1), but was {unmaskDropout}.");
+        var secure = new SecureAggregationOptions(neighbors, options.SecAggThreshold, clip, options.SecAggBits, unmaskDropout);
+        int threshold = secure.ThresholdFor(perRound);
+        int group = secure.GroupSize(perRound);
+        if (threshold > group)
+            throw new TrainingException($"--secagg-threshold {threshold} exceeds the {group} clients that hold shares of each secret ({(neighbors is null ? "--clients-per-round" : "--secagg-neighbors + 1")}): no round could complete.");
+        if (2 * threshold <= group)
+            throw new TrainingException($"--secagg-threshold {threshold} is not more than half of the {group} share holders: a lying server could unmask a client. Use at least {group / 2 + 1}.");
+        return secure;
     }
 }

@@ -44,7 +44,12 @@ internal static class TrainCommand
                 settings = SettingsValidator.Validate(parsed.Value, mpiWorld);
                 data = LoadData(parsed.Value, settings);
                 // Federated: a partition that cannot be made (too few samples for the clients) is refused before any rank starts.
-                if (settings.Federated is { } federated) Federated.ClientPartition.Create(data.Train, federated.Clients, federated.Partition, settings.Seed);
+                // So are secure-aggregation settings whose sum could overflow the modulus (the range depends on the largest client).
+                if (settings.Federated is { } federated)
+                {
+                    var partition = Federated.ClientPartition.Create(data.Train, federated.Clients, federated.Partition, settings.Seed);
+                    federated.SecureAggregation?.CreateSettings(federated.ClientsPerRound, partition.Clients.Max(c => c.Length), new Model.ParameterLayout(settings.Layers).Count + 1);
+                }
                 initial = settings.Resume ? LoadCheckpoint(settings) : null;
             }
             catch (TrainingException problem)

@@ -133,4 +133,22 @@ internal sealed class TrainOptions
 
     [Option("dropout", HelpText = "fedavg/fedprox/fedavgm: probability in [0, 1) that a sampled client fails to report its update, drawn per round and client from --seed; the round averages the survivors (default 0).")]
     public double? Dropout { get; set; }
+
+    [Option("secure-aggregation", HelpText = "fedavg/fedprox/fedavgm: aggregate the clients' updates with secure aggregation (Bonawitz et al. 2017; SecAgg+ with --secagg-neighbors): the server (rank 0) learns only the sum of the survivors' quantized weighted updates. docs/federated.md, section Secure aggregation.")]
+    public bool SecureAggregation { get; set; }
+
+    [Option("secagg-neighbors", HelpText = "--secure-aggregation: SecAgg+ with k neighbours per client (even; odd is rounded up; at least 2); 0 = full SecAgg, every client with every other (default 0).")]
+    public int? SecAggNeighbors { get; set; }
+
+    [Option("secagg-threshold", HelpText = "--secure-aggregation: t, the Shamir threshold and the fewest clients that must survive every stage; more than half of the share group (clients per round, or k + 1 with SecAgg+) and at most the group (default: half the group plus one).")]
+    public int? SecAggThreshold { get; set; }
+
+    [Option("secagg-clip", HelpText = "--secure-aggregation: each element of a client's model delta is clipped to [-C, C] before it is weighted by the client's sample count and quantized (default 1).")]
+    public float? SecAggClip { get; set; }
+
+    [Option("secagg-bits", HelpText = "--secure-aggregation: fixed-point fractional bits, 0..30 (default: the most that cannot overflow 2^32 for the clients per round and the clip range); refused when the sum could overflow.")]
+    public int? SecAggBits { get; set; }
+
+    [Option("secagg-unmask-dropout", HelpText = "--secure-aggregation: probability in [0, 1) that a client whose masked input reached the server drops before the unmasking stage (its update stays in the sum; the protocol recovers its mask from the others' shares) (default 0).")]
+    public double? SecAggUnmaskDropout { get; set; }
 }

@@ -12,5 +12,8 @@ internal sealed record AggregatedUpdate(float[]? Sum, int Contributors, double B
 {
     public bool Aborted => Sum is null;
 
+    /// <summary>Secure aggregation: how many clients completed each protocol stage that ran (U1..U4); null for plain.</summary>
+    public int[]? SurvivorsByStage { get; init; }
+
     public static AggregatedUpdate Abort(string reason, double bytesSentPerClient = 0) => new(null, 0, bytesSentPerClient, reason);
 }

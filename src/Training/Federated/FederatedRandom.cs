@@ -14,6 +14,9 @@ internal static class FederatedRandom
         Sampling = 2,
         Dropout = 3,
         LocalShuffle = 4,
+        SecAggDropoutStage = 5,
+        SecAggUnmaskDropout = 6,
+        SecAggGraph = 7,
     }
 
     /// <summary>A generator for one purpose of one (round, client); -1 where a coordinate does not apply.</summary>

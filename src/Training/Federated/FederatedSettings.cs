@@ -17,11 +17,14 @@ namespace AllReduceNet.Training.Federated;
 internal sealed record FederatedSettings(FederatedAlgorithm Algorithm, int Clients, int ClientsPerRound, PartitionSpec Partition,
     int LocalEpochs, int LocalBatch, float ProximalMu, float ServerLearningRate, float ServerMomentum, double Dropout)
 {
+    /// <summary>Secure aggregation (--secure-aggregation) in place of the plain sum, or null.</summary>
+    public SecureAggregationOptions? SecureAggregation { get; init; }
+
     /// <summary>How the log names the run, e.g. "fedavg (100 clients, 10 per round, iid)".</summary>
     public string Describe() =>
         $"{Algorithm.ToString().ToLowerInvariant()} ({Clients} clients, {ClientsPerRound} per round, partition {Partition}, local epochs {LocalEpochs}, local batch {LocalBatch}" +
         (Algorithm == FederatedAlgorithm.FedProx ? $", mu {ProximalMu}" : "") +
         (Algorithm == FederatedAlgorithm.FedAvgM ? $", server momentum {ServerMomentum}" : "") +
         (ServerLearningRate != 1f ? $", server lr {ServerLearningRate}" : "") +
-        (Dropout > 0 ? $", dropout {Dropout}" : "") + ")";
+        (Dropout > 0 ? $", dropout {Dropout}" : "") + (SecureAggregation is { } secure ? ", " + secure.Describe() : "") + ")";
 }

@@ -40,7 +40,7 @@ internal static class FederatedTrainer
         var partition = ClientPartition.Create(data.Train, federated.Clients, federated.Partition, settings.Seed);
         using var simulator = new ClientSimulator(backend, settings, federated, data.Train);
         using var evaluator = new Evaluator(world, backend, settings.Layers, data.Test);
-        using var aggregator = CreateAggregator();
+        using var aggregator = CreateAggregator(federated, partition, layout.Count + 1, settings.Seed);
         var parameters = (float[])initial.Parameters.Clone();
         var momentum = (float[])initial.OptimizerSlots[0].Clone();
         long serverSteps = initial.OptimizerSteps;
@@ -75,7 +75,11 @@ internal static class FederatedTrainer
                 afterClient?.Invoke(round + 1, position);
             }
 
+            // Aligned so that aggregation_seconds does not count rank 0 waiting for the slowest rank's local training.
+            world.Barrier();
+            long aggregationStart = Stopwatch.GetTimestamp();
             var aggregate = aggregator.Aggregate(world, plan, local, vectorLength);
+            double aggregationSeconds = Stopwatch.GetElapsedTime(aggregationStart).TotalSeconds;
             // The server broadcasts the sum (weight last); a zero weight says the round was aborted.
             var outcome = new float[vectorLength];
             if (lead && aggregate is { Sum: { } sum }) sum.CopyTo(outcome, 0);
@@ -95,7 +99,7 @@ internal static class FederatedTrainer
             {
                 if (settings.CheckpointPath is not null) CheckpointFile.Write(settings.CheckpointPath, state);
                 report.Round(new RoundReport(round + 1, settings.Epochs, settings.StrategyName, settings.Ranks, plan.Sampled.Count,
-                    aggregate!.Contributors, sums[1] > 0 ? sums[0] / sums[1] : 0, testAccuracy, aggregate.BytesSentPerClient, seconds, aggregate.AbortReason));
+                    aggregate!.Contributors, sums[1] > 0 ? sums[0] / sums[1] : 0, testAccuracy, aggregate.BytesSentPerClient, seconds, aggregate.AbortReason, aggregationSeconds, aggregate.SurvivorsByStage));
             }
             // The checkpoint is on disk before any rank starts the next round.
             world.Barrier();
@@ -103,7 +107,16 @@ internal static class FederatedTrainer
         return state;
     }
 
-    /// <summary>The seam: plain aggregation for now; secure aggregation (src/Privacy) is to be chosen here from the
-    /// settings when it is asked for (docs/federated.md).</summary>
-    private static IUpdateAggregator CreateAggregator() => new PlainUpdateAggregator();
+    /// <summary>
+    /// The seam: secure aggregation (src/Privacy) with --secure-aggregation, else the plain sum. The fixed-point range
+    /// depends on the largest client (its weight n_k), so the overflow check is made here, on every rank alike,
+    /// before the first round.
+    /// </summary>
+    /// <exception cref="TrainingException">The secure settings could overflow the modulus or do not fit the rounds.</exception>
+    internal static IUpdateAggregator CreateAggregator(FederatedSettings federated, ClientPartition partition, int vectorLength, int seed)
+    {
+        if (federated.SecureAggregation is not { } secure) return new PlainUpdateAggregator();
+        int maxSamples = partition.Clients.Max(c => c.Length);
+        return new SecureUpdateAggregator(secure, secure.CreateSettings(federated.ClientsPerRound, maxSamples, vectorLength), seed);
+    }
 }

@@ -12,5 +12,7 @@ namespace AllReduceNet.Training.Federated;
 /// <param name="BytesSentPerClient">Mean bytes a participating client sent.</param>
 /// <param name="Seconds">Wall time of the round (local training, aggregation, server step; not the evaluation).</param>
 /// <param name="AbortReason">Why the round left the model unchanged, or null.</param>
+/// <param name="AggregationSeconds">Wall time of the aggregation alone (part of <paramref name="Seconds"/>).</param>
+/// <param name="SurvivorsByStage">Secure aggregation: clients that completed each protocol stage that ran; null for plain.</param>
 internal sealed record RoundReport(int Round, int Rounds, string Strategy, int Ranks, int Sampled, int Survived, double Loss,
-    double TestAccuracy, double BytesSentPerClient, double Seconds, string? AbortReason);
+    double TestAccuracy, double BytesSentPerClient, double Seconds, string? AbortReason, double AggregationSeconds, int[]? SurvivorsByStage = null);

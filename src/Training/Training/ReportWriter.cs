@@ -66,7 +66,7 @@ internal sealed class ReportWriter
     public void Round(Federated.RoundReport r)
     {
         Line(string.Create(CultureInfo.InvariantCulture,
-            $"round {r.Round,4}/{r.Rounds}  clients {r.Sampled} sampled, {r.Survived} survived  loss {r.Loss:F4}  test acc {100 * r.TestAccuracy:F2}%  sent {r.BytesSentPerClient / 1024:F1} KiB/client  {r.Seconds:F2} s") +
+            $"round {r.Round,4}/{r.Rounds}  clients {r.Sampled} sampled, {r.Survived} survived{(r.SurvivorsByStage is { } stages ? $" (stages {string.Join("/", stages)})" : "")}  loss {r.Loss:F4}  test acc {100 * r.TestAccuracy:F2}%  sent {r.BytesSentPerClient / 1024:F1} KiB/client  {r.Seconds:F2} s (aggregation {r.AggregationSeconds:F2} s)") +
             (r.AbortReason is null ? "" : $"  aborted: {r.AbortReason}; model unchanged"));
         if (_jsonPath is null) return;
         var record = new Dictionary<string, object?>
@@ -81,8 +81,10 @@ internal sealed class ReportWriter
             ["test_accuracy"] = r.TestAccuracy,
             ["bytes_sent_per_client"] = r.BytesSentPerClient,
             ["round_seconds"] = r.Seconds,
+            ["aggregation_seconds"] = r.AggregationSeconds,
             ["aborted"] = r.AbortReason,
         };
+        if (r.SurvivorsByStage is { } survivors) record["clients_survived_by_stage"] = survivors;
         File.AppendAllText(_jsonPath, JsonSerializer.Serialize(record) + "\n");
     }
 }

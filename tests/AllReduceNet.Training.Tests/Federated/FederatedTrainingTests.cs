@@ -115,6 +115,7 @@ public class FederatedTrainingTests
 
     [MpiTheory]
     [InlineData("--strategy fedavgm --partition dirichlet:0.5 --dropout 0.2")]
+    [InlineData("--strategy fedavg --dropout 0.3 --secure-aggregation --secagg-neighbors 4 --secagg-unmask-dropout 0.1")]
     public void Mpiexec_4_ranks_equals_8_in_process_ranks(string strategy)
     {
         using var dir = new TempDirectory();
