@@ -4,22 +4,14 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
+using static AllReduceNet.Serving.Tests.RequestBodies;
+
 namespace AllReduceNet.Serving.Tests;
 
 /// <summary>Dynamic batching, the bounded queue and /metrics, each on a server of its own settings.</summary>
 public sealed class BatchingTests
 {
-    private static float[] Images(int rows, int seed)
-    {
-        var random = new Random(seed);
-        var values = new float[rows * 784];
-        for (int i = 0; i < values.Length; i++) values[i] = (float)random.NextDouble();
-        return values;
-    }
-
-    private static StringContent InferBody(float[] input, int rows) => new(
-        $"{{\"inputs\":[{{\"name\":\"input\",\"shape\":[{rows},784],\"datatype\":\"FP32\",\"data\":[{string.Join(",", input.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))}]}}]}}",
-        Encoding.UTF8, "application/json");
+    private static StringContent InferBody(float[] input, int rows) => new(Infer(input, rows), Encoding.UTF8, "application/json");
 
     private static async Task<ServerFixture> Start(params string[] args)
     {

@@ -3,24 +3,13 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 
+using static AllReduceNet.Serving.Tests.RequestBodies;
+
 namespace AllReduceNet.Serving.Tests;
 
 public sealed class ServingTests(ServerFixture server) : IClassFixture<ServerFixture>
 {
     private HttpClient Client => server.Client;
-
-    private static float[] Images(int rows, int seed)
-    {
-        var random = new Random(seed);
-        var values = new float[rows * 784];
-        for (int i = 0; i < values.Length; i++) values[i] = (float)random.NextDouble();
-        return values;
-    }
-
-    private static string Floats(IEnumerable<float> values) => "[" + string.Join(",", values.Select(v => v.ToString("R", CultureInfo.InvariantCulture))) + "]";
-
-    private static string InferBody(float[] input, int rows, string? id = null) =>
-        $"{{{(id is null ? "" : $"\"id\":\"{id}\",")}\"inputs\":[{{\"name\":\"input\",\"shape\":[{rows},784],\"datatype\":\"FP32\",\"data\":{Floats(input)}}}]}}";
 
     private async Task<(HttpStatusCode Status, JsonElement Body)> Send(HttpMethod method, string path, string? body = null, string contentType = "application/json")
     {
@@ -94,7 +83,7 @@ public sealed class ServingTests(ServerFixture server) : IClassFixture<ServerFix
         const int rows = 3;
         var input = Images(rows, 42);
         var expected = ServerFixture.DirectProbabilities(seed, input, rows);
-        var (status, body) = await Send(HttpMethod.Post, path, InferBody(input, rows, id: "req-7"));
+        var (status, body) = await Send(HttpMethod.Post, path, Infer(input, rows, id: "req-7"));
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal(version, body.GetProperty("model_version").GetString());
         Assert.Equal("req-7", body.GetProperty("id").GetString());

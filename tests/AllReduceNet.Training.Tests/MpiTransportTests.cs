@@ -20,22 +20,8 @@ public class MpiTransportTests
         string inProcess = dir.File("in-process.ckpt"), mpi = dir.File("mpi.ckpt");
         Assert.Equal(0, TrainCommand.Run([.. $"{common} --ranks 3 --checkpoint {inProcess}".Split(' ')], TextWriter.Null, TextWriter.Null));
 
-        string train = Path.Combine(AppContext.BaseDirectory, "Train.dll");
-        var start = new ProcessStartInfo(MpiTheoryAttribute.FindLauncher()!, $"-n 3 dotnet {train} {common} --checkpoint {mpi}")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(120)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"mpiexec did not finish in 120 s:\n{stdout.Result}\n{stderr.Result}");
-        }
-        Assert.True(process.ExitCode == 0, $"mpiexec exited with {process.ExitCode}:\n{stdout.Result}\n{stderr.Result}");
-        Assert.Contains("on 3 ranks (mpi (MPICH", stdout.Result);   // it really ran on the MPI transport
+        string output = MpiTrain.Run(3, $"{common} --checkpoint {mpi}");
+        Assert.Contains("on 3 ranks (mpi (MPICH", output);   // it really ran on the MPI transport
 
         var expected = CheckpointFile.Read(inProcess);
         var actual = CheckpointFile.Read(mpi);

@@ -122,23 +122,9 @@ public class FederatedTrainingTests
         string common = $"{Common} {strategy} --rounds 3";
         var expected = Run($"{strategy} --rounds 3 --ranks 8", dir, "in-process.ckpt");
         string mpi = dir.File("mpi.ckpt");
-        string train = Path.Combine(AppContext.BaseDirectory, "Train.dll");
-        var start = new ProcessStartInfo(MpiTheoryAttribute.FindLauncher()!, $"-n 4 dotnet {train} {common.Replace("--quiet", "")} --checkpoint {mpi}")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(120)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"mpiexec did not finish in 120 s:\n{stdout.Result}\n{stderr.Result}");
-        }
-        Assert.True(process.ExitCode == 0, $"mpiexec exited with {process.ExitCode}:\n{stdout.Result}\n{stderr.Result}");
-        Assert.Contains("on 4 ranks (mpi (MPICH", stdout.Result);
-        Assert.Contains("round    3/3", stdout.Result);
+        string output = MpiTrain.Run(4, $"{common.Replace("--quiet", "")} --checkpoint {mpi}");
+        Assert.Contains("on 4 ranks (mpi (MPICH", output);
+        Assert.Contains("round    3/3", output);
         var actual = CheckpointFile.Read(mpi);
         Assert.Equal(expected.Parameters, actual.Parameters);
         Assert.Equal(expected.OptimizerSlots[0], actual.OptimizerSlots[0]);
