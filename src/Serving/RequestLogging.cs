@@ -4,7 +4,8 @@ namespace AllReduceNet.Serving;
 
 /// <summary>
 /// Gives every request an id and writes one structured line when it is answered: method, path, status, milliseconds,
-/// the model version that answered and, for a refusal, why. The id is the client's <c>X-Request-Id</c> when it sent
+/// the model version that answered and, for a refusal, why. Refusals are logged at Information, answers at Debug
+/// (<c>--log-requests</c> turns them on). The id is the client's <c>X-Request-Id</c> when it sent
 /// a usable one (so a caller's trace joins ours), else a fresh one; it goes back in the response header and, as a
 /// logging scope, on every line logged while the request runs (an error's too).
 /// </summary>
@@ -60,11 +61,13 @@ internal static partial class RequestLogging
         return sent;
     }
 
-    [LoggerMessage(EventId = 1, EventName = "RequestAnswered", Level = LogLevel.Information,
+    // Answers are Debug: a line per request costs as much as the request's own work at thousands a second (measured:
+    // 1-row inferences 3,305 req/s with the line, 5,776 without, 10 s wrk runs one after another). Refusals stay Information.
+    [LoggerMessage(EventId = 1, EventName = "RequestAnswered", Level = LogLevel.Debug,
         Message = "{Method} {Path} answered {StatusCode} in {ElapsedMs} ms")]
     private static partial void Answered(ILogger logger, string method, string path, int statusCode, double elapsedMs);
 
-    [LoggerMessage(EventId = 2, EventName = "RequestAnsweredByModel", Level = LogLevel.Information,
+    [LoggerMessage(EventId = 2, EventName = "RequestAnsweredByModel", Level = LogLevel.Debug,
         Message = "{Method} {Path} answered {StatusCode} in {ElapsedMs} ms by model {Model} version {Version}")]
     private static partial void AnsweredBy(ILogger logger, string method, string path, int statusCode, double elapsedMs, string model, string version);
 

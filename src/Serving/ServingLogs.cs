@@ -20,6 +20,13 @@ internal static class ServingLogs
             InitialData = new Dictionary<string, string?> { ["Logging:LogLevel:Default"] = "Information", ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
                 ["Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics"] = "None" },
         });
+        // --log-requests: a line for every answered request too, not only for refusals and errors.
+        if (builder.Configuration["log-requests"] is { } logRequests)
+        {
+            if (!bool.TryParse(logRequests, out bool on))
+                throw new ServingConfigurationException($"--log-requests is '{logRequests}', but must be true or false.");
+            builder.Logging.AddFilter(RequestLogging.Category, on ? LogLevel.Debug : LogLevel.Information);
+        }
         string format = builder.Configuration["log-format"] ?? "json";
         builder.Logging.ClearProviders();
         switch (format)

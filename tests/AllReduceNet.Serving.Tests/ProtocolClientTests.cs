@@ -50,7 +50,7 @@ public sealed class ProtocolClientTests : IDisposable
     [Fact]
     public async Task The_process_logs_json_lines_with_the_clients_request_id()
     {
-        await using var server = await ServeProcess.StartAsync(_repository);
+        await using var server = await ServeProcess.StartAsync(_repository, "--log-requests", "true");
         using (var request = new HttpRequestMessage(HttpMethod.Post, "/predict"))
         {
             request.Headers.Add("X-Request-Id", "from-the-client-42");

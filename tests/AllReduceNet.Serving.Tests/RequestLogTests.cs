@@ -18,7 +18,7 @@ public sealed class RequestLogTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _models.InitializeAsync(); // writes the repository (and starts a server these tests do not use)
-        _app = ServingApp.Build(["--models", _models.Directory], builder =>
+        _app = ServingApp.Build(["--models", _models.Directory, "--log-requests", "true"], builder =>
         {
             builder.WebHost.UseTestServer();
             builder.Logging.AddProvider(_logs);
@@ -62,7 +62,7 @@ public sealed class RequestLogTests : IAsyncLifetime
         Assert.Matches("^[0-9a-f]{32}$", id);
         var line = AnsweredLine(id!, "RequestAnsweredByModel");
         Assert.Equal(RequestLogging.Category, line.Category);
-        Assert.Equal(LogLevel.Information, line.Level);
+        Assert.Equal(LogLevel.Debug, line.Level);
         Assert.Equal("POST", line.Fields["Method"]);
         Assert.Equal("/v2/models/fashion/infer", line.Fields["Path"]);
         Assert.Equal(200, line.Fields["StatusCode"]);
@@ -111,9 +111,31 @@ public sealed class RequestLogTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Without_log_requests_only_refusals_are_logged()
+    {
+        var logs = new CapturedLogs();
+        await using var app = ServingApp.Build(["--models", _models.Directory], builder =>
+        {
+            builder.WebHost.UseTestServer();
+            builder.Logging.AddProvider(logs);
+        });
+        await app.StartAsync();
+        var client = app.GetTestClient();
+        using var good = await client.PostAsync("/predict", new StringContent(RequestBodies.Predict(RequestBodies.Images(1, 7), 1), Encoding.UTF8, "application/json"));
+        using var bad = await client.PostAsync("/predict", new StringContent("{", Encoding.UTF8, "application/json"));
+        string badId = bad.Headers.GetValues("X-Request-Id").Single();
+        await app.StopAsync();
+        Assert.Equal(HttpStatusCode.OK, good.StatusCode);
+        Assert.Contains(logs.Entries, e => e.Event.Name == "RequestRefused" && Equals(e.ScopeFields.GetValueOrDefault("RequestId"), badId));
+        Assert.DoesNotContain(logs.Entries, e => e.Event.Name is "RequestAnswered" or "RequestAnsweredByModel");
+    }
+
+    [Fact]
     public void An_unknown_log_format_is_refused_naming_the_option()
     {
         var error = Assert.Throws<ServingConfigurationException>(() => ServingApp.Build(["--models", _models.Directory, "--log-format", "xml"]));
         Assert.Contains("--log-format is 'xml'", error.Message, StringComparison.Ordinal);
+        error = Assert.Throws<ServingConfigurationException>(() => ServingApp.Build(["--models", _models.Directory, "--log-requests", "yes"]));
+        Assert.Contains("--log-requests is 'yes'", error.Message, StringComparison.Ordinal);
     }
 }
