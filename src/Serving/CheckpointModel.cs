@@ -5,8 +5,9 @@ using AllReduceNet.Training.Model;
 namespace AllReduceNet.Serving;
 
 /// <summary>
-/// A Train.dll checkpoint (model.ckpt) served natively: its parameters in an <see cref="Mlp"/> on the CPU kernel
-/// backend, with its own buffers, then the backend's Softmax. The lock keeps direct callers (tests) safe, as the
+/// A Train.dll checkpoint (model.ckpt) served natively: its parameters in an <see cref="Mlp"/> on the kernel backend
+/// of <c>--device</c> (the SIMD CPU path, or CUDA through ILGPU when present), with its own buffers, then the backend's
+/// Softmax. The lock keeps direct callers (tests) safe, as the
 /// buffers are shared.
 /// </summary>
 internal sealed class CheckpointModel : ServedModel
@@ -23,10 +24,11 @@ internal sealed class CheckpointModel : ServedModel
     private readonly Activations _activations;
     private readonly DeviceBuffer<float> _input, _probabilities;
 
-    public CheckpointModel(string name, string version, Checkpoint checkpoint, Preprocessing? preprocess = null)
+    public CheckpointModel(string name, string version, Checkpoint checkpoint, Preprocessing? preprocess = null, string device = "cpu")
         : base(name, version, preprocess)
     {
-        _backend = KernelBackends.Create("cpu");
+        _backend = KernelBackends.Create(device);
+        Device = _backend.Name;
         _mlp = new Mlp(_backend, checkpoint.LayerSizes);
         _mlp.WriteParameters(checkpoint.Parameters);
         _activations = _mlp.CreateActivations(ChunkRows);
@@ -39,6 +41,9 @@ internal sealed class CheckpointModel : ServedModel
     public override int Classes => _mlp.OutputSize;
     public override ModelTensor Input { get; }
     public override string Platform => PlatformName;
+
+    /// <summary>The kernel backend the forward pass runs on ("cpu", "cuda", "ilgpu-cpu").</summary>
+    public string Device { get; }
 
     protected override void Forward(ReadOnlyMemory<float> input, int rows, Span<float> probabilities)
     {

@@ -37,7 +37,7 @@ internal static class InferenceEndpoints
             },
             parameters = model is OnnxModel onnx
                 ? (object)new { preprocess, producer = onnx.Producer, model_outputs = onnx.ModelOutputs.Select(Tensor).ToArray(), scores_output = onnx.ModelOutputs[0].Name }
-                : new { preprocess },
+                : new { preprocess, device = ((CheckpointModel)model).Device },
         });
     }
 

@@ -268,7 +268,7 @@ internal sealed class ModelRepository : IDisposable
         var preprocess = File.Exists(preprocessPath) ? Preprocessing.Read(preprocessPath) : null;
         string text = version.ToString(CultureInfo.InvariantCulture);
         ServedModel model = hasCheckpoint
-            ? new CheckpointModel(name, text, CheckpointFile.Read(checkpointPath), preprocess)
+            ? new CheckpointModel(name, text, CheckpointFile.Read(checkpointPath), preprocess, _options.Device)
             : new OnnxModel(name, text, onnxPath, preprocess);
         return new Served(model, new InferenceQueue(model, _options, _metrics));
     }

@@ -19,6 +19,10 @@ public sealed record ServingOptions(string ModelsDirectory, long MaxBodyBytes, i
     /// <see cref="ApiKeyVariable"/>); null when none is configured, and then those endpoints refuse every request.</summary>
     public string? ApiKey { get; init; }
 
+    /// <summary>The kernel backend of the checkpoint models' forward pass (<c>--device</c>): "auto" (CUDA when a device
+    /// is present, else the SIMD CPU path, the default), "cpu", "cuda" or "ilgpu-cpu". ONNX models run on ONNX Runtime's CPU provider.</summary>
+    public string Device { get; init; } = "auto";
+
     /// <summary>The environment variable read for the API key when <c>--api-key</c> is not given.</summary>
     public const string ApiKeyVariable = "ALLREDUCENET_SERVING_API_KEY";
 
@@ -26,7 +30,7 @@ public sealed record ServingOptions(string ModelsDirectory, long MaxBodyBytes, i
     /// <returns>A description of the options.</returns>
     public override string ToString() =>
         $"ServingOptions {{ ModelsDirectory = {ModelsDirectory}, MaxBodyBytes = {MaxBodyBytes}, MaxBatch = {MaxBatch}, " +
-        $"MaxQueueDelayMicroseconds = {MaxQueueDelayMicroseconds}, MaxQueue = {MaxQueue}, VersionPolicy = {VersionPolicy}, " +
+        $"MaxQueueDelayMicroseconds = {MaxQueueDelayMicroseconds}, MaxQueue = {MaxQueue}, VersionPolicy = {VersionPolicy}, Device = {Device}, " +
         $"ApiKey = {(ApiKey is null ? "(none)" : "(set)")} }}";
 
     /// <summary>The default body limit, 16 MiB: about 2,000 images of 784 floats as JSON text.</summary>
@@ -62,7 +66,19 @@ public sealed record ServingOptions(string ModelsDirectory, long MaxBodyBytes, i
             VersionPolicy = configuration["version-policy"] is { } policy ? VersionPolicy.Parse(policy) : VersionPolicy.Default,
             // The host's configuration includes the environment, whose variable keeps the key out of the process list.
             ApiKey = NonEmpty(configuration["api-key"]) ?? NonEmpty(configuration[ApiKeyVariable]),
+            Device = ParseDevice(configuration["device"]),
         };
+    }
+
+    private static string ParseDevice(string? text)
+    {
+        if (text is null) return "auto";
+        string name = text.Trim().ToLowerInvariant();
+        if (!AllReduceNet.Kernels.KernelBackends.Names.Contains(name))
+            throw new ServingConfigurationException($"--device is '{text}', but must be one of: {string.Join(", ", AllReduceNet.Kernels.KernelBackends.Names)}.");
+        if (name == "cuda" && !AllReduceNet.Kernels.KernelBackends.IsCudaAvailable())
+            throw new ServingConfigurationException("--device is 'cuda', but no CUDA device was found (or its driver could not be loaded); use auto or cpu.");
+        return name;
     }
 
     private static string? NonEmpty(string? text) => string.IsNullOrWhiteSpace(text) ? null : text;
