@@ -27,14 +27,5 @@ public class FederatedCommandLineTests
     [InlineData("--strategy ddp --dropout 0.1", "--dropout applies to the federated strategies only")]
     [InlineData("--strategy fedavg --clients 200 --synthetic 100 --layers 20,5 --batch-size 10", "--clients 200 exceeds the 100 training samples")]
     public void Bad_federated_arguments_give_a_clear_error_and_exit_code_2(string args, string expected)
-    {
-        using var dir = new TempDirectory();
-        var error = new StringWriter();
-        string checkpoint = dir.File("never.ckpt");
-        int code = TrainCommand.Run([.. args.Split(' '), "--checkpoint", checkpoint, "--quiet"], TextWriter.Null, error);
-        Assert.Equal(2, code);
-        Assert.Contains(expected, error.ToString());
-        Assert.StartsWith("error: ", error.ToString());
-        Assert.False(File.Exists(checkpoint), "training started although the arguments were bad");
-    }
+        => RefusedArguments.AssertRefused(args, expected);
 }

@@ -122,13 +122,5 @@ public class SecureAggregationTrainingTests
     [InlineData("--strategy fedavg --secure-aggregation --synthetic 600 --layers 12,16,3 --clients 20 --clients-per-round 10 --secagg-bits 30",
         "10 clients per round x (clip range 30 x 2^30 + 1/2)")]
     public void Bad_secure_aggregation_arguments_give_a_clear_error_and_exit_code_2(string args, string expected)
-    {
-        using var dir = new TempDirectory();
-        var error = new StringWriter();
-        string checkpoint = dir.File("never.ckpt");
-        int code = TrainCommand.Run([.. args.Split(' '), "--checkpoint", checkpoint, "--quiet"], TextWriter.Null, error);
-        Assert.Equal(2, code);
-        Assert.Contains(expected, error.ToString());
-        Assert.False(File.Exists(checkpoint), "training started although the arguments were bad");
-    }
+        => RefusedArguments.AssertRefused(args, expected);
 }
