@@ -17,4 +17,13 @@ public readonly record struct Seed128(uint W0, uint W1, uint W2, uint W3)
     /// <returns>The seed.</returns>
     public static Seed128 FromUInt64(ulong low, ulong high) =>
         new((uint)low, (uint)(low >> 32), (uint)high, (uint)(high >> 32));
+
+    /// <summary>Reads a seed from 16 bytes, four little-endian words (as a key derivation's output is taken).</summary>
+    /// <param name="bytes">At least 16 bytes; the first 16 are read.</param>
+    /// <returns>The seed.</returns>
+    public static Seed128 FromBytes(ReadOnlySpan<byte> bytes) => new(
+        System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes),
+        System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes[4..]),
+        System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]),
+        System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes[12..]));
 }

@@ -35,9 +35,12 @@ internal static class InferenceEndpoints
                 Tensor(new ModelTensor("probabilities", "FP32", [-1, model.Classes])),
                 Tensor(new ModelTensor("class", "INT64", [-1])),
             },
-            parameters = model is OnnxModel onnx
-                ? (object)new { preprocess, producer = onnx.Producer, model_outputs = onnx.ModelOutputs.Select(Tensor).ToArray(), scores_output = onnx.ModelOutputs[0].Name }
-                : new { preprocess, device = ((CheckpointModel)model).Device },
+            parameters = model switch
+            {
+                OnnxModel onnx => (object)new { preprocess, producer = onnx.Producer, model_outputs = onnx.ModelOutputs.Select(Tensor).ToArray(), scores_output = onnx.ModelOutputs[0].Name },
+                CheckpointModel checkpoint => new { preprocess, device = checkpoint.Device },
+                _ => new { preprocess },
+            },
         });
     }
 

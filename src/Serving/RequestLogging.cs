@@ -24,14 +24,20 @@ internal static partial class RequestLogging
     /// <summary>Records why the request was refused, for its log line (the error middleware calls this).</summary>
     public static void NoteRefusal(HttpContext context, string message) => context.Items[RefusalKey] = message;
 
-    /// <summary>The middleware; outermost, so its line carries the status actually sent.</summary>
-    public static async Task Log(HttpContext context, Func<Task> next)
+    /// <summary>The middleware; outermost, so its line carries the status actually sent. The logger is made once here:
+    /// the factory takes a lock to make one, which every request would otherwise contend for.</summary>
+    public static Func<HttpContext, Func<Task>, Task> Middleware(ILoggerFactory loggers)
+    {
+        var logger = loggers.CreateLogger(Category);
+        return (context, next) => Log(logger, context, next);
+    }
+
+    private static async Task Log(ILogger logger, HttpContext context, Func<Task> next)
     {
         string id = ClientId(context.Request.Headers[HeaderName]) ?? Guid.NewGuid().ToString("N");
         context.TraceIdentifier = id;
         // At the start of the answer, not now: the error middleware clears the headers when it turns a failure into JSON.
         context.Response.OnStarting(() => { context.Response.Headers[HeaderName] = id; return Task.CompletedTask; });
-        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(Category);
         using var scope = logger.BeginScope(new RequestScope(id));
         long started = Stopwatch.GetTimestamp();
         try

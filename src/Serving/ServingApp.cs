@@ -31,7 +31,7 @@ public static class ServingApp
 
         var app = builder.Build();
         app.Lifetime.ApplicationStopped.Register(repository.Dispose);
-        app.Use(RequestLogging.Log);
+        app.Use(RequestLogging.Middleware(app.Services.GetRequiredService<ILoggerFactory>()));
         app.Use(RequestMetrics.Measure);
         app.Use(RefuseWithJson);
         InferenceEndpoints.Map(app);

@@ -27,7 +27,7 @@ public sealed class HealthCheckCommandTests
         try
         {
             // A real Kestrel server (not the test server): the check goes through the network stack as in a container.
-            WriteRepository(directory);
+            ServerFixture.WriteCheckpoint(directory, "fashion", 1, seed: 1);
             var app = ServingApp.Build(["--models", directory, "--urls", "http://127.0.0.1:0"]);
             await app.StartAsync();
             try
@@ -78,11 +78,7 @@ public sealed class HealthCheckCommandTests
     [Fact]
     public async Task Nothing_listening_is_unhealthy()
     {
-        // A port that was free a moment ago: bind, note it, release.
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
+        int port = ServeProcess.FreePort();
         Assert.Equal(1, await HealthCheckCommand.RunAsync([HealthCheckCommand.Switch, $"http://127.0.0.1:{port}/v2/health/ready"]));
     }
 
@@ -92,14 +88,6 @@ public sealed class HealthCheckCommandTests
     [InlineData("--health-check|ftp://127.0.0.1/x")]
     [InlineData("--health-check|http://127.0.0.1:8000/|extra")]
     public async Task Wrong_arguments_exit_2(string joined) => Assert.Equal(2, await HealthCheckCommand.RunAsync(joined.Split('|')));
-
-    private static void WriteRepository(string directory)
-    {
-        var parameters = ServerFixture.Parameters(seed: 1);
-        var checkpoint = new AllReduceNet.Training.Checkpoints.Checkpoint(ServerFixture.Sizes, 1, 1,
-            AllReduceNet.Training.Optim.OptimizerKind.Sgd, 0, parameters, [new float[parameters.Length]]);
-        AllReduceNet.Training.Checkpoints.CheckpointFile.Write(Path.Combine(directory, "fashion", "1", "model.ckpt"), checkpoint);
-    }
 
     private static async Task<WebApplication> StartPlainServer(RequestDelegate handler)
     {

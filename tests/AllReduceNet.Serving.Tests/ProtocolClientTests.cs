@@ -20,23 +20,12 @@ public sealed class ProtocolClientTests : IDisposable
 
     public void Dispose() => Directory.Delete(_repository, recursive: true);
 
-    /// <summary>The repository's root: the first directory above the test assembly that holds the client.</summary>
-    private static string ClientScript()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            string script = Path.Combine(directory.FullName, "clients", "python", "oip_client.py");
-            if (File.Exists(script)) return script;
-        }
-        throw new FileNotFoundException("clients/python/oip_client.py not found above " + AppContext.BaseDirectory);
-    }
-
     [Fact]
     public async Task A_client_written_from_the_protocol_description_passes_its_checks()
     {
         await using var server = await ServeProcess.StartAsync(_repository, "--version-policy", "all");
         var start = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string arg in new[] { ClientScript(), "--url", $"http://127.0.0.1:{server.Port}", "--model", "fashion" })
+        foreach (string arg in new[] { RepositoryRoot.File("clients", "python", "oip_client.py"), "--url", $"http://127.0.0.1:{server.Port}", "--model", "fashion" })
             start.ArgumentList.Add(arg);
         using var client = Process.Start(start)!;
         var output = client.StandardOutput.ReadToEndAsync();

@@ -12,8 +12,8 @@ namespace AllReduceNet.Privacy;
 /// </summary>
 internal sealed class PairwiseMaskKeys
 {
-    /// <summary>Bytes of one uncompressed P-256 public key as exchanged: X then Y, 32 bytes each.</summary>
-    internal const int PublicKeyBytes = 64;
+    /// <summary>Bytes of one exchanged public key (<see cref="P256Keys"/>).</summary>
+    internal const int PublicKeyBytes = P256Keys.PublicKeyBytes;
 
     private static readonly byte[] Salt = "AllReduceNet masked AllReduce v1"u8.ToArray();
     private readonly int _rank;
@@ -33,12 +33,8 @@ internal sealed class PairwiseMaskKeys
     /// <summary>A fresh P-256 key pair and its public key in the exchanged layout.</summary>
     public static ECDiffieHellman CreateKeyPair(Span<byte> publicKey)
     {
-        var key = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
-        var q = key.ExportParameters(includePrivateParameters: false).Q;
-        if (q.X is not { Length: 32 } || q.Y is not { Length: 32 })
-            throw new PrivacyException($"the P-256 public key exported with coordinates of {q.X?.Length} and {q.Y?.Length} bytes; 32 each were expected.");
-        q.X.CopyTo(publicKey);
-        q.Y.CopyTo(publicKey[32..]);
+        var key = P256Keys.Create();
+        P256Keys.WritePublic(key, publicKey);
         return key;
     }
 
@@ -51,20 +47,8 @@ internal sealed class PairwiseMaskKeys
         {
             int peer = peers[p];
             var publicKey = gathered.Slice(peer * stride, PublicKeyBytes);
-            byte[] secret;
-            try
-            {
-                using var other = ECDiffieHellman.Create(new ECParameters
-                {
-                    Curve = ECCurve.NamedCurves.nistP256,
-                    Q = new ECPoint { X = publicKey[..32].ToArray(), Y = publicKey[32..].ToArray() },
-                });
-                secret = mine.DeriveRawSecretAgreement(other.PublicKey);
-            }
-            catch (CryptographicException e)
-            {
-                throw new PrivacyException($"rank {rank}: the public key that rank {peer} sent for the masked AllReduce is not a valid P-256 point: {e.Message}", e);
-            }
+            using var other = P256Keys.ImportPublic(publicKey, $"rank {rank}: the public key that rank {peer} sent for the masked AllReduce");
+            byte[] secret = mine.DeriveRawSecretAgreement(other.PublicKey);
             pairKeys[p] = HKDF.Extract(HashAlgorithmName.SHA256, secret, Salt);
             CryptographicOperations.ZeroMemory(secret);
         }
@@ -81,7 +65,6 @@ internal sealed class PairwiseMaskKeys
         BinaryPrimitives.WriteInt64LittleEndian(info[8..], call);
         Span<byte> seed = stackalloc byte[16];
         HKDF.Expand(HashAlgorithmName.SHA256, _pairKeys[peerIndex], seed, info);
-        return new Seed128(BinaryPrimitives.ReadUInt32LittleEndian(seed), BinaryPrimitives.ReadUInt32LittleEndian(seed[4..]),
-            BinaryPrimitives.ReadUInt32LittleEndian(seed[8..]), BinaryPrimitives.ReadUInt32LittleEndian(seed[12..]));
+        return Seed128.FromBytes(seed);
     }
 }

@@ -13,8 +13,8 @@ namespace AllReduceNet.Privacy.SecureAggregation;
 /// </summary>
 internal static class SecAggCrypto
 {
-    /// <summary>Bytes of an uncompressed P-256 point without its 0x04 prefix: X then Y.</summary>
-    public const int PublicKeyBytes = 64;
+    /// <summary>Bytes of an exchanged P-256 public key (<see cref="P256Keys"/>).</summary>
+    public const int PublicKeyBytes = P256Keys.PublicKeyBytes;
 
     /// <summary>Bytes of a P-256 private scalar D, the mask key that is Shamir-shared.</summary>
     public const int PrivateKeyBytes = 32;
@@ -28,33 +28,15 @@ internal static class SecAggCrypto
     /// <summary>An IEEE P1363 ECDSA P-256 signature.</summary>
     public const int SignatureBytes = 64;
 
-    public static ECDiffieHellman NewKeyPair() => ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+    public static ECDiffieHellman NewKeyPair() => P256Keys.Create();
 
-    public static byte[] ExportPublic(ECDiffieHellman key)
-    {
-        var q = key.ExportParameters(false).Q;
-        var bytes = new byte[PublicKeyBytes];
-        q.X!.CopyTo(bytes, 0);
-        q.Y!.CopyTo(bytes, 32);
-        return bytes;
-    }
+    public static byte[] ExportPublic(ECDiffieHellman key) => P256Keys.ExportPublic(key);
 
     /// <summary>Imports a peer's public key; a point that is not on the curve is a malformed message from <paramref name="who"/>.</summary>
     public static ECDiffieHellman ImportPublic(ReadOnlySpan<byte> xy, string who, string field)
     {
         if (xy.Length != PublicKeyBytes) throw new PrivacyException($"{who}: {field} is {xy.Length} bytes, expected {PublicKeyBytes}.");
-        try
-        {
-            return ECDiffieHellman.Create(new ECParameters
-            {
-                Curve = ECCurve.NamedCurves.nistP256,
-                Q = new ECPoint { X = xy[..32].ToArray(), Y = xy[32..].ToArray() },
-            });
-        }
-        catch (CryptographicException e)
-        {
-            throw new PrivacyException($"{who}: {field} is not a valid P-256 public key ({e.Message}).", e);
-        }
+        return P256Keys.ImportPublic(xy, $"{who}: {field}");
     }
 
     /// <summary>Rebuilds a private key from its reconstructed scalar and checks it against the advertised public key.</summary>
@@ -83,11 +65,11 @@ internal static class SecAggCrypto
 
     /// <summary>The Philox seed of the pair (a, b) in <paramref name="round"/>, from their mask-key agreement: the same for both.</summary>
     public static Seed128 PairSeed(byte[] agreement, int round, int a, int b) =>
-        ToSeed(HKDF.DeriveKey(HashAlgorithmName.SHA256, agreement, 16, salt: [], info: Info("pair-mask", round, Math.Min(a, b), Math.Max(a, b))));
+        Seed128.FromBytes(HKDF.DeriveKey(HashAlgorithmName.SHA256, agreement, 16, salt: [], info: Info("pair-mask", round, Math.Min(a, b), Math.Max(a, b))));
 
     /// <summary>The Philox seed of client u's self-mask, from b_u.</summary>
     public static Seed128 SelfSeed(byte[] selfMaskSecret, int round, int client) =>
-        ToSeed(HKDF.DeriveKey(HashAlgorithmName.SHA256, selfMaskSecret, 16, salt: [], info: Info("self-mask", round, client, client)));
+        Seed128.FromBytes(HKDF.DeriveKey(HashAlgorithmName.SHA256, selfMaskSecret, 16, salt: [], info: Info("self-mask", round, client, client)));
 
     /// <summary>The AES-256-GCM key of the channel between a and b, from their channel-key agreement.</summary>
     public static byte[] ChannelKey(byte[] agreement, int round, int a, int b) =>
@@ -175,10 +157,4 @@ internal static class SecAggCrypto
         BinaryPrimitives.WriteInt32LittleEndian(ad.AsSpan(8), receiver);
         return ad;
     }
-
-    private static Seed128 ToSeed(byte[] bytes) => new(
-        BinaryPrimitives.ReadUInt32LittleEndian(bytes),
-        BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(4)),
-        BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)),
-        BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(12)));
 }
