@@ -36,6 +36,7 @@ internal static class FederatedSettingsValidator
                 ("--mu", options.Mu is not null), ("--server-lr", options.ServerLr is not null),
                 ("--server-momentum", options.ServerMomentum is not null), ("--dropout", options.Dropout is not null),
                 ("--secure-aggregation", options.SecureAggregation),
+                ("--client-dp", options.ClientDp),
             })
                 if (given) throw new TrainingException($"{name} applies to the federated strategies only (--strategy fedavg, fedprox or fedavgm).");
             return null;
@@ -70,9 +71,11 @@ internal static class FederatedSettingsValidator
         double dropout = options.Dropout ?? 0;
         if (!(dropout >= 0 && dropout < 1)) throw new TrainingException($"--dropout must be in [0, 1), but was {dropout}.");
 
+        var secure = ValidateSecureAggregation(options, perRound);
         return new FederatedSettings(federated, clients, perRound, partition, localEpochs, localBatch, mu, serverLr, serverMomentum, dropout)
         {
-            SecureAggregation = ValidateSecureAggregation(options, perRound),
+            SecureAggregation = secure,
+            ClientDp = ClientDpSettingsValidator.Validate(options, clients, perRound, rounds, secure),
         };
     }
 

@@ -151,4 +151,43 @@ internal sealed class TrainOptions
 
     [Option("secagg-unmask-dropout", HelpText = "--secure-aggregation: probability in [0, 1) that a client whose masked input reached the server drops before the unmasking stage (its update stays in the sum; the protocol recovers its mask from the others' shares) (default 0).")]
     public double? SecAggUnmaskDropout { get; set; }
+
+    [Option("client-dp", HelpText = "fedavg/fedprox/fedavgm: client-level (user-level) differential privacy, DP-FedAvg: each client's model delta is clipped to L2 norm --client-dp-clip, Gaussian noise is added to the sum, and the mean divides by the fixed clients per round. Give --client-dp-noise Z or --client-dp-epsilon EPS. docs/client-level-dp.md.")]
+    public bool ClientDp { get; set; }
+
+    [Option("client-dp-clip", HelpText = "--client-dp: the L2 clip norm C of each client's (unweighted) model delta; with --client-dp-adaptive its starting value (default 1, or 0.1 with --client-dp-adaptive).")]
+    public double? ClientDpClip { get; set; }
+
+    [Option("client-dp-noise", HelpText = "--client-dp: noise multiplier z: the sum of clipped updates gets N(0, z^2 C^2) per element (with --client-dp-adaptive, z is the total of the update and count noise). 0 clips without noise (epsilon infinite).")]
+    public double? ClientDpNoise { get; set; }
+
+    [Option("client-dp-epsilon", HelpText = "--client-dp: the user-level epsilon to reach after --rounds rounds at --client-dp-delta; z is computed for it (instead of --client-dp-noise).")]
+    public double? ClientDpEpsilon { get; set; }
+
+    [Option("client-dp-delta", HelpText = "--client-dp: delta of every reported epsilon, in (0, 1) (default 1e-5).")]
+    public double? ClientDpDelta { get; set; }
+
+    [Option("client-dp-noise-at", HelpText = "--client-dp: who adds the noise: server (to the aggregate; default) or clients (each adds 1/T of the variance, T = --client-dp-min-clients, so the noise is in a secure-aggregation sum although nobody saw it added).")]
+    public string? ClientDpNoiseAt { get; set; }
+
+    [Option("client-dp-min-clients", HelpText = "--client-dp-noise-at clients: T, the fewest clients whose shares together make the whole noise; a round whose sum holds fewer is aborted (default: the --secagg-threshold with --secure-aggregation, else --clients-per-round).")]
+    public int? ClientDpMinClients { get; set; }
+
+    [Option("client-dp-adaptive", HelpText = "--client-dp: adaptive clipping (Andrew et al. 2021): the clip norm follows the --client-dp-quantile of the update norms, estimated from a noised count of clipped clients.")]
+    public bool ClientDpAdaptive { get; set; }
+
+    [Option("client-dp-quantile", HelpText = "--client-dp-adaptive: target quantile gamma in (0, 1) of the update norms (default 0.5).")]
+    public double? ClientDpQuantile { get; set; }
+
+    [Option("client-dp-clip-lr", HelpText = "--client-dp-adaptive: learning rate eta_C of the geometric clip update C *= exp(-eta_C (clipped fraction - gamma)) (default 0.2).")]
+    public double? ClientDpClipLr { get; set; }
+
+    [Option("client-dp-count-noise", HelpText = "--client-dp-adaptive: sigma_b, std of the noise on the sum of clipped-count bits (default clients-per-round / 20); must exceed z / 2.")]
+    public double? ClientDpCountNoise { get; set; }
+
+    [Option("client-dp-secure-rng", HelpText = "--client-dp: draw the noise from the operating system's CSPRNG (as Opacus' secure_mode) instead of the seeded stream (reproducible, but whoever knows --seed can remove the noise).")]
+    public bool ClientDpSecureRng { get; set; }
+
+    [Option("dp-budget", HelpText = "The data set's epsilon budget over all runs recorded in the privacy ledger (privacy-ledger.jsonl beside the checkpoint): a run whose plan would exceed it is refused before training.")]
+    public double? DpBudget { get; set; }
 }

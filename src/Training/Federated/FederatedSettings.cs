@@ -20,6 +20,9 @@ internal sealed record FederatedSettings(FederatedAlgorithm Algorithm, int Clien
     /// <summary>Secure aggregation (--secure-aggregation) in place of the plain sum, or null.</summary>
     public SecureAggregationOptions? SecureAggregation { get; init; }
 
+    /// <summary>Client-level DP (--client-dp), or null.</summary>
+    public ClientDp.ClientDpSettings? ClientDp { get; init; }
+
     /// <summary>How the log names the run, e.g. "fedavg (100 clients, 10 per round, iid)".</summary>
     public string Describe() =>
         $"{Algorithm.ToString().ToLowerInvariant()} ({Clients} clients, {ClientsPerRound} per round, partition {Partition}, local epochs {LocalEpochs}, local batch {LocalBatch}" +

@@ -40,7 +40,13 @@ internal static class FederatedTrainer
         var partition = ClientPartition.Create(data.Train, federated.Clients, federated.Partition, settings.Seed);
         using var simulator = new ClientSimulator(backend, settings, federated, data.Train);
         using var evaluator = new Evaluator(world, backend, settings.Layers, data.Test);
-        using var aggregator = CreateAggregator(federated, partition, layout.Count + 1, settings.Seed);
+        // Client-level DP: the bookkeeping first (a resumed clip norm, the budget check) so a refused run trains nothing.
+        var privacy = federated.ClientDp is { } dp
+            ? ClientDp.ClientDpSession.Start(dp, settings.CheckpointPath, initial.CompletedEpochs, settings.Epochs, world.Rank == Server)
+            : null;
+        using var aggregator = federated.ClientDp is { } clientDp
+            ? new ClientDp.ClientDpAggregator(clientDp, CreateAggregator(federated, partition, layout.Count + 2, settings.Seed), backend, settings.Seed, privacy!.ClipNorm, federated.SecureAggregation?.DeltaClip)
+            : CreateAggregator(federated, partition, layout.Count + 1, settings.Seed);
         var parameters = (float[])initial.Parameters.Clone();
         var momentum = (float[])initial.OptimizerSlots[0].Clone();
         long serverSteps = initial.OptimizerSteps;
@@ -50,6 +56,7 @@ internal static class FederatedTrainer
         {
             var sizes = partition.Clients.Select(c => c.Length).Order().ToArray();
             report.Line($"Train: {settings.StrategyName} on {settings.Ranks} ranks ({world.TransportName}), device {backend.Name}, layers {string.Join(",", settings.Layers)} ({layout.Count} parameters), aggregation {aggregator.Name}");
+            if (privacy?.Ledger is { } ledger) report.Line($"privacy ledger {ledger.Path}, run {privacy.RunId}" + (ledger.TornLastLine is { } torn ? $"; ignored a torn last line: {torn}" : ""));
             report.Line($"data: {data.Description}; client samples min {sizes[0]}, median {sizes[sizes.Length / 2]}, max {sizes[^1]}; client {settings.Optimizer.Kind} lr {settings.Optimizer.LearningRate} momentum {settings.Optimizer.Momentum}" +
                 (settings.CosineSchedule ? " (cosine decay over rounds)" : "") + (initial.CompletedEpochs > 0 ? $"; resuming after round {initial.CompletedEpochs}" : ""));
         }
@@ -93,13 +100,20 @@ internal static class FederatedTrainer
             Span<double> sums = [lossSum, seen];
             world.AllReduce(sums, ReduceOp.Sum);
             double testAccuracy = evaluator.Accuracy(parameters);
+            double roundClip = privacy?.ClipNorm ?? 0;
+            if (aggregator is ClientDp.ClientDpAggregator privatized) privacy!.CompleteRound(privatized.ClipNorm);
             state = new Checkpoint(settings.Layers, round + 1, settings.Seed, settings.Optimizer.Kind, serverSteps,
                 (float[])parameters.Clone(), [(float[])momentum.Clone()]);
             if (lead)
             {
+                privacy?.WriteState();   // before the checkpoint: after a crash the state is ahead, never behind
                 if (settings.CheckpointPath is not null) CheckpointFile.Write(settings.CheckpointPath, state);
+                privacy?.RecordRound(round);
                 report.Round(new RoundReport(round + 1, settings.Epochs, settings.StrategyName, settings.Ranks, plan.Sampled.Count,
-                    aggregate!.Contributors, sums[1] > 0 ? sums[0] / sums[1] : 0, testAccuracy, aggregate.BytesSentPerClient, seconds, aggregate.AbortReason, aggregationSeconds, aggregate.SurvivorsByStage));
+                    aggregate!.Contributors, sums[1] > 0 ? sums[0] / sums[1] : 0, testAccuracy, aggregate.BytesSentPerClient, seconds, aggregate.AbortReason, aggregationSeconds, aggregate.SurvivorsByStage)
+                {
+                    ClientDp = privacy is null ? null : new ClientDpRoundReport(privacy.Epsilon, federated.ClientDp!.Delta, roundClip, privacy.ClipNorm),
+                });
             }
             // The checkpoint is on disk before any rank starts the next round.
             world.Barrier();

@@ -15,4 +15,15 @@ namespace AllReduceNet.Training.Federated;
 /// <param name="AggregationSeconds">Wall time of the aggregation alone (part of <paramref name="Seconds"/>).</param>
 /// <param name="SurvivorsByStage">Secure aggregation: clients that completed each protocol stage that ran; null for plain.</param>
 internal sealed record RoundReport(int Round, int Rounds, string Strategy, int Ranks, int Sampled, int Survived, double Loss,
-    double TestAccuracy, double BytesSentPerClient, double Seconds, string? AbortReason, double AggregationSeconds, int[]? SurvivorsByStage = null);
+    double TestAccuracy, double BytesSentPerClient, double Seconds, string? AbortReason, double AggregationSeconds, int[]? SurvivorsByStage = null)
+{
+    /// <summary>Client-level DP: the user-level epsilon after the round and the clip norms; null without --client-dp.</summary>
+    public ClientDpRoundReport? ClientDp { get; init; }
+}
+
+/// <summary>What a round with client-level DP adds to its report.</summary>
+/// <param name="Epsilon">User-level epsilon at <paramref name="Delta"/> of all rounds so far (+∞ without noise).</param>
+/// <param name="Delta">δ.</param>
+/// <param name="ClipNorm">The clip norm this round used.</param>
+/// <param name="NextClipNorm">The clip norm of the next round (differs with adaptive clipping).</param>
+internal sealed record ClientDpRoundReport(double Epsilon, double Delta, double ClipNorm, double NextClipNorm);

@@ -67,6 +67,7 @@ internal sealed class ReportWriter
     {
         Line(string.Create(CultureInfo.InvariantCulture,
             $"round {r.Round,4}/{r.Rounds}  clients {r.Sampled} sampled, {r.Survived} survived{(r.SurvivorsByStage is { } stages ? $" (stages {string.Join("/", stages)})" : "")}  loss {r.Loss:F4}  test acc {100 * r.TestAccuracy:F2}%  sent {r.BytesSentPerClient / 1024:F1} KiB/client  {r.Seconds:F2} s (aggregation {r.AggregationSeconds:F2} s)") +
+            (r.ClientDp is { } dp ? string.Create(CultureInfo.InvariantCulture, $"  epsilon {dp.Epsilon:F3} (delta {dp.Delta:G3}) clip {dp.ClipNorm:G4}{(dp.NextClipNorm != dp.ClipNorm ? $" -> {dp.NextClipNorm:G4}" : "")}") : "") +
             (r.AbortReason is null ? "" : $"  aborted: {r.AbortReason}; model unchanged"));
         if (_jsonPath is null) return;
         var record = new Dictionary<string, object?>
@@ -85,6 +86,14 @@ internal sealed class ReportWriter
             ["aborted"] = r.AbortReason,
         };
         if (r.SurvivorsByStage is { } survivors) record["clients_survived_by_stage"] = survivors;
+        if (r.ClientDp is { } clientDp)
+        {
+            // JSON has no infinity: an unbounded epsilon (no noise) is null.
+            record["client_dp_epsilon"] = double.IsFinite(clientDp.Epsilon) ? clientDp.Epsilon : null;
+            record["client_dp_delta"] = clientDp.Delta;
+            record["client_dp_clip"] = clientDp.ClipNorm;
+            record["client_dp_next_clip"] = clientDp.NextClipNorm;
+        }
         File.AppendAllText(_jsonPath, JsonSerializer.Serialize(record) + "\n");
     }
 }
