@@ -100,8 +100,8 @@ internal static class ClientDpSettingsValidator
 
     /// <summary>
     /// Secure aggregation clamps each element to ±--secagg-clip (times the weight, 1 here) before quantizing: the
-    /// clipped update and the count bit, with their noise shares, must fit with 8 stds to spare, or the clamp would cut
-    /// the noise that the accountant counts on.
+    /// clipped update with its noise share must fit with 8 stds to spare, or the clamp would cut the noise that the
+    /// accountant counts on (the count bit is scaled down to fit: <see cref="ClientDpAggregator.CountScale"/>).
     /// </summary>
     private static void CheckSecureRange(ClientDpSettings settings, SecureAggregationOptions secure)
     {
@@ -112,10 +112,6 @@ internal static class ClientDpSettingsValidator
             throw new TrainingException(string.Create(CultureInfo.InvariantCulture,
                 $"--client-dp-clip {settings.ClipNorm:G4} with --secure-aggregation: every element of a clipped update plus {ClientDpAggregator.ClampMarginStds} stds of its noise share must stay within --secagg-clip {secure.DeltaClip}, which allows a clip norm of at most {maxClip:G4}; use --secagg-clip {settings.ClipNorm * (1 + ClientDpAggregator.ClampMarginStds * share):G4} or more."));
         }
-        double count = 0.5 + ClientDpAggregator.ClampMarginStds * (settings.Placement == NoisePlacement.Clients ? settings.ClientCountNoiseStd : 0);
-        if (settings.Adaptive is not null && count > secure.DeltaClip)
-            throw new TrainingException(string.Create(CultureInfo.InvariantCulture,
-                $"--client-dp-adaptive with --secure-aggregation: a client's count bit (±0.5) plus {ClientDpAggregator.ClampMarginStds} stds of its noise share reaches {count:G4}, beyond --secagg-clip {secure.DeltaClip}; use --secagg-clip {count:G4} or more."));
     }
 
     private static void CheckAdaptiveOptionsAbsent(TrainOptions options)

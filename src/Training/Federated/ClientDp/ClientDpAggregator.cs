@@ -6,7 +6,7 @@ namespace AllReduceNet.Training.Federated.ClientDp;
 
 /// <summary>
 /// Client-level DP around any <see cref="IUpdateAggregator"/> (plain or secure): on the rank that simulated it, each
-/// reporting client's update becomes <c>[clip(Δ_k, C) + client noise share, (b_k − 1/2) + count noise share, 1]</c>,
+/// reporting client's update becomes <c>[clip(Δ_k, C) + client noise share, ((b_k − 1/2) + count noise share) / s, 1]</c>,
 /// P + 2 floats, with Δ_k its unweighted model delta (the sample weight n_k is dropped: a weight that depends on the
 /// data would leak) and b_k = 1 when ‖Δ_k‖ ≤ C. The inner aggregator sums these vectors; the server then adds its
 /// noise (server placement), computes the next clip norm (adaptive clipping) and hands the trainer
@@ -25,6 +25,7 @@ internal sealed class ClientDpAggregator : IUpdateAggregator
     private readonly IKernelBackend _backend;
     private readonly ClientDpNoise _noise;
     private readonly double _maxClipNorm;
+    private readonly double _countScale;
     private DeviceBuffer<float>? _row;
     private DeviceBuffer<float>? _norm;
 
@@ -41,6 +42,7 @@ internal sealed class ClientDpAggregator : IUpdateAggregator
         _backend = backend;
         _noise = new ClientDpNoise(backend, seed, dp.SecureRandom);
         _maxClipNorm = MaxClipNorm(dp, secureElementClip);
+        _countScale = CountScale(dp, secureElementClip);
         if (clipNorm > _maxClipNorm)
         {
             if (dp.Adaptive is null)
@@ -60,6 +62,17 @@ internal sealed class ClientDpAggregator : IUpdateAggregator
         if (secureElementClip is not float s) return double.PositiveInfinity;
         double share = dp.Placement == NoisePlacement.Clients ? dp.UpdateNoiseMultiplier / Math.Sqrt(dp.MinClients) : 0;
         return s / (1 + ClampMarginStds * share);
+    }
+
+    /// <summary>
+    /// The count slot is sent divided by this, so that the centered bit (±1/2) plus 8 stds of its noise share stays
+    /// within secure aggregation's element clamp; the server multiplies the sum back. 1 without secure aggregation.
+    /// </summary>
+    public static double CountScale(ClientDpSettings dp, float? secureElementClip)
+    {
+        if (secureElementClip is not float s) return 1;
+        double reach = 0.5 + ClampMarginStds * (dp.Placement == NoisePlacement.Clients ? dp.ClientCountNoiseStd : 0);
+        return Math.Max(1, reach / s);
     }
 
     /// <summary>C of the next round (the same on every rank).</summary>
@@ -97,7 +110,7 @@ internal sealed class ClientDpAggregator : IUpdateAggregator
                 $"client-level DP: only {inner.Contributors} clients' noise shares are in the sum, fewer than the {_dp.MinClients} (--client-dp-min-clients) each share was scaled for; releasing it would give less noise than accounted"),
                 inner.BytesSentPerClient) with { SurvivorsByStage = inner.SurvivorsByStage };
         var noised = sum.AsSpan(0, p).ToArray();
-        double count = sum[p];
+        double count = sum[p] * _countScale;
         if (_dp.Placement == NoisePlacement.Server)
         {
             _noise.Add(noised, _dp.UpdateNoiseMultiplier * clip, plan.Round, ClientDpNoise.ServerId, ClientDpNoise.Stream.ServerUpdate);
@@ -127,8 +140,8 @@ internal sealed class ClientDpAggregator : IUpdateAggregator
         if (_dp.Placement == NoisePlacement.Clients)
             _noise.Add(vector.AsSpan(0, p), _dp.ClientUpdateNoiseStd(clip), round, update.Client, ClientDpNoise.Stream.ClientUpdate);
         if (_dp.Adaptive is not null)
-            vector[p] = (float)(AdaptiveClipNorm.CenteredBit(norm, clip) +
-                (_dp.Placement == NoisePlacement.Clients ? _noise.Sample(_dp.ClientCountNoiseStd, round, update.Client, ClientDpNoise.Stream.ClientCount) : 0));
+            vector[p] = (float)((AdaptiveClipNorm.CenteredBit(norm, clip) +
+                (_dp.Placement == NoisePlacement.Clients ? _noise.Sample(_dp.ClientCountNoiseStd, round, update.Client, ClientDpNoise.Stream.ClientCount) : 0)) / _countScale);
         vector[p + 1] = 1;
         return new ClientUpdate(update.Client, vector);
     }

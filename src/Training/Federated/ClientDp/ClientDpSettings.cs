@@ -66,7 +66,7 @@ internal sealed record ClientDpSettings(double ClipNorm, double NoiseMultiplier,
         double rest = 1 / (z * z) - 1 / (4 * sigmaB * sigmaB);
         if (!(rest > 0))
             throw new TrainingException(FormattableString.Invariant(
-                $"--client-dp-count-noise {sigmaB} is too small for noise multiplier {z:G4}: the clipped count alone would spend the whole round's privacy (needs 2 sigma_b > z, i.e. sigma_b > {z / 2:G4}; Andrew et al. suggest clients-per-round/20)."));
+                $"--client-dp-count-noise {sigmaB} is too small for noise multiplier {z:G4}: the clipped count alone would spend the whole round's privacy (needs 2 sigma_b > z, i.e. sigma_b > {z / 2:G4}; the default is clients-per-round/20, as Andrew et al. suggest for large rounds)."));
         return 1 / Math.Sqrt(rest);
     }
 
