@@ -114,6 +114,21 @@ internal static class ClientDpSettingsValidator
         }
     }
 
+    /// <summary>Refuses --client-dp and its options with a strategy that is not federated (--dp-budget belongs to DP-SGD there).</summary>
+    public static void RefuseOutsideFederated(TrainOptions options)
+    {
+        if (options.ClientDp) throw new TrainingException("--client-dp applies to the federated strategies only (--strategy fedavg, fedprox or fedavgm).");
+        foreach (var (name, given) in new (string, bool)[]
+        {
+            ("--client-dp-clip", options.ClientDpClip is not null), ("--client-dp-noise", options.ClientDpNoise is not null),
+            ("--client-dp-epsilon", options.ClientDpEpsilon is not null), ("--client-dp-delta", options.ClientDpDelta is not null),
+            ("--client-dp-noise-at", options.ClientDpNoiseAt is not null), ("--client-dp-min-clients", options.ClientDpMinClients is not null),
+            ("--client-dp-adaptive", options.ClientDpAdaptive), ("--client-dp-secure-rng", options.ClientDpSecureRng),
+        })
+            if (given) throw new TrainingException($"{name} applies with --client-dp to the federated strategies only (--strategy fedavg, fedprox or fedavgm).");
+        CheckAdaptiveOptionsAbsent(options);
+    }
+
     private static void CheckAdaptiveOptionsAbsent(TrainOptions options)
     {
         foreach (var (name, given) in new (string, bool)[]

@@ -36,9 +36,9 @@ internal static class FederatedSettingsValidator
                 ("--mu", options.Mu is not null), ("--server-lr", options.ServerLr is not null),
                 ("--server-momentum", options.ServerMomentum is not null), ("--dropout", options.Dropout is not null),
                 ("--secure-aggregation", options.SecureAggregation),
-                ("--client-dp", options.ClientDp),
             })
                 if (given) throw new TrainingException($"{name} applies to the federated strategies only (--strategy fedavg, fedprox or fedavgm).");
+            ClientDpSettingsValidator.RefuseOutsideFederated(options);
             return null;
         }
 

@@ -112,7 +112,7 @@ internal static class FederatedTrainer
                 report.Round(new RoundReport(round + 1, settings.Epochs, settings.StrategyName, settings.Ranks, plan.Sampled.Count,
                     aggregate!.Contributors, sums[1] > 0 ? sums[0] / sums[1] : 0, testAccuracy, aggregate.BytesSentPerClient, seconds, aggregate.AbortReason, aggregationSeconds, aggregate.SurvivorsByStage)
                 {
-                    ClientDp = privacy is null ? null : new ClientDpRoundReport(privacy.Epsilon, federated.ClientDp!.Delta, roundClip, privacy.ClipNorm),
+                    ClientDp = privacy is null ? null : new ClientDp.ClientDpRoundReport(privacy.Epsilon, federated.ClientDp!.Delta, roundClip, privacy.ClipNorm),
                 });
             }
             // The checkpoint is on disk before any rank starts the next round.

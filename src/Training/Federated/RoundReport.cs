@@ -1,3 +1,5 @@
+using AllReduceNet.Training.Federated.ClientDp;
+
 namespace AllReduceNet.Training.Federated;
 
 /// <summary>What the server reports after a federated round.</summary>
@@ -20,10 +22,3 @@ internal sealed record RoundReport(int Round, int Rounds, string Strategy, int R
     /// <summary>Client-level DP: the user-level epsilon after the round and the clip norms; null without --client-dp.</summary>
     public ClientDpRoundReport? ClientDp { get; init; }
 }
-
-/// <summary>What a round with client-level DP adds to its report.</summary>
-/// <param name="Epsilon">User-level epsilon at <paramref name="Delta"/> of all rounds so far (+∞ without noise).</param>
-/// <param name="Delta">δ.</param>
-/// <param name="ClipNorm">The clip norm this round used.</param>
-/// <param name="NextClipNorm">The clip norm of the next round (differs with adaptive clipping).</param>
-internal sealed record ClientDpRoundReport(double Epsilon, double Delta, double ClipNorm, double NextClipNorm);

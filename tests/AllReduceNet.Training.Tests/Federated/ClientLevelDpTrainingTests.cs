@@ -146,7 +146,10 @@ public class ClientLevelDpTrainingTests
     public void Bad_client_dp_options_are_refused_before_training(string dpArgs, string expected) =>
         RefusedArguments.AssertRefused($"{Base} --rounds 2 {dpArgs}", expected);
 
-    [Fact]
-    public void Client_dp_with_a_strategy_that_is_not_federated_is_refused() =>
-        RefusedArguments.AssertRefused("--synthetic 600 --layers 12,16,3 --device cpu --strategy ddp --client-dp --client-dp-noise 1", "--client-dp applies to the federated strategies only");
+    [Theory]
+    [InlineData("--client-dp --client-dp-noise 1", "--client-dp applies to the federated strategies only")]
+    [InlineData("--client-dp-noise 1", "--client-dp-noise applies with --client-dp to the federated strategies only")]
+    [InlineData("--client-dp-quantile 0.5", "--client-dp-quantile applies with --client-dp-adaptive only")]
+    public void Client_dp_with_a_strategy_that_is_not_federated_is_refused(string dpArgs, string expected) =>
+        RefusedArguments.AssertRefused($"--synthetic 600 --layers 12,16,3 --device cpu --strategy ddp {dpArgs}", expected);
 }

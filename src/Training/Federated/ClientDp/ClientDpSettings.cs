@@ -2,28 +2,6 @@ using System.Globalization;
 
 namespace AllReduceNet.Training.Federated.ClientDp;
 
-/// <summary>Where the Gaussian noise of client-level DP is added to the sum of clipped updates.</summary>
-internal enum NoisePlacement
-{
-    /// <summary>The server adds N(0, z_Δ² C²) to the aggregate (it sees the clipped sum before the noise).</summary>
-    Server,
-    /// <summary>
-    /// Each reporting client adds N(0, z_Δ² C² / T) to its own clipped update, so a sum of at least T clients carries
-    /// the whole noise and nobody saw it added (composes with --secure-aggregation, as distributed DP does).
-    /// </summary>
-    Clients,
-}
-
-/// <summary>
-/// Adaptive clipping (Andrew et al. 2021, "Differentially Private Learning with Adaptive Clipping"): after each round
-/// the clip norm moves geometrically towards the <see cref="TargetQuantile"/> of the clients' update norms,
-/// C ← C · exp(−η_C (b̄ − γ)), where b̄ is the noised fraction of clients whose update norm was at most C.
-/// </summary>
-/// <param name="TargetQuantile">γ in (0, 1): the quantile of update norms the clip norm tracks (paper: 0.5).</param>
-/// <param name="LearningRate">η_C &gt; 0: the step of the geometric update (paper: 0.2).</param>
-/// <param name="CountNoise">σ_b &gt; 0: std of the Gaussian noise on the sum of the clipped-count bits (paper: m/20).</param>
-internal sealed record AdaptiveClipping(double TargetQuantile, double LearningRate, double CountNoise);
-
 /// <summary>
 /// Validated settings of client-level (user-level) DP for federated rounds, DP-FedAvg (McMahan et al. 2018): every
 /// reporting client's model delta is clipped to L2 norm C, the clipped deltas are summed unweighted, Gaussian noise
