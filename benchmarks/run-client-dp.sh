@@ -16,6 +16,8 @@ declare -A RUNS=(
   [eps8]="$DP --client-dp-clip 1 --client-dp-epsilon 8"
   [eps8-clip0.2]="$DP --client-dp-clip 0.2 --client-dp-epsilon 8"
   [eps3]="$DP --client-dp-clip 1 --client-dp-epsilon 3"
+  [eps3-clip0.2]="$DP --client-dp-clip 0.2 --client-dp-epsilon 3"
+  [eps1-clip0.2]="$DP --client-dp-clip 0.2 --client-dp-epsilon 1"
   [eps1]="$DP --client-dp-clip 1 --client-dp-epsilon 1"
   [z0.1]="$DP --client-dp-clip 1 --client-dp-noise 0.1"
   [eps8-adaptive]="$DP --client-dp-clip 0.1 --client-dp-epsilon 8 --client-dp-adaptive"
@@ -24,7 +26,7 @@ declare -A RUNS=(
   [z0.1-secure-split]="$DP --client-dp-clip 1 --client-dp-noise 0.1 --client-dp-noise-at clients --secure-aggregation --secagg-clip 2"
 )
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(nonprivate clip1-nonoise eps8 eps8-clip0.2 eps3 eps1 z0.1 eps8-adaptive eps8-adaptive-q0.1 eps8-secure-split z0.1-secure-split)
+[ ${#names[@]} -gt 0 ] || names=(nonprivate clip1-nonoise eps8 eps8-clip0.2 eps3 eps3-clip0.2 eps1 eps1-clip0.2 z0.1 eps8-adaptive eps8-adaptive-q0.1 eps8-secure-split z0.1-secure-split)
 for name in "${names[@]}"; do
   [ -n "${RUNS[$name]+set}" ] || { echo "unknown run $name" >&2; exit 2; }
   rm -f "$R/$name.jsonl"
