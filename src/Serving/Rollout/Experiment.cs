@@ -66,7 +66,7 @@ internal sealed class Experiment
     {
         if (!IsRunning) return null;
         Stats(variant).RecordLabel(correct);
-        var (control, candidate) = (Control.Read(), Candidate.Read());
+        var (control, candidate) = (Control.Labels(), Candidate.Labels());
         bool significant;
         double difference;
         lock (_lock)

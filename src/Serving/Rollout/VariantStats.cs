@@ -32,6 +32,12 @@ internal sealed class VariantStats
         }
     }
 
+    /// <summary>The labeled and correct counts alone (what the sequential test needs after each label; no sorting).</summary>
+    public (long Labeled, long Correct) Labels()
+    {
+        lock (_lock) return (_labeled, _correct);
+    }
+
     /// <summary>A consistent copy of the counts and the latency percentiles (NaN before the first answer).</summary>
     public Snapshot Read()
     {
