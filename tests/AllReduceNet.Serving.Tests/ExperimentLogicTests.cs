@@ -140,11 +140,15 @@ public sealed class ExperimentLogicTests
         var experiment = new Experiment("fashion", Settings(guardrails: limits));
         ExperimentDecision? decision = null;
         // Candidate 1.5x slower at p99: within the ratio.
-        for (int i = 0; i < 300 && decision is null; i++)
+        for (int i = 0; i < 1200 && decision is null; i++)
             decision = experiment.RecordRequest(Variant.Control, i % 50 == 0 ? 20 : 2, false) ?? experiment.RecordRequest(Variant.Candidate, i % 50 == 0 ? 30 : 2, false);
         Assert.Null(decision);
+        // A burst of slow answers before the p99 may be judged (1,000 answers each) is no regression.
+        var early = new Experiment("fashion", Settings(guardrails: limits));
+        for (int i = 0; i < 900; i++)
+            Assert.Null(early.RecordRequest(Variant.Control, 2, false) ?? early.RecordRequest(Variant.Candidate, i % 10 == 0 ? 200 : 2, false));
         // Then a tail 10x the control's.
-        for (int i = 0; i < 300 && decision is null; i++)
+        for (int i = 0; i < 600 && decision is null; i++)
             decision = experiment.RecordRequest(Variant.Control, i % 50 == 0 ? 20 : 2, false) ?? experiment.RecordRequest(Variant.Candidate, i % 20 == 0 ? 200 : 2, false);
         Assert.Equal("rollback", decision?.Action);
         Assert.Contains("p99", decision!.Reason);

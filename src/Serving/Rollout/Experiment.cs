@@ -18,8 +18,16 @@ internal sealed class Experiment
 
     private readonly object _lock = new();
     private readonly Action<Experiment, ExperimentDecision>? _decided;
+    /// <summary>Answers each variant needs before its p99 is judged: with fewer, the nearest-rank p99 is one or two
+    /// outliers (on a shared machine, another process's pause), and the guardrail rolled back equal models.</summary>
+    public const int P99MinAnswers = 1000;
+
+    /// <summary>Consecutive guardrail checks that must see the p99 regression: a sustained one, not a burst.</summary>
+    public const int P99ConsecutiveBreaches = 3;
+
     private double _pValue = 1, _likelihoodRatio = 1;
     private long _answers;
+    private int _p99Breaches;
 
     /// <summary>Starts an experiment; <paramref name="decided"/> is called once, when it ends.</summary>
     public Experiment(string model, ExperimentSettings settings, Action<Experiment, ExperimentDecision>? decided = null)
@@ -116,9 +124,13 @@ internal sealed class Experiment
         if (candidate.Requests < limits.MinRequests || control.Requests < limits.MinRequests) return null;
         if (candidate.ErrorRate - control.ErrorRate > limits.MaxErrorRateIncrease)
             return $"the candidate's error rate {candidate.ErrorRate:P2} exceeds the control's {control.ErrorRate:P2} by more than {limits.MaxErrorRateIncrease:P2}";
-        if (double.IsFinite(candidate.P99Ms) && double.IsFinite(control.P99Ms)
-            && candidate.P99Ms > limits.MaxP99Ratio * control.P99Ms && candidate.P99Ms - control.P99Ms > limits.MinP99IncreaseMs)
-            return $"the candidate's p99 latency {candidate.P99Ms:F1} ms exceeds {limits.MaxP99Ratio} x the control's {control.P99Ms:F1} ms";
+        bool slower = candidate.Requests - candidate.Errors >= P99MinAnswers && control.Requests - control.Errors >= P99MinAnswers
+            && candidate.P99Ms > limits.MaxP99Ratio * control.P99Ms && candidate.P99Ms - control.P99Ms > limits.MinP99IncreaseMs;
+        int breaches = 0;
+        if (slower) breaches = Interlocked.Increment(ref _p99Breaches);
+        else Interlocked.Exchange(ref _p99Breaches, 0);
+        if (breaches >= P99ConsecutiveBreaches)
+            return $"the candidate's p99 latency {candidate.P99Ms:F1} ms exceeds {limits.MaxP99Ratio} x the control's {control.P99Ms:F1} ms (last {Math.Min(candidate.Requests - candidate.Errors, VariantStats.LatencyWindow)} answers, {breaches} checks in a row)";
         return null;
     }
 }
