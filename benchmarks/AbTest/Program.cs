@@ -4,7 +4,7 @@ namespace AllReduceNet.Serving.AbTestBenchmarks;
 
 /// <summary>
 /// The A/B figures of benchmarks/RESULTS-lifecycle.md:
-/// <code>dotnet AbTestBench.dll simulate --runs 200 --control 0.85 --candidate 0.85 [--horizon 20000] [--min-samples 200] [--tau 0.05] [--alpha 0.05] [--seed 1]</code>
+/// <code>dotnet AbTestBench.dll simulate --runs 200 --control 0.85 --candidate 0.85 [--horizon 20000] [--min-samples 200] [--tau 0.05] [--alpha 0.05] [--seed 1] [--peek-baseline 1]</code>
 /// runs the server's own <see cref="Experiment"/> on seeded Bernoulli labels (A/A: equal rates; A/B: a real gain);
 /// <code>dotnet AbTestBench.dll http --models DIR --control 1 --candidate 2 --runs 10 [--weight 50] [--min-samples 200] [--max-requests 30000] [--data DIR]</code>
 /// serves the model repository DIR over real HTTP (Kestrel, loopback) and streams the Fashion-MNIST test set through

@@ -40,7 +40,35 @@ internal static class Simulation
         if (labelsToPromotion.Count > 0)
             Console.WriteLine($"  labeled requests (both variants) until promotion: median {Program.Percentile(labelsToPromotion, 0.5)}, " +
                 $"p90 {Program.Percentile(labelsToPromotion, 0.9)}, max {labelsToPromotion.Max()}");
+        if (options.ContainsKey("peek-baseline")) PeekedZTest(runs, control, candidate, horizon, seed, settings);
         Console.WriteLine($"  {clock.Elapsed.TotalSeconds:F1} s");
         return 0;
+    }
+
+    /// <summary>The baseline the sequential test exists for: a fixed-horizon two-proportion z-test (two-sided, level
+    /// alpha) looked at after every label pair from the minimum sample on, deciding at the first |z| over the critical
+    /// value. Same seeds, same labels.</summary>
+    private static void PeekedZTest(int runs, double control, double candidate, int horizon, int seed, ExperimentSettings settings)
+    {
+        const double critical = 1.959963984540054;   // two-sided 0.05
+        int promoted = 0, rolledBack = 0;
+        for (int run = 0; run < runs; run++)
+        {
+            var random = new Random(seed * 1_000_003 + run);
+            long a = 0, b = 0;
+            for (int n = 1; n <= horizon; n++)
+            {
+                if (random.NextDouble() < control) a++;
+                if (random.NextDouble() < candidate) b++;
+                if (n < settings.MinSamples) continue;
+                double pooled = (a + b) / (2.0 * n), se = Math.Sqrt(pooled * (1 - pooled) * 2.0 / n);
+                if (se == 0) continue;
+                double z = ((double)b / n - (double)a / n) / se;
+                if (z > critical) { promoted++; break; }
+                if (z < -critical) { rolledBack++; break; }
+            }
+        }
+        Console.WriteLine($"  baseline, z-test at alpha 0.05 peeked after every label pair: promoted {promoted} ({(double)promoted / runs:P1}), " +
+            $"rolled back {rolledBack} ({(double)rolledBack / runs:P1})");
     }
 }
