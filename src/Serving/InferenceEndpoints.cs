@@ -56,6 +56,8 @@ internal static class InferenceEndpoints
     {
         var models = context.RequestServices.GetRequiredService<ModelRepository>();
         var options = context.RequestServices.GetRequiredService<ServingOptions>();
+        // A running experiment (or a decision's pin) picks the version of a request for the default one.
+        version = ExperimentRouting.VersionFor(context, name, version);
         // The model is resolved first, so an unknown one is a 404 whatever the body holds.
         RequestMetrics.Track(context, models.Get(name, version));
         var (body, binary) = await BinaryTensorData.ReadRequestAsync(context.Request, options.MaxBodyBytes, context.RequestAborted);
@@ -66,6 +68,7 @@ internal static class InferenceEndpoints
             request = InferRequest.Parse(json.RootElement, served, binary);
             return (request.Input, request.Rows);
         });
+        ExperimentRouting.Answered(context, model, request.Input, request.Rows, classes);
         var outputs = new List<object>();
         var binaryData = new List<byte[]>();
         foreach (string output in request.Outputs)

@@ -14,14 +14,16 @@ internal static class PredictEndpoint
         var options = context.RequestServices.GetRequiredService<ServingOptions>();
         string? name = context.Request.Query["model"];
         name = string.IsNullOrEmpty(name) ? models.DefaultName : name;
-        RequestMetrics.Track(context, models.Get(name, null));
+        string? version = ExperimentRouting.VersionFor(context, name, null);
+        RequestMetrics.Track(context, models.Get(name, version));
         using var body = await JsonBody.ReadAsync(context.Request, options.MaxBodyBytes, context.RequestAborted);
         var root = body.RootElement;
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("instances", out var instances) || instances.ValueKind != JsonValueKind.Array)
             throw ApiException.BadRequest("the request must be {\"instances\": [[...], ...]}.");
         int rows = instances.GetArrayLength();
         if (rows == 0) throw ApiException.BadRequest("'instances' is empty; send at least one instance.");
-        var (model, probabilities, classes) = await models.InferAsync(name, null, served =>
+        float[] rowsIn = [];
+        var (model, probabilities, classes) = await models.InferAsync(name, version, served =>
         {
             var input = new float[(long)rows * served.InputSize];
             int r = 0;
@@ -30,8 +32,10 @@ internal static class PredictEndpoint
                 TensorReader.ReadFloats(instance, served.InputSize, $"instance {r}").CopyTo(input, (long)r * served.InputSize);
                 r++;
             }
+            rowsIn = input;
             return (input, rows);
         });
+        ExperimentRouting.Answered(context, model, rowsIn, rows, classes);
         var predictions = new object[rows];
         for (int i = 0; i < rows; i++)
             predictions[i] = new { @class = classes[i], probabilities = probabilities.AsSpan(i * model.Classes, model.Classes).ToArray() };

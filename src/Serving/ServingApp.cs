@@ -26,6 +26,7 @@ public static class ServingApp
         builder.Services.AddSingleton(repository);
         builder.Services.AddSingleton(metrics);
         builder.Services.AddSingleton<BatchScheduler>();
+        builder.Services.AddSingleton<ExperimentRegistry>();
         // Stopping waits for the queues to drain, so the models (disposed when stopped) outlive every batch.
         builder.Services.AddHostedService(services => services.GetRequiredService<BatchScheduler>());
 
@@ -33,10 +34,12 @@ public static class ServingApp
         app.Lifetime.ApplicationStopped.Register(repository.Dispose);
         app.Use(RequestLogging.Middleware(app.Services.GetRequiredService<ILoggerFactory>()));
         app.Use(RequestMetrics.Measure);
+        app.Use(ExperimentRouting.Measure);
         app.Use(RefuseWithJson);
         InferenceEndpoints.Map(app);
         PredictEndpoint.Map(app);
         RepositoryEndpoints.Map(app);
+        ExperimentEndpoints.Map(app);
         app.MapMetrics("/metrics", app.Services.GetRequiredService<ServingMetrics>().Registry);
         app.MapFallback(context => throw ApiException.NotFound($"no endpoint {context.Request.Method} {context.Request.Path}; see docs/serving.md."));
         return app;
