@@ -26,6 +26,19 @@ internal sealed partial class CpuBackend
         });
     }
 
+    internal override void ScaleRowsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, DeviceBuffer<float> factors)
+    {
+        float[] x = A(rows), f = A(factors);
+        ForRows(rowCount, rowLength, r =>
+        {
+            if (f[r] != 1f)
+            {
+                var row = x.AsSpan(r * rowLength, rowLength);
+                TensorPrimitives.Multiply(row, f[r], row);
+            }
+        });
+    }
+
     internal override void SumRowsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, DeviceBuffer<float> output)
     {
         float[] x = A(rows), o = A(output);
