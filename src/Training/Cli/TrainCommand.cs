@@ -54,7 +54,7 @@ internal static class TrainCommand
                 if (initial?.Privacy is not null && settings.Dp is null)
                     throw new TrainingException($"--resume: checkpoint {settings.CheckpointPath} was trained with --dp; resume it with --dp (and its clip and noise), or its privacy accounting would stop.");
                 if (settings.Dp is not null)
-                    settings = settings with { DpPlan = Privacy.DpSgdPlanner.Plan(settings, data, TrainFiles(parsed.Value), initial) };
+                    settings = settings with { DpPlan = Privacy.DpSgdPlanner.Plan(settings, data, TrainFiles(parsed.Value), initial, parsed.Value.Checkpoint) };
             }
             catch (TrainingException problem)
             {

@@ -19,14 +19,15 @@ internal static class DpSgdPlanner
     /// <param name="data">The loaded data.</param>
     /// <param name="trainFiles">The training data's files (their hash names the data set), or null for synthetic data.</param>
     /// <param name="initial">The resumed checkpoint, or null.</param>
-    public static DpSgdPlan Plan(TrainSettings settings, TrainTestData data, IReadOnlyList<string>? trainFiles, Checkpoint? initial)
+    /// <param name="checkpointOption">The --checkpoint path as given (also with --no-checkpoint): the ledger lives in its directory.</param>
+    public static DpSgdPlan Plan(TrainSettings settings, TrainTestData data, IReadOnlyList<string>? trainFiles, Checkpoint? initial, string checkpointOption)
     {
         var options = settings.Dp ?? throw new ArgumentException("DP-SGD is not enabled", nameof(settings));
         int n = data.Train.Count, batch = settings.BatchSize;
         double q = (double)batch / n;
         int stepsPerEpoch = n / batch;
         long plannedSteps = (long)stepsPerEpoch * settings.Epochs;
-        string ledgerPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(settings.CheckpointPath ?? "train.ckpt")) ?? ".", DpSgdPlan.LedgerFileName);
+        string ledgerPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(settings.CheckpointPath ?? checkpointOption)) ?? ".", DpSgdPlan.LedgerFileName);
         try
         {
             double sigma = options.Settings.ResolveNoiseMultiplier(q, plannedSteps);
