@@ -60,6 +60,29 @@ public static class PrivacyOps
         kernels.SumRowsCore(rows, rowCount, rowLength, output);
     }
 
+    /// <summary>rows[r, :] *= factors[r] for each of <paramref name="rowCount"/> rows: applies per-example clipping
+    /// factors computed elsewhere (e.g. from ghost norms, where the per-example gradient is never materialized).</summary>
+    /// <param name="backend">The backend that created the buffers; it runs the kernel.</param>
+    /// <param name="rows">rowCount x rowLength; updated in place.</param>
+    /// <param name="rowCount">Number of rows.</param>
+    /// <param name="rowLength">Elements per row.</param>
+    /// <param name="factors">One factor per row (rowCount elements).</param>
+    /// <exception cref="ArgumentNullException">backend or a buffer is null.</exception>
+    public static void ScaleRows(this IKernelBackend backend, DeviceBuffer<float> rows, int rowCount, int rowLength, DeviceBuffer<float> factors)
+    {
+        var kernels = KernelBackendBase.Of(backend);
+        kernels.Matrix(rows, rowCount, rowLength);
+        kernels.AtLeast(factors, rowCount, "rowCount");
+        kernels.ScaleRowsCore(rows, rowCount, rowLength, factors);
+    }
+
+    /// <summary>The factor <see cref="ClipRows"/> applies to a row of this norm: min(1, C / norm), rows above C pulled
+    /// back by a relative 2^-20 so that rounding never leaves a clipped row above C.</summary>
+    /// <param name="norm">The row's L2 norm.</param>
+    /// <param name="clipNorm">C.</param>
+    /// <returns>The scale factor in (0, 1].</returns>
+    public static float ClipFactor(float norm, float clipNorm) => ClipMath.Scale(norm, clipNorm);
+
     /// <summary>buffer[k] += standardDeviation * z_k where z_k is the standard normal number k of the stream of
     /// <paramref name="seed"/>: Box-Muller (<see cref="GaussianTransform"/>) over Philox block k / 4. Use a fresh seed per step.</summary>
     /// <param name="backend">The backend that created the buffers; it runs the kernel.</param>
@@ -82,6 +105,7 @@ internal abstract partial class KernelBackendBase
     internal abstract void RowNormsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, DeviceBuffer<float> norms);
     /// <summary>Writes each row's norm to norms, then scales the rows above clipNorm.</summary>
     internal abstract void ClipRowsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, float clipNorm, DeviceBuffer<float> norms);
+    internal abstract void ScaleRowsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, DeviceBuffer<float> factors);
     internal abstract void SumRowsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, DeviceBuffer<float> output);
     internal abstract void NoiseCore(DeviceBuffer<float> buffer, int n, float standardDeviation, Seed128 seed);
 }

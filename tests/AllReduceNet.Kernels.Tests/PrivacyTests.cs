@@ -148,4 +148,24 @@ public class PrivacyTests
         for (int c = 0; c < dim; c++) expected[c] = (expected[c] + z[c]) / batch;
         Assert2.Close(expected, output.ToArray(), 1e-5, 1e-6, "dp");
     }
+
+    [Theory]
+    [MemberData(nameof(All))]
+    public void ScaleRows_MultipliesEachRowByItsFactor(string name)
+    {
+        var backend = Backends.Get(name);
+        foreach (var (rows, len) in new[] { (1, 1), (3, 7), (17, 129), (5, 20_001) })
+        {
+            var rng = new Random(rows * 31 + len);
+            float[] g = rng.RandomFloats(rows * len, 2f);
+            float[] factors = Enumerable.Range(0, rows).Select(r => r % 2 == 0 ? 1f : 1f / (r + 2)).ToArray();
+            using var gb = backend.Upload(g);
+            using var fb = backend.Upload(factors);
+            backend.ScaleRows(gb, rows, len, fb);
+            var expected = new double[g.Length];
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < len; c++) expected[r * len + c] = (double)g[r * len + c] * factors[r];
+            Assert2.Close(expected, gb.ToArray(), 1e-6, 1e-7, $"{name} ScaleRows {rows}x{len}");
+        }
+    }
 }

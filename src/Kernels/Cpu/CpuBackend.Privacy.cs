@@ -26,6 +26,19 @@ internal sealed partial class CpuBackend
         });
     }
 
+    internal override void ScaleRowsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, DeviceBuffer<float> factors)
+    {
+        float[] x = A(rows), f = A(factors);
+        ForRows(rowCount, rowLength, r =>
+        {
+            if (f[r] != 1f)
+            {
+                var row = x.AsSpan(r * rowLength, rowLength);
+                TensorPrimitives.Multiply(row, f[r], row);
+            }
+        });
+    }
+
     internal override void SumRowsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, DeviceBuffer<float> output)
     {
         float[] x = A(rows), o = A(output);
@@ -46,14 +59,49 @@ internal sealed partial class CpuBackend
     internal override void NoiseCore(DeviceBuffer<float> buffer, int n, float standardDeviation, Seed128 seed)
     {
         float[] x = A(buffer);
+        // Box-Muller in bulk: the uniforms of a chunk's Philox blocks first, then log, sqrt and sin/cos vectorized
+        // (TensorPrimitives) over the whole chunk; each pair of lanes shares one radius. The numbers are those of
+        // GaussianTransform.Normal up to the last bits of the vectorized functions. Chunks start at multiples of 4
+        // (BlockSize is), so chunk boundaries fall on Philox blocks.
         ForBlocks(n, BlockSize, (start, len) =>
         {
-            int end = start + len;
-            for (int i = start; i < end; i += 4)
+            int pairs = (len + 1) / 2;
+            float[] radius = System.Buffers.ArrayPool<float>.Shared.Rent(pairs), angle = System.Buffers.ArrayPool<float>.Shared.Rent(pairs);
+            float[] sin = System.Buffers.ArrayPool<float>.Shared.Rent(pairs), cos = System.Buffers.ArrayPool<float>.Shared.Rent(pairs);
+            try
             {
-                UInt4 block = Philox4x32.StreamBlock(seed, i >> 2);
-                int count = Math.Min(4, end - i);
-                for (int l = 0; l < count; l++) x[i + l] += standardDeviation * GaussianTransform.Normal(block, l);
+                const float TwoToMinus24 = 1f / 16777216f;
+                for (int p = 0; p < pairs; p += 2)
+                {
+                    UInt4 block = Philox4x32.StreamBlock(seed, (start >> 2) + (p >> 1));
+                    radius[p] = ((block.X0 >> 8) + 1u) * TwoToMinus24;
+                    angle[p] = (block.X1 >> 8) * TwoToMinus24;
+                    if (p + 1 < pairs)
+                    {
+                        radius[p + 1] = ((block.X2 >> 8) + 1u) * TwoToMinus24;
+                        angle[p + 1] = (block.X3 >> 8) * TwoToMinus24;
+                    }
+                }
+                var r = radius.AsSpan(0, pairs);
+                var theta = angle.AsSpan(0, pairs);
+                TensorPrimitives.Log(r, r);
+                TensorPrimitives.Multiply(r, -2f, r);
+                TensorPrimitives.Sqrt(r, r);
+                TensorPrimitives.Multiply(r, standardDeviation, r);
+                TensorPrimitives.Multiply(theta, 6.28318530717958647692f, theta);
+                TensorPrimitives.SinCos(theta, sin.AsSpan(0, pairs), cos.AsSpan(0, pairs));
+                for (int k = 0; k < len; k++)
+                {
+                    int p = k >> 1;
+                    x[start + k] += (k & 1) == 0 ? r[p] * cos[p] : r[p] * sin[p];
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<float>.Shared.Return(radius);
+                System.Buffers.ArrayPool<float>.Shared.Return(angle);
+                System.Buffers.ArrayPool<float>.Shared.Return(sin);
+                System.Buffers.ArrayPool<float>.Shared.Return(cos);
             }
         });
     }

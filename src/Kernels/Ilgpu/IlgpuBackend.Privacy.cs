@@ -9,6 +9,7 @@ internal sealed partial class IlgpuBackend
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, PrivacyKernels.Shape>? _rowNorms;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, PrivacyKernels.Shape, float, GridStride>? _clipRows;
     private Action<Index1D, ArrayView<float>, ArrayView<float>, PrivacyKernels.Shape, GridStride>? _sumRows;
+    private Action<Index1D, ArrayView<float>, ArrayView<float>, PrivacyKernels.Shape, GridStride>? _scaleRows;
     private Action<Index1D, ArrayView<float>, float, Seed128, GridStride>? _noise;
 
     internal override void RowNormsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, DeviceBuffer<float> norms)
@@ -28,6 +29,15 @@ internal sealed partial class IlgpuBackend
         var r = Range(n);
         var shape = new PrivacyKernels.Shape { Rows = rowCount, RowLength = rowLength };
         if (n > 0) _clipRows(Threads(r), V(rows), V(norms), shape, clipNorm, r);
+    }
+
+    internal override void ScaleRowsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, DeviceBuffer<float> factors)
+    {
+        _scaleRows ??= _accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, PrivacyKernels.Shape, GridStride>(PrivacyKernels.ScaleRows);
+        long n = (long)rowCount * rowLength;
+        var r = Range(n);
+        var shape = new PrivacyKernels.Shape { Rows = rowCount, RowLength = rowLength };
+        if (n > 0) _scaleRows(Threads(r), V(rows), V(factors), shape, r);
     }
 
     internal override void SumRowsCore(DeviceBuffer<float> rows, int rowCount, int rowLength, DeviceBuffer<float> output)
@@ -90,6 +100,12 @@ internal static class PrivacyKernels
     {
         for (long i = index.X; i < range.Count; i += range.Stride)
             rows[i] *= ClipMath.Scale(norms[i / s.RowLength], clipNorm);
+    }
+
+    public static void ScaleRows(Index1D index, ArrayView<float> rows, ArrayView<float> factors, Shape s, GridStride range)
+    {
+        for (long i = index.X; i < range.Count; i += range.Stride)
+            rows[i] *= factors[i / s.RowLength];
     }
 
     /// <summary>A thread per column; rows are added in order, and neighbouring threads read neighbouring addresses.</summary>

@@ -15,4 +15,9 @@ namespace AllReduceNet.Training.Checkpoints;
 /// <param name="Parameters">The flat parameter vector.</param>
 /// <param name="OptimizerSlots">One vector per state slot (SGD: momentum; Adam: first, then second moment), each as long as <paramref name="Parameters"/>.</param>
 public sealed record Checkpoint(int[] LayerSizes, int CompletedEpochs, int Seed, OptimizerKind Optimizer, long OptimizerSteps,
-    float[] Parameters, float[][] OptimizerSlots);
+    float[] Parameters, float[][] OptimizerSlots)
+{
+    /// <summary>A DP-SGD run's privacy section (JSON: run id, data set, the accountant's history), or null. A checkpoint
+    /// with one is written as format version 2 (docs/checkpoint-format.md).</summary>
+    public string? Privacy { get; init; }
+}

@@ -22,6 +22,9 @@ namespace AllReduceNet.Training.Checkpoints;
 /// ...     8   int64   P = parameter count (must equal what the layer sizes imply)
 /// ...     4 P float32 parameters
 /// ...   4 S P float32 optimizer slots, one after another
+/// version 2 only:
+/// ...     4   int32   J = bytes of the privacy section
+/// ...     J           the privacy section, UTF-8 JSON (<see cref="Checkpoint.Privacy"/>: DP-SGD's run id and accountant)
 /// end-32  32          SHA-256 of every byte before it
 /// </code>
 /// Writing is atomic: the bytes go to PATH.tmp, are flushed to disk, and the file is renamed over PATH, so a kill
@@ -32,8 +35,11 @@ public static class CheckpointFile
     /// <summary>The first 8 bytes of every checkpoint.</summary>
     public static ReadOnlySpan<byte> Magic => "ARNCKPT\0"u8;
 
-    /// <summary>The format version this code writes and reads.</summary>
+    /// <summary>The format version of a checkpoint without a privacy section (this code reads it and <see cref="PrivacyVersion"/>).</summary>
     public const int Version = 1;
+
+    /// <summary>The format version of a checkpoint with a privacy section: version 1 plus that section.</summary>
+    public const int PrivacyVersion = 2;
 
     private const int HashBytes = 32;
 
@@ -86,12 +92,14 @@ public static class CheckpointFile
         foreach (var slot in checkpoint.OptimizerSlots)
             if (slot.Length != p) throw new ArgumentException($"an optimizer slot holds {slot.Length} values, not {p}.", nameof(checkpoint));
 
-        long length = 8 + 4 + 4 + 4L * checkpoint.LayerSizes.Length + 4 * 4 + 8 + 8 + 4L * p * (1 + checkpoint.OptimizerSlots.Length) + HashBytes;
+        byte[]? privacy = checkpoint.Privacy is null ? null : System.Text.Encoding.UTF8.GetBytes(checkpoint.Privacy);
+        long length = 8 + 4 + 4 + 4L * checkpoint.LayerSizes.Length + 4 * 4 + 8 + 8 + 4L * p * (1 + checkpoint.OptimizerSlots.Length) + HashBytes
+            + (privacy is null ? 0 : 4 + privacy.Length);
         var bytes = new byte[length];
         var span = bytes.AsSpan();
         int at = 0;
         Magic.CopyTo(span); at += 8;
-        PutInt(span, ref at, Version);
+        PutInt(span, ref at, privacy is null ? Version : PrivacyVersion);
         PutInt(span, ref at, checkpoint.LayerSizes.Length);
         foreach (int size in checkpoint.LayerSizes) PutInt(span, ref at, size);
         PutInt(span, ref at, checkpoint.CompletedEpochs);
@@ -102,6 +110,12 @@ public static class CheckpointFile
         BinaryPrimitives.WriteInt64LittleEndian(span[at..], p); at += 8;
         PutFloats(span, ref at, checkpoint.Parameters);
         foreach (var slot in checkpoint.OptimizerSlots) PutFloats(span, ref at, slot);
+        if (privacy is not null)
+        {
+            PutInt(span, ref at, privacy.Length);
+            privacy.CopyTo(span[at..]);
+            at += privacy.Length;
+        }
         SHA256.HashData(span[..at], span[at..]);
         return bytes;
     }
@@ -119,8 +133,8 @@ public static class CheckpointFile
             throw new CheckpointException(path, $"it is truncated ({bytes.Length} bytes)");
         int at = 8;
         int version = GetInt(bytes, ref at);
-        if (version != Version)
-            throw new CheckpointException(path, $"it has format version {version}, but this program reads version {Version}");
+        if (version != Version && version != PrivacyVersion)
+            throw new CheckpointException(path, $"it has format version {version}, but this program reads versions {Version} and {PrivacyVersion}");
         // The checksum is verified before any length in the header is trusted, so damage anywhere is reported as such.
         var body = bytes[..^HashBytes];
         Span<byte> hash = stackalloc byte[HashBytes];
@@ -129,7 +143,7 @@ public static class CheckpointFile
             throw new CheckpointException(path, $"it is damaged or truncated: its SHA-256 checksum does not match its {bytes.Length} bytes");
         try
         {
-            return ParseBody(body, at, path);
+            return ParseBody(body, at, path, version == PrivacyVersion);
         }
         catch (ArgumentOutOfRangeException)
         {
@@ -138,7 +152,7 @@ public static class CheckpointFile
         }
     }
 
-    private static Checkpoint ParseBody(ReadOnlySpan<byte> body, int at, string path)
+    private static Checkpoint ParseBody(ReadOnlySpan<byte> body, int at, string path, bool hasPrivacy)
     {
         int layerCount = GetInt(body, ref at);
         if (layerCount < 2 || layerCount > 1024) throw new CheckpointException(path, $"it claims {layerCount} layer sizes");
@@ -154,12 +168,21 @@ public static class CheckpointFile
         long steps = BinaryPrimitives.ReadInt64LittleEndian(body[at..]); at += 8;
         long p = BinaryPrimitives.ReadInt64LittleEndian(body[at..]); at += 8;
         if (p != ParameterCount(sizes)) throw new CheckpointException(path, $"it holds {p} parameters, but its layer sizes imply {ParameterCount(sizes)}");
-        if (body.Length - at != 4 * p * (1 + slots))
+        long tensors = 4 * p * (1 + slots);
+        if (hasPrivacy ? body.Length - at < tensors + 4 : body.Length - at != tensors)
             throw new CheckpointException(path, $"its length {body.Length + HashBytes} does not match its header");
         var parameters = GetFloats(body, ref at, (int)p);
         var slotData = new float[slots][];
         for (int s = 0; s < slots; s++) slotData[s] = GetFloats(body, ref at, (int)p);
-        return new Checkpoint(sizes, epochs, seed, (OptimizerKind)kind, steps, parameters, slotData);
+        string? privacy = null;
+        if (hasPrivacy)
+        {
+            int bytes = GetInt(body, ref at);
+            if (bytes < 0 || body.Length - at != bytes)
+                throw new CheckpointException(path, $"its privacy section claims {bytes} bytes, but {body.Length - at} remain");
+            privacy = System.Text.Encoding.UTF8.GetString(body.Slice(at, bytes));
+        }
+        return new Checkpoint(sizes, epochs, seed, (OptimizerKind)kind, steps, parameters, slotData) { Privacy = privacy };
     }
 
     /// <summary>The number of parameters of an MLP with these layer sizes (weights and biases).</summary>

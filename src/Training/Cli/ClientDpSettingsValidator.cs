@@ -31,7 +31,7 @@ internal static class ClientDpSettingsValidator
                 ("--client-dp-epsilon", options.ClientDpEpsilon is not null), ("--client-dp-delta", options.ClientDpDelta is not null),
                 ("--client-dp-noise-at", options.ClientDpNoiseAt is not null), ("--client-dp-min-clients", options.ClientDpMinClients is not null),
                 ("--client-dp-adaptive", options.ClientDpAdaptive), ("--client-dp-secure-rng", options.ClientDpSecureRng),
-                ("--dp-budget", options.DpBudget is not null),
+                ("--dp-budget", options.DpBudget is not null && !options.Dp),
             })
                 if (given) throw new TrainingException($"{name} applies with --client-dp only (for federated strategies).");
             CheckAdaptiveOptionsAbsent(options);

@@ -72,6 +72,7 @@ internal static class SettingsValidator
         bool asyncPs = strategy == StrategyKind.ParameterServer && options.Async;
         float lr = options.LearningRate ?? (kind == OptimizerKind.Adam ? 1e-3f : asyncPs ? 0.2f : 0.05f);
         var federated = FederatedSettingsValidator.Validate(options, strategy);
+        var dp = DpSettingsValidator.Validate(options, strategy);
         // Federated clients run plain local SGD by default, as in the FedAvg paper and Flower's examples.
         float momentum = options.Momentum ?? (asyncPs || federated is not null ? 0f : 0.9f);
         if (!(lr > 0) || !float.IsFinite(lr)) throw new TrainingException($"--lr must be positive, but was {lr}.");
@@ -138,6 +139,7 @@ internal static class SettingsValidator
         return new TrainSettings
         {
             Strategy = strategy,
+            Dp = dp,
             Ranks = ranks,
             Algorithm = algorithm,
             Layers = layers,

@@ -51,6 +51,10 @@ internal static class TrainCommand
                     federated.SecureAggregation?.CreateSettings(federated.ClientsPerRound, partition.Clients.Max(c => c.Length), new Model.ParameterLayout(settings.Layers).Count + 1);
                 }
                 initial = settings.Resume ? LoadCheckpoint(settings) : null;
+                if (initial?.Privacy is not null && settings.Dp is null)
+                    throw new TrainingException($"--resume: checkpoint {settings.CheckpointPath} was trained with --dp; resume it with --dp (and its clip and noise), or its privacy accounting would stop.");
+                if (settings.Dp is not null)
+                    settings = settings with { DpPlan = Privacy.DpSgdPlanner.Plan(settings, data, TrainFiles(parsed.Value), initial, parsed.Value.Checkpoint) };
             }
             catch (TrainingException problem)
             {
@@ -80,6 +84,10 @@ internal static class TrainCommand
             WorldLauncher.Shutdown();
         }
     }
+
+    /// <summary>The training data's files, which name the data set in the privacy ledger; null for synthetic data.</summary>
+    private static string[]? TrainFiles(TrainOptions options) => options.Synthetic is not null ? null :
+        [.. new[] { "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz" }.Select(f => Path.Combine(options.Data ?? FashionMnist.DefaultDirectory, f))];
 
     private static Exception Unwrap(Exception e) => e is RankFailedException { InnerException: { } inner } ? Unwrap(inner) : e;
 

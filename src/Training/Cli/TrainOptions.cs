@@ -152,6 +152,27 @@ internal sealed class TrainOptions
     [Option("secagg-unmask-dropout", HelpText = "--secure-aggregation: probability in [0, 1) that a client whose masked input reached the server drops before the unmasking stage (its update stays in the sum; the protocol recovers its mask from the others' shares) (default 0).")]
     public double? SecAggUnmaskDropout { get; set; }
 
+    [Option("dp", HelpText = "Example-level DP-SGD (ddp, zero, ps --sync): Poisson sampling with q = --batch-size / N, per-example gradients clipped to --dp-clip, Gaussian noise of std sigma*C on the global sum, epsilon at --dp-delta reported every epoch and recorded in privacy-ledger.jsonl next to the checkpoint (docs/privacy-accounting.md).")]
+    public bool Dp { get; set; }
+
+    [Option("dp-clip", HelpText = "--dp: per-example L2 clipping norm C > 0 (default 1).")]
+    public double? DpClip { get; set; }
+
+    [Option("dp-noise", HelpText = "--dp: noise multiplier sigma >= 0 (the noise std on the summed gradient is sigma*C). Give this or --dp-epsilon.")]
+    public double? DpNoise { get; set; }
+
+    [Option("dp-epsilon", HelpText = "--dp: target epsilon at --dp-delta after all --epochs; sigma is computed for the planned steps (Opacus' get_noise_multiplier). Give this or --dp-noise.")]
+    public double? DpEpsilon { get; set; }
+
+    [Option("dp-delta", HelpText = "--dp: delta of every reported epsilon, in (0, 1) (default 1e-5; use less than 1/N).")]
+    public double? DpDelta { get; set; }
+
+    [Option("dp-budget", HelpText = "--dp or --client-dp: the data set's epsilon budget over all runs recorded in the privacy ledger (privacy-ledger.jsonl beside the checkpoint); a run whose plan would exceed it is refused before training.")]
+    public double? DpBudget { get; set; }
+
+    [Option("dp-secure-rng", HelpText = "--dp: draw every noise sample from the OS's cryptographically secure generator (Opacus' secure_mode); default: Philox keyed from it.")]
+    public bool DpSecureRng { get; set; }
+
     [Option("client-dp", HelpText = "fedavg/fedprox/fedavgm: client-level (user-level) differential privacy, DP-FedAvg: each client's model delta is clipped to L2 norm --client-dp-clip, Gaussian noise is added to the sum, and the mean divides by the fixed clients per round. Give --client-dp-noise Z or --client-dp-epsilon EPS. docs/client-level-dp.md.")]
     public bool ClientDp { get; set; }
 
@@ -187,7 +208,4 @@ internal sealed class TrainOptions
 
     [Option("client-dp-secure-rng", HelpText = "--client-dp: draw the noise from the operating system's CSPRNG (as Opacus' secure_mode) instead of the seeded stream (reproducible, but whoever knows --seed can remove the noise).")]
     public bool ClientDpSecureRng { get; set; }
-
-    [Option("dp-budget", HelpText = "The data set's epsilon budget over all runs recorded in the privacy ledger (privacy-ledger.jsonl beside the checkpoint): a run whose plan would exceed it is refused before training.")]
-    public double? DpBudget { get; set; }
 }

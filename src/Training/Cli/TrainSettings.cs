@@ -40,6 +40,10 @@ internal sealed record TrainSettings
     public bool Quiet { get; init; }
     /// <summary>The federated strategies' settings (clients, partition, rounds = <see cref="Epochs"/>); null for the others.</summary>
     public Federated.FederatedSettings? Federated { get; init; }
+    /// <summary>--dp: the validated DP-SGD options; null without --dp.</summary>
+    public Privacy.DpSgdOptions? Dp { get; init; }
+    /// <summary>--dp: the plan resolved before the ranks start (σ, sampling, ledger, run id); null without --dp.</summary>
+    public Privacy.DpSgdPlan? DpPlan { get; init; }
 
     /// <summary>Ranks that compute gradients: all but the servers under ps.</summary>
     public int Workers => Strategy == StrategyKind.ParameterServer ? Ranks - Servers : Ranks;

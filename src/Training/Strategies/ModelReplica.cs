@@ -1,5 +1,7 @@
+using AllReduceNet.Kernels;
 using AllReduceNet.Training.Data;
 using AllReduceNet.Training.Model;
+using AllReduceNet.Training.Privacy;
 
 namespace AllReduceNet.Training.Strategies;
 
@@ -7,23 +9,46 @@ namespace AllReduceNet.Training.Strategies;
 /// One rank's full copy of the model with what a data-parallel step needs beside it: activations, the loss head and
 /// the batch input, sized for this rank's share of the global batch. ddp, zero and the parameter server's workers
 /// differ only in what they do with the gradients this produces.
+/// <para>
+/// With --dp the step is DP-SGD's instead (<see cref="PrivateForwardBackward"/>): per-example gradients clipped in
+/// batch, this rank's share of the noise added, divided by the expected batch; the strategies then sum it as usual.
+/// </para>
 /// </summary>
 internal sealed class ModelReplica : IDisposable
 {
     private readonly Activations _activations;
     private readonly LossHead _head;
     private readonly BatchInput _input;
+    private readonly IKernelBackend _backend;
+    private readonly DpSgdPlan? _dp;
+    private readonly PerExampleClipping? _clipping;
+    private readonly NoiseShare? _noise;
+    private readonly int _maxLocal;
+    private long _privateSteps;
 
     /// <summary>A replica for one of <paramref name="shares"/> ranks that split each global batch.</summary>
     public ModelReplica(StrategyContext context, int shares)
     {
         var settings = context.Settings;
+        _backend = context.Backend;
+        _dp = settings.DpPlan;
         int maxLocal = EpochSampler.ShardRange(settings.BatchSize, 0, shares).Length + 1;
+        // Poisson batches vary: room for 10 standard deviations (sqrt B) above the expected batch.
+        if (_dp is not null) maxLocal = (int)((settings.BatchSize + 10 * Math.Sqrt(settings.BatchSize) + 10) / shares) + 2;
+        _maxLocal = maxLocal;
         Model = new Mlp(context.Backend, settings.Layers);
         _activations = Model.CreateActivations(maxLocal);
         _head = new LossHead(context.Backend, Model.OutputSize, maxLocal);
         _input = new BatchInput(context.Backend, context.Data.Train, maxLocal);
+        if (_dp is not null)
+        {
+            _clipping = new PerExampleClipping(context.Backend, maxLocal);
+            _noise = new NoiseShare(_dp.NoiseMultiplier * _dp.ClipNorm, shares, _dp.SecureRandom);
+        }
     }
+
+    /// <summary>The per-example norms and clip factors of the last DP-SGD step (tests); null without --dp.</summary>
+    public PerExampleClipping? Clipping => _clipping;
 
     public Mlp Model { get; }
 
@@ -34,6 +59,7 @@ internal sealed class ModelReplica : IDisposable
     /// </summary>
     public EpochTally ForwardBackward(EpochSampler sampler, int step, int share, int shares, EpochTally tally, Action<int>? layerReady = null)
     {
+        if (_dp is not null) return PrivateForwardBackward(sampler.Shard(step, share, shares), sampler.GlobalBatch, tally, layerReady);
         var labels = _input.Load(sampler.Shard(step, share, shares));
         int n = labels.Length;
         var logits = Model.Forward(_activations, _input.Device, n);
@@ -42,8 +68,41 @@ internal sealed class ModelReplica : IDisposable
         return new EpochTally(tally.LossSum + (double)loss * n, tally.Correct + right, tally.Samples + n);
     }
 
+    /// <summary>
+    /// One DP-SGD step on this rank's part of a Poisson batch: per-example gradients (the loss head's gradient is not
+    /// divided by the batch), each clipped to C in batch (<see cref="PerExampleClipping"/>), summed, this rank's noise
+    /// share N(0, σ²C²/R) added (<see cref="NoiseShare"/>), divided by the expected batch B (as Opacus does with
+    /// Poisson sampling: the sum over the ranks is (Σ clip(g_i) + N(0, σ²C²)) / B). The layers are announced to
+    /// <paramref name="layerReady"/> only after clipping, which needs every layer's norms first.
+    /// </summary>
+    private EpochTally PrivateForwardBackward(ReadOnlySpan<int> shard, int expectedBatch, EpochTally tally, Action<int>? layerReady)
+    {
+        if (shard.Length > _maxLocal)
+            throw new TrainingException($"a Poisson batch gave this rank {shard.Length} samples, more than the {_maxLocal} it has room for (10 standard deviations above the expected batch)");
+        var labels = _input.Load(shard);
+        int n = labels.Length;
+        float loss = 0;
+        int right = 0;
+        if (n > 0)
+        {
+            var logits = Model.Forward(_activations, _input.Device, n);
+            (loss, right) = _head.Compute(logits, labels, 1);
+            Model.Backward(_activations, _input.Device, _head.Gradient, null, n);
+            _clipping!.ClipAndSum(Model, _activations, _input.Device, _head.Gradient, n, (float)_dp!.ClipNorm);
+        }
+        else
+        {
+            foreach (var gradient in Model.GradientTensors) gradient.Clear();
+        }
+        _noise!.Add(_backend, Model.GradientTensors, _privateSteps++);
+        foreach (var gradient in Model.GradientTensors) _backend.Scale(gradient, 1f / expectedBatch);
+        for (int l = Model.Layout.LayerCount - 1; l >= 0; l--) layerReady?.Invoke(l);
+        return new EpochTally(tally.LossSum + (double)loss * n, tally.Correct + right, tally.Samples + n);
+    }
+
     public void Dispose()
     {
+        _clipping?.Dispose();
         Model.Dispose();
         _activations.Dispose();
         _head.Dispose();

@@ -2,4 +2,12 @@ namespace AllReduceNet.Training.Training;
 
 /// <summary>What rank 0 reports after an epoch (summed or averaged over ranks).</summary>
 internal sealed record EpochReport(int Epoch, int Epochs, string Strategy, int Ranks, double Loss, double TrainAccuracy,
-    double TestAccuracy, double Seconds, double SamplesPerSecond, double CommunicationShare);
+    double TestAccuracy, double Seconds, double SamplesPerSecond, double CommunicationShare)
+{
+    /// <summary>--dp: the run's ε at <see cref="Delta"/> after this epoch (RDP accountant), or null.</summary>
+    public double? Epsilon { get; init; }
+    /// <summary>--dp: δ of <see cref="Epsilon"/>.</summary>
+    public double? Delta { get; init; }
+    /// <summary>--dp: the data set's ε over every run in the privacy ledger, or null.</summary>
+    public double? DatasetEpsilon { get; init; }
+}

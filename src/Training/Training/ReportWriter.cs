@@ -44,7 +44,8 @@ internal sealed class ReportWriter
     public void Epoch(EpochReport r)
     {
         Line(string.Create(CultureInfo.InvariantCulture,
-            $"epoch {r.Epoch,3}/{r.Epochs}  loss {r.Loss:F4}  train acc {100 * r.TrainAccuracy:F2}%  test acc {100 * r.TestAccuracy:F2}%  {r.SamplesPerSecond,8:F0} samples/s  {r.Seconds:F1} s  comm {100 * r.CommunicationShare:F0}%"));
+            $"epoch {r.Epoch,3}/{r.Epochs}  loss {r.Loss:F4}  train acc {100 * r.TrainAccuracy:F2}%  test acc {100 * r.TestAccuracy:F2}%  {r.SamplesPerSecond,8:F0} samples/s  {r.Seconds:F1} s  comm {100 * r.CommunicationShare:F0}%") +
+            (r.Epsilon is double epsilon ? string.Create(CultureInfo.InvariantCulture, $"  epsilon {epsilon:F3} (delta {r.Delta:G3}; data set {r.DatasetEpsilon:F3})") : ""));
         if (_jsonPath is null) return;
         var record = new Dictionary<string, object>
         {
@@ -59,6 +60,13 @@ internal sealed class ReportWriter
             ["samples_per_second"] = r.SamplesPerSecond,
             ["communication_share"] = r.CommunicationShare,
         };
+        if (r.Epsilon is double eps)
+        {
+            // JSON has no infinity: an unbounded epsilon (sigma = 0) is written as null.
+            record["epsilon"] = double.IsFinite(eps) ? eps : null!;
+            record["delta"] = r.Delta!;
+            record["dataset_epsilon"] = r.DatasetEpsilon is double d && double.IsFinite(d) ? d : null!;
+        }
         File.AppendAllText(_jsonPath, JsonSerializer.Serialize(record) + "\n");
     }
 

@@ -1,10 +1,12 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
 using AllReduceNet.Collectives;
 using AllReduceNet.Kernels;
 using AllReduceNet.Training.Checkpoints;
 using AllReduceNet.Training.Cli;
 using AllReduceNet.Training.Data;
 using AllReduceNet.Training.Model;
+using AllReduceNet.Training.Privacy;
 using AllReduceNet.Training.Strategies;
 
 namespace AllReduceNet.Training.Training;
@@ -42,10 +44,20 @@ internal static class Trainer
                 (settings.Optimizer.Kind == Optim.OptimizerKind.Sgd ? $" momentum {settings.Optimizer.Momentum}" : "") + (settings.CosineSchedule ? " (cosine decay)" : "") +
                 (initial.CompletedEpochs > 0 ? $"; resuming after epoch {initial.CompletedEpochs}" : ""));
         }
+        var dp = settings.DpPlan;
+        var samplingSecret = dp is null ? default : SharedSecret(world);
+        var privacy = dp is not null && lead ? new PrivacyRun(dp) : null;
+        if (privacy is not null)
+        {
+            report.Line(dp!.Describe());
+            if (privacy.Warning is { } warning) report.Line(warning);
+        }
         var state = initial;
         for (int epoch = initial.CompletedEpochs; epoch < settings.Epochs; epoch++)
         {
-            var sampler = new EpochSampler(data.Train.Count, settings.BatchSize, settings.Seed, epoch);
+            var sampler = dp is null
+                ? new EpochSampler(data.Train.Count, settings.BatchSize, settings.Seed, epoch)
+                : EpochSampler.Poisson(data.Train.Count, settings.BatchSize, samplingSecret, epoch);
             clock.Reset();
             context.Schedule.SetEpoch(epoch);
             world.Barrier();
@@ -63,10 +75,23 @@ internal static class Trainer
             double testAccuracy = evaluator.Accuracy(state.Parameters);
             if (lead)
             {
+                // DP-SGD: the epoch's steps go into the accountant and the checkpoint, then (once durable) the ledger.
+                AllReduceNet.Privacy.Accounting.PrivacyGuarantee? epsilon = null, datasetEpsilon = null;
+                if (privacy is not null)
+                {
+                    epsilon = privacy.ComposeEpoch();
+                    state = state with { Privacy = privacy.CheckpointSection() };
+                }
                 if (settings.CheckpointPath is not null) CheckpointFile.Write(settings.CheckpointPath, state);
+                if (privacy is not null) datasetEpsilon = privacy.RecordEpoch();
                 double samples = Math.Max(sums[2], 1);
                 report.Epoch(new EpochReport(shownEpoch, settings.Epochs, settings.StrategyName, settings.Ranks, sums[0] / samples,
-                    sums[1] / samples, testAccuracy, seconds, (double)sampler.StepCount * settings.BatchSize / seconds, sums[3] / world.Size));
+                    sums[1] / samples, testAccuracy, seconds, (double)sampler.StepCount * settings.BatchSize / seconds, sums[3] / world.Size)
+                {
+                    Epsilon = epsilon?.Epsilon,
+                    Delta = dp?.Delta,
+                    DatasetEpsilon = datasetEpsilon?.Epsilon,
+                });
             }
             // The checkpoint is on disk before any rank starts the next epoch.
             world.Barrier();
@@ -75,6 +100,16 @@ internal static class Trainer
         if (lead)
             foreach (string line in lines) report.Line(line);
         return state;
+    }
+
+    /// <summary>DP-SGD's Poisson sampling key: drawn by rank 0 from the OS's secure generator and broadcast, so the ranks
+    /// agree on the batches and nobody can recompute them from the command line (collective).</summary>
+    private static Kernels.Seed128 SharedSecret(Communicator world)
+    {
+        Span<uint> key = stackalloc uint[4];
+        if (world.Rank == 0) RandomNumberGenerator.Fill(System.Runtime.InteropServices.MemoryMarshal.AsBytes(key));
+        world.Broadcast(key, 0);
+        return new Kernels.Seed128(key[0], key[1], key[2], key[3]);
     }
 
     public static Checkpoint InitialState(TrainSettings settings, ParameterLayout layout)
