@@ -116,6 +116,11 @@ public sealed class MaskedAllReduce
     {
         // In place: the integers live in the floats' own memory (each element is read before it is overwritten), so
         // no buffer is touched besides the caller's; on a memory-bound machine that is a third less traffic per pass.
+        if (UsesFusedRing(options))
+        {
+            MaskedRing.Run(_communicator, data, PeersForCall(_calls++), Format, options);
+            return;
+        }
         var integers = MemoryMarshal.Cast<float, int>(data);
         QuantizeAndMask(data, integers, _calls++);
         _communicator.AllReduce<int>(integers, ReduceOp.Sum, options);
@@ -145,9 +150,7 @@ public sealed class MaskedAllReduce
     /// </summary>
     internal void QuantizeAndMask(ReadOnlySpan<float> x, Span<int> masked, long call)
     {
-        var peers = new MaskPeer[_keys.Peers.Length];
-        for (int p = 0; p < peers.Length; p++)
-            peers[p] = new MaskPeer { Seed = _keys.SeedFor(p, call), Sign = _keys.Peers[p] > _communicator.Rank ? 1 : -1 };
+        var peers = PeersForCall(call);
         float clip = Format.ClipRange, scale = Format.Scale;
         int n = x.Length, blocks = (n + BlockElements - 1) / BlockElements;
         if (blocks <= 1 || Options.MaxThreads == 1)
@@ -177,22 +180,25 @@ public sealed class MaskedAllReduce
         }
     }
 
-    /// <summary>output[i] = sum[i] / 2^f: int to float rounds once (to nearest) and the power of two is exact, so
-    /// this equals the kernels' (float)(q / (double)scale) bit for bit. output may be sum's own memory.</summary>
-    internal void Dequantize(ReadOnlySpan<int> sum, Span<float> output)
+    /// <summary>output[i] = sum[i] / 2^f (<see cref="MaskedRing.Dequantize"/>); output may be sum's own memory.</summary>
+    internal void Dequantize(ReadOnlySpan<int> sum, Span<float> output) => MaskedRing.Dequantize(sum, output, 1f / Format.Scale);
+
+    /// <summary>Every peer's seed for call <paramref name="call"/> and the sign of its mask (+ for a higher rank).</summary>
+    internal MaskPeer[] PeersForCall(long call)
     {
-        float inverse = 1f / Format.Scale;
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            ref int s = ref MemoryMarshal.GetReference(sum);
-            ref float o = ref MemoryMarshal.GetReference(output);
-            var factor = Vector256.Create(inverse);
-            for (; i + 8 <= sum.Length; i += 8)
-                (Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref s, (nuint)i)) * factor).StoreUnsafe(ref o, (nuint)i);
-        }
-        for (; i < sum.Length; i++) output[i] = sum[i] * inverse;
+        var peers = new MaskPeer[_keys.Peers.Length];
+        for (int p = 0; p < peers.Length; p++)
+            peers[p] = new MaskPeer { Seed = _keys.SeedFor(p, call), Sign = _keys.Peers[p] > _communicator.Rank ? 1 : -1 };
+        return peers;
     }
+
+    /// <summary>
+    /// The ring (and Auto, whose large messages go to the ring) runs as <see cref="MaskedRing"/>, with the masking inside
+    /// the ring; the other algorithms, and several threads per rank, run as quantize and mask, then that algorithm's
+    /// integer AllReduce, then dequantize.
+    /// </summary>
+    private bool UsesFusedRing(CollectiveOptions? options) =>
+        Options.MaxThreads == 1 && (options?.Algorithm ?? AllReduceAlgorithm.Auto) is AllReduceAlgorithm.Ring or AllReduceAlgorithm.Auto;
 
     internal void Release(int[] buffer) => ArrayPool<int>.Shared.Return(buffer);
 
