@@ -13,14 +13,15 @@ public sealed record MaskedRow(long Bytes, string Variant, double Seconds, doubl
 /// </summary>
 public static class MaskedSweep
 {
-    public static List<MaskedRow> Run(Communicator comm, long[] sizes, int iters, int rounds, int neighbours)
+    public static List<MaskedRow> Run(Communicator comm, long[] sizes, int iters, int rounds, int neighbours, int? segmentBytes = null)
     {
         var ring = new CollectiveOptions { Algorithm = AllReduceAlgorithm.Ring };
+        var maskedRing = ring with { SegmentBytes = segmentBytes };
         var allPairs = MaskedAllReduce.Create(comm, new MaskedAllReduceOptions { ClipRange = 1f });
         var near = neighbours > 0 ? MaskedAllReduce.Create(comm, new MaskedAllReduceOptions { ClipRange = 1f, Neighbours = neighbours }) : null;
         var variants = new List<(string Name, Action<float[]> Call)> { ("plain ring", d => comm.AllReduce<float>(d, ReduceOp.Sum, ring)) };
-        variants.Add(($"masked ring, all {comm.Size - 1} peers", d => allPairs.Sum(d, ring)));
-        if (near is not null) variants.Add(($"masked ring, {near.Peers.Count} neighbours", d => near.Sum(d, ring)));
+        variants.Add(($"masked ring, all {comm.Size - 1} peers", d => allPairs.Sum(d, maskedRing)));
+        if (near is not null) variants.Add(($"masked ring, {near.Peers.Count} neighbours", d => near.Sum(d, maskedRing)));
 
         var rows = new List<MaskedRow>();
         var slowest = new double[1];

@@ -33,10 +33,9 @@ namespace AllReduceNet.Privacy;
 /// same masks and the same result.
 /// </para>
 /// <para>
-/// Messages go on the communicator's user channel with tag <see cref="Tag"/>; a SendReceive per (step, segment)
-/// posts the receive before the send, so no order of ranks can deadlock, and every wait shares the call's deadline.
-/// A rank that fails leaves the others to time out with a message naming the step (there is no world abort on the
-/// point-to-point channel).
+/// Messages go on the communicator's user channel with tag <see cref="Tag"/>, all non-blocking (Isend, Irecv), so no
+/// order of ranks can deadlock, and every wait shares the call's deadline. A rank that fails leaves the others to time
+/// out with a message naming the step and the neighbour (there is no world abort on the point-to-point channel).
 /// </para>
 /// </summary>
 internal static class MaskedRing
@@ -58,60 +57,177 @@ internal static class MaskedRing
     /// sum on return. <paramref name="observeSent"/>, for the tests, sees every reduce-scatter segment as it is sent.
     /// </summary>
     /// <exception cref="CommunicationTimeoutException">A neighbour did not send or receive in time; names the step.</exception>
-    public static void Run(Communicator communicator, Span<float> data, MaskPeer[] peers, FixedPointFormat format,
+    public static unsafe void Run(Communicator communicator, Span<float> data, MaskPeer[] peers, FixedPointFormat format,
         CollectiveOptions? options, Action<int, ReadOnlySpan<int>>? observeSent = null)
     {
-        int n = communicator.Size, rank = communicator.Rank, count = data.Length;
-        var integers = MemoryMarshal.Cast<float, int>(data);
+        int n = communicator.Size, count = data.Length;
         if (n == 1)
         {
-            Reduce(data, integers, 0, count, peers, format, ReadOnlySpan<int>.Empty, final: true);
+            Reduce(data, MemoryMarshal.Cast<float, int>(data), 0, count, peers, format, ReadOnlySpan<int>.Empty, final: true);
             return;
         }
-        var timeout = options?.Timeout ?? communicator.DefaultTimeout;
-        var clock = Stopwatch.StartNew();
         int units = (count + Alignment - 1) / Alignment;
         int chunkElements = (units + n - 1) / n * Alignment;
         int segmentBytes = options?.SegmentBytes ?? DefaultSegmentBytes;
-        int segmentElements = Math.Max(Alignment, segmentBytes / sizeof(int) / Alignment * Alignment);
-        int segments = Math.Max(1, (chunkElements + segmentElements - 1) / segmentElements);
-        int left = (rank - 1 + n) % n, right = (rank + 1) % n;
-        int[] scratch = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Min(segmentElements, Math.Max(chunkElements, 1)));
+        int segmentElements = Math.Max(Alignment, Math.Min(segmentBytes / sizeof(int) / Alignment * Alignment, Math.Max(chunkElements, Alignment)));
+        int[] scratch = System.Buffers.ArrayPool<int>.Shared.Rent(ReceivesInFlight * segmentElements);
         try
         {
-            for (int step = 0; step < n - 1; step++)
+            fixed (float* pointer = data)
+            fixed (int* slots = scratch)
             {
-                int sendChunk = Mod(rank - step - 1, n), receiveChunk = Mod(rank - step - 2, n);
-                bool final = step == n - 2;
-                for (int j = 0; j < segments; j++)
-                {
-                    var (sendStart, sendLength) = Segment(sendChunk, j, chunkElements, segmentElements, count);
-                    var (receiveStart, receiveLength) = Segment(receiveChunk, j, chunkElements, segmentElements, count);
-                    if (step == 0 && sendLength > 0)
-                        Reduce(data, integers, sendStart, sendLength, peers, format, ReadOnlySpan<int>.Empty, final: false);
-                    var sent = integers.Slice(sendStart, sendLength);
-                    observeSent?.Invoke(step, sent);
-                    var received = scratch.AsSpan(0, receiveLength);
-                    Exchange(communicator, sent, right, received, left, Remaining(clock, timeout, rank, step, j, "reduce-scatter"));
-                    if (receiveLength > 0)
-                        Reduce(data, integers, receiveStart, receiveLength, peers, format, received, final);
-                }
-            }
-            for (int step = 0; step < n - 1; step++)
-            {
-                int sendChunk = Mod(rank - step, n), receiveChunk = Mod(rank - step - 1, n);
-                for (int j = 0; j < segments; j++)
-                {
-                    var (sendStart, sendLength) = Segment(sendChunk, j, chunkElements, segmentElements, count);
-                    var (receiveStart, receiveLength) = Segment(receiveChunk, j, chunkElements, segmentElements, count);
-                    Exchange<float>(communicator, data.Slice(sendStart, sendLength), right, data.Slice(receiveStart, receiveLength), left,
-                        Remaining(clock, timeout, rank, n - 1 + step, j, "all-gather"));
-                }
+                var pipeline = new Pipeline(communicator, new PointerMemory<float>(pointer, count).Memory, new PointerMemory<int>(slots, scratch.Length).Memory,
+                    peers, format, chunkElements, segmentElements, options?.Timeout ?? communicator.DefaultTimeout, observeSent);
+                pipeline.Run();
             }
         }
         finally
         {
             System.Buffers.ArrayPool<int>.Shared.Return(scratch);
+        }
+    }
+
+    /// <summary>Receives posted ahead of the one being reduced: while one segment is reduced the next one arrives.</summary>
+    private const int ReceivesInFlight = 2;
+
+    /// <summary>
+    /// The (step, segment) items in order, as the collectives' ring pipeline takes them: item k is segment k mod S of
+    /// step k / S. The sends of step 0 go out at once (each masked just before); every later item's send is the segment
+    /// that item k - S received, sent on as soon as it was reduced or stored; two receives are kept posted ahead.
+    /// </summary>
+    private sealed class Pipeline
+    {
+        private readonly Communicator _comm;
+        private readonly Memory<float> _data;
+        private readonly Memory<int> _slots;
+        private readonly MaskPeer[] _peers;
+        private readonly FixedPointFormat _format;
+        private readonly int _n, _rank, _left, _right, _chunkElements, _segmentElements, _segments, _total;
+        private readonly TimeSpan _timeout;
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private readonly Action<int, ReadOnlySpan<int>>? _observeSent;
+        private readonly Request?[] _sends;
+        private readonly Request?[] _receives = new Request?[ReceivesInFlight];
+
+        public Pipeline(Communicator comm, Memory<float> data, Memory<int> slots, MaskPeer[] peers, FixedPointFormat format,
+            int chunkElements, int segmentElements, TimeSpan timeout, Action<int, ReadOnlySpan<int>>? observeSent)
+        {
+            _comm = comm;
+            _data = data;
+            _slots = slots;
+            _peers = peers;
+            _format = format;
+            _n = comm.Size;
+            _rank = comm.Rank;
+            _left = (_rank - 1 + _n) % _n;
+            _right = (_rank + 1) % _n;
+            _chunkElements = chunkElements;
+            _segmentElements = segmentElements;
+            _segments = Math.Max(1, (chunkElements + segmentElements - 1) / segmentElements);
+            _total = 2 * (_n - 1) * _segments;
+            _timeout = timeout;
+            _observeSent = observeSent;
+            _sends = new Request?[_total];
+        }
+
+        public void Run()
+        {
+            try
+            {
+                for (int k = 0; k < Math.Min(ReceivesInFlight, _total); k++) PostReceive(k);
+                for (int j = 0; j < _segments; j++) Send(j);
+                for (int k = 0; k < _total; k++)
+                {
+                    FinishReceive(k);
+                    if (k + _segments < _total) Send(k + _segments);
+                    if (k + ReceivesInFlight < _total) PostReceive(k + ReceivesInFlight);
+                }
+                for (int k = 0; k < _total; k++) Wait(_sends[k], k, "send");
+            }
+            catch
+            {
+                Drain();
+                throw;
+            }
+        }
+
+        private int Step(int item) => item / _segments;
+
+        private bool IsReduceStep(int step) => step < _n - 1;
+
+        private int SendChunk(int step) => Mod(IsReduceStep(step) ? _rank - step - 1 : _rank - (step - (_n - 1)), _n);
+
+        private int ReceiveChunk(int step) => Mod(IsReduceStep(step) ? _rank - step - 2 : _rank - (step - (_n - 1)) - 1, _n);
+
+        private void Send(int item)
+        {
+            int step = Step(item);
+            var (start, length) = Segment(SendChunk(step), item % _segments, _chunkElements, _segmentElements, _data.Length);
+            if (length == 0) return;
+            if (IsReduceStep(step))
+            {
+                var integers = MemoryMarshal.Cast<float, int>(_data.Span);
+                if (step == 0) Reduce(_data.Span, integers, start, length, _peers, _format, ReadOnlySpan<int>.Empty, final: false);
+                _observeSent?.Invoke(step, integers.Slice(start, length));
+            }
+            // Integers during reduce-scatter, floats (the total) during all-gather: the same four bytes an element.
+            _sends[item] = _comm.Isend<float>(_data.Slice(start, length), _right, Tag);
+        }
+
+        private void PostReceive(int item)
+        {
+            int step = Step(item), slot = item % ReceivesInFlight;
+            var (start, length) = Segment(ReceiveChunk(step), item % _segments, _chunkElements, _segmentElements, _data.Length);
+            _receives[slot] = null;
+            if (length == 0) return;
+            if (IsReduceStep(step))
+            {
+                _receives[slot] = _comm.Irecv(_slots.Slice(slot * _segmentElements, length), _left, Tag);
+                return;
+            }
+            // All-gather overwrites a region this rank sent from at reduce-scatter step (step - (N - 1)): that send must be done.
+            int earlier = (step - (_n - 1)) * _segments + item % _segments;
+            Wait(_sends[earlier], earlier, "send");
+            _receives[slot] = _comm.Irecv(_data.Slice(start, length), _left, Tag);
+        }
+
+        private void FinishReceive(int item)
+        {
+            int step = Step(item), slot = item % ReceivesInFlight;
+            var receive = _receives[slot];
+            if (receive is null) return;
+            var status = Wait(receive, item, "receive");
+            _receives[slot] = null;
+            var (start, length) = Segment(ReceiveChunk(step), item % _segments, _chunkElements, _segmentElements, _data.Length);
+            if (status.ByteCount != (long)length * sizeof(int))
+                throw new PrivacyException($"rank {_rank}: the masked ring AllReduce received {status.ByteCount} bytes from rank {_left} at step {step}, segment {item % _segments}, where {length * sizeof(int)} were expected: the ranks passed vectors of different lengths.");
+            if (!IsReduceStep(step)) return;
+            Reduce(_data.Span, MemoryMarshal.Cast<float, int>(_data.Span), start, length, _peers, _format,
+                _slots.Span.Slice(slot * _segmentElements, length), final: step == _n - 2);
+        }
+
+        private MessageStatus Wait(Request? request, int item, string what)
+        {
+            if (request is null) return default;
+            var left = _timeout == Timeout.InfiniteTimeSpan ? _timeout : _timeout - _clock.Elapsed;
+            if (left <= TimeSpan.Zero)
+                throw new CommunicationTimeoutException($"rank {_rank}: the masked ring AllReduce ran past its timeout of {_timeout} before the {what} of step {Step(item)}, segment {item % _segments} (rank {(what == "send" ? _right : _left)}).");
+            try { return request.Wait(left); }
+            catch (CommunicationTimeoutException e)
+            {
+                throw new CommunicationTimeoutException($"rank {_rank}: the masked ring AllReduce timed out after {_timeout} in the {what} of step {Step(item)}, segment {item % _segments} (rank {(what == "send" ? _right : _left)}): {e.Message}");
+            }
+        }
+
+        /// <summary>After a failure: give what is still in flight a moment to end, so no transfer touches the caller's memory after the throw.</summary>
+        private void Drain()
+        {
+            foreach (var request in _sends.Concat(_receives))
+            {
+                if (request is null || request.IsCompleted) continue;
+                try { request.Wait(TimeSpan.FromSeconds(1)); }
+                catch (CollectiveException) { }
+            }
         }
     }
 
@@ -149,27 +265,6 @@ internal static class MaskedRing
                 (Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref s, (nuint)i)) * factor).StoreUnsafe(ref o, (nuint)i);
         }
         for (; i < q.Length; i++) output[i] = q[i] * inverse;
-    }
-
-    private static void Exchange<T>(Communicator communicator, ReadOnlySpan<T> send, int right, Span<T> receive, int left, TimeSpan timeout)
-        where T : unmanaged
-    {
-        // Both ends compute the same lengths, so an empty side is skipped on both ends alike.
-        if (send.Length > 0 && receive.Length > 0)
-            communicator.SendReceive(send, right, Tag, receive, left, Tag, timeout);
-        else if (send.Length > 0)
-            communicator.Send(send, right, Tag, timeout);
-        else if (receive.Length > 0)
-            communicator.Receive(receive, left, Tag, timeout);
-    }
-
-    private static TimeSpan Remaining(Stopwatch clock, TimeSpan timeout, int rank, int step, int segment, string phase)
-    {
-        if (timeout == Timeout.InfiniteTimeSpan) return timeout;
-        var left = timeout - clock.Elapsed;
-        if (left <= TimeSpan.Zero)
-            throw new CommunicationTimeoutException($"rank {rank}: the masked ring AllReduce ran past its timeout of {timeout} at step {step} ({phase}), segment {segment}.");
-        return left;
     }
 
     /// <summary>Segment j of a chunk, clipped to the vector: (start, length), length 0 past the end.</summary>
