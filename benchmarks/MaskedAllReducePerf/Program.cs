@@ -4,8 +4,8 @@ using AllReduceNet.Collectives.Transports.InProcess;
 using AllReduceNet.Collectives.Transports.Mpi;
 using AllReduceNet.Privacy;
 
-// MaskedAllReducePerf: the masked ring AllReduce (all-pairs masks, and ring-neighbour masks) against the plain float
-// ring AllReduce of the same bytes, in the same run, in-process (--ranks N) or under mpiexec (one rank per process).
+// MaskedAllReducePerf: the masked ring AllReduce (all-pairs masks fused into the ring, the same unfused as passes
+// around the integer ring, and ring-neighbour masks) against the plain float ring AllReduce of the same bytes, in the same run, in-process (--ranks N) or under mpiexec (one rank per process).
 //   --ranks N        in-process ranks (ignored under mpiexec); default 2
 //   --sizes LIST     message sizes in MiB, comma-separated; default 1,16,64
 //   --iters N        timed calls per variant and round; default 10 (at most 3 at 64 MiB and up)
