@@ -14,7 +14,9 @@ namespace AllReduceNet.Privacy;
 /// (+PRG(s_ij) for a peer j &gt; i, -PRG(s_ij) for j &lt; i; PRG = Philox4x32-10, seeds from ECDH P-256 and HKDF, fresh
 /// for every call) before an ordinary integer AllReduce (any algorithm: ring, tree, recursive doubling, MPI's own),
 /// whose sums wrap modulo 2^32. The masks cancel in the total, so after dequantization the result equals the plain
-/// sum of the quantized vectors exactly, bitwise identical on every rank.
+/// sum of the quantized vectors exactly, bitwise identical on every rank. On the ring (and Auto) the quantizing,
+/// masking and dequantizing happen segment by segment inside the ring (<see cref="MaskedRing"/>), not as passes of
+/// their own around it; the messages and the result are the same.
 /// <para>
 /// Vocabulary: the format is <see cref="FixedPointFormat"/> (clip range R, scale 2^f); a call is one
 /// <see cref="Sum"/> or <see cref="StartSum"/>; a peer is a rank this rank shares a mask with. The error bound, the
@@ -30,7 +32,7 @@ public sealed class MaskedAllReduce
     /// <summary>Elements quantized and masked as one unit: 64 KiB of integers, which stay in L2 while every peer's mask is added.</summary>
     private const int BlockElements = 16384;
 
-    private const int OptionBytes = 12;
+    private const int OptionBytes = 16;
     private readonly Communicator _communicator;
     private readonly PairwiseMaskKeys _keys;
     private readonly ParallelOptions _parallel;
@@ -109,13 +111,23 @@ public sealed class MaskedAllReduce
     /// dequantized; bitwise identical on every rank. Every rank passes the same length.
     /// </summary>
     /// <param name="data">This rank's vector in; the sum out. The work is done in this memory, so after an exception it holds masked integers, not the input.</param>
-    /// <param name="options">Options of the integer AllReduce (algorithm, timeout, segment size); null means the defaults.</param>
-    /// <exception cref="CollectiveMismatchException">Ranks passed different lengths (with validation on).</exception>
+    /// <param name="options">
+    /// Options of the AllReduce (algorithm, timeout, segment size); null means the defaults. Ring and Auto (with
+    /// <see cref="MaskedAllReduceOptions.MaxThreads"/> 1) run the fused <see cref="MaskedRing"/>; the other algorithms
+    /// quantize and mask the whole vector, then run that algorithm's integer AllReduce.
+    /// </param>
+    /// <exception cref="CollectiveMismatchException">Ranks passed different lengths (with validation on; the unfused path).</exception>
+    /// <exception cref="PrivacyException">The fused ring received a segment of another length than its own: ranks passed different lengths.</exception>
     /// <exception cref="CommunicationTimeoutException">A peer did not arrive in time.</exception>
     public void Sum(Span<float> data, CollectiveOptions? options = null)
     {
         // In place: the integers live in the floats' own memory (each element is read before it is overwritten), so
         // no buffer is touched besides the caller's; on a memory-bound machine that is a third less traffic per pass.
+        if (UsesFusedRing(options))
+        {
+            MaskedRing.Run(_communicator, data, PeersForCall(_calls++), Format, options);
+            return;
+        }
         var integers = MemoryMarshal.Cast<float, int>(data);
         QuantizeAndMask(data, integers, _calls++);
         _communicator.AllReduce<int>(integers, ReduceOp.Sum, options);
@@ -145,9 +157,7 @@ public sealed class MaskedAllReduce
     /// </summary>
     internal void QuantizeAndMask(ReadOnlySpan<float> x, Span<int> masked, long call)
     {
-        var peers = new MaskPeer[_keys.Peers.Length];
-        for (int p = 0; p < peers.Length; p++)
-            peers[p] = new MaskPeer { Seed = _keys.SeedFor(p, call), Sign = _keys.Peers[p] > _communicator.Rank ? 1 : -1 };
+        var peers = PeersForCall(call);
         float clip = Format.ClipRange, scale = Format.Scale;
         int n = x.Length, blocks = (n + BlockElements - 1) / BlockElements;
         if (blocks <= 1 || Options.MaxThreads == 1)
@@ -177,22 +187,29 @@ public sealed class MaskedAllReduce
         }
     }
 
-    /// <summary>output[i] = sum[i] / 2^f: int to float rounds once (to nearest) and the power of two is exact, so
-    /// this equals the kernels' (float)(q / (double)scale) bit for bit. output may be sum's own memory.</summary>
-    internal void Dequantize(ReadOnlySpan<int> sum, Span<float> output)
+    /// <summary>output[i] = sum[i] / 2^f (<see cref="MaskedRing.Dequantize"/>); output may be sum's own memory.</summary>
+    internal void Dequantize(ReadOnlySpan<int> sum, Span<float> output) => MaskedRing.Dequantize(sum, output, 1f / Format.Scale);
+
+    /// <summary>The fused ring's <see cref="Sum"/>, with <paramref name="observeSent"/> shown every reduce-scatter segment as it is sent (for the tests).</summary>
+    internal void SumObservingSends(Span<float> data, CollectiveOptions? options, Action<int, ReadOnlySpan<int>> observeSent) =>
+        MaskedRing.Run(_communicator, data, PeersForCall(_calls++), Format, options, observeSent);
+
+    /// <summary>Every peer's seed for call <paramref name="call"/> and the sign of its mask (+ for a higher rank).</summary>
+    internal MaskPeer[] PeersForCall(long call)
     {
-        float inverse = 1f / Format.Scale;
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            ref int s = ref MemoryMarshal.GetReference(sum);
-            ref float o = ref MemoryMarshal.GetReference(output);
-            var factor = Vector256.Create(inverse);
-            for (; i + 8 <= sum.Length; i += 8)
-                (Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref s, (nuint)i)) * factor).StoreUnsafe(ref o, (nuint)i);
-        }
-        for (; i < sum.Length; i++) output[i] = sum[i] * inverse;
+        var peers = new MaskPeer[_keys.Peers.Length];
+        for (int p = 0; p < peers.Length; p++)
+            peers[p] = new MaskPeer { Seed = _keys.SeedFor(p, call), Sign = _keys.Peers[p] > _communicator.Rank ? 1 : -1 };
+        return peers;
     }
+
+    /// <summary>
+    /// The ring (and Auto, whose large messages go to the ring) runs as <see cref="MaskedRing"/>, with the masking inside
+    /// the ring; the other algorithms, and several threads per rank, run as quantize and mask, then that algorithm's
+    /// integer AllReduce, then dequantize.
+    /// </summary>
+    private bool UsesFusedRing(CollectiveOptions? options) =>
+        Options.FuseIntoRing && Options.MaxThreads == 1 && (options?.Algorithm ?? AllReduceAlgorithm.Auto) is AllReduceAlgorithm.Ring or AllReduceAlgorithm.Auto;
 
     internal void Release(int[] buffer) => ArrayPool<int>.Shared.Return(buffer);
 
@@ -218,11 +235,12 @@ public sealed class MaskedAllReduce
         BinaryPrimitives.WriteSingleLittleEndian(target, options.ClipRange);
         BinaryPrimitives.WriteInt32LittleEndian(target[4..], options.FractionalBits ?? -1);
         BinaryPrimitives.WriteInt32LittleEndian(target[8..], options.Neighbours ?? -1);
+        BinaryPrimitives.WriteInt32LittleEndian(target[12..], options.FuseIntoRing ? 1 : 0);
     }
 
     private static string Describe(ReadOnlySpan<byte> o)
     {
         int bits = BinaryPrimitives.ReadInt32LittleEndian(o[4..]), k = BinaryPrimitives.ReadInt32LittleEndian(o[8..]);
-        return $"ClipRange {BinaryPrimitives.ReadSingleLittleEndian(o)}, FractionalBits {(bits == -1 ? "auto" : bits)}, Neighbours {(k == -1 ? "all" : k)}";
+        return $"ClipRange {BinaryPrimitives.ReadSingleLittleEndian(o)}, FractionalBits {(bits == -1 ? "auto" : bits)}, Neighbours {(k == -1 ? "all" : k)}, FuseIntoRing {BinaryPrimitives.ReadInt32LittleEndian(o[12..]) == 1}";
     }
 }

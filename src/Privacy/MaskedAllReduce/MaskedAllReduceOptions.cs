@@ -28,6 +28,13 @@ public sealed record MaskedAllReduceOptions
     /// </summary>
     public int? Neighbours { get; init; }
 
+    /// <summary>
+    /// True (the default): on the ring and Auto, with <see cref="MaxThreads"/> 1, quantize, mask and dequantize segment
+    /// by segment inside the ring (<see cref="MaskedRing"/>). False: as separate passes around the integer ring (the
+    /// earlier path, kept to compare against). Both give the same bits; every rank must pass the same value.
+    /// </summary>
+    public bool FuseIntoRing { get; init; } = true;
+
     /// <summary>Threads one call may use to quantize, mask and dequantize; default 1 (ranks are usually one per core already).</summary>
     public int MaxThreads { get; init; } = 1;
 }

@@ -1,0 +1,115 @@
+using AllReduceNet.Collectives;
+using AllReduceNet.Collectives.Transports.InProcess;
+using Masked = AllReduceNet.Privacy.MaskedAllReduce;
+
+namespace AllReduceNet.Privacy.Tests.MaskedRing;
+
+/// <summary>
+/// The fused masked ring (<see cref="Privacy.MaskedRing"/>: masking inside the ring, segment by segment): exact
+/// against the plain quantized sum with many segments in flight and ragged chunks, bitwise equal to the unfused
+/// path, and what a rank sends during reduce-scatter is masked.
+/// </summary>
+public class MaskedRingTests
+{
+    private static readonly InProcessWorldOptions World = new() { Timeout = TimeSpan.FromSeconds(60) };
+
+    public static TheoryData<int> RankCounts => new(Enumerable.Range(2, 15));
+
+    /// <summary>Segments of 64 elements: every call runs many (step, segment) items, two receives ahead, with chunks that end mid-segment.</summary>
+    [Theory]
+    [MemberData(nameof(RankCounts))]
+    public void ManySegments_EqualThePlainQuantizedSumExactly(int ranks)
+    {
+        int[] counts = [0, 1, 17, 16 * ranks - 1, 16 * ranks + 1, 4099, 50_003];
+        var options = new MaskedAllReduceOptions { ClipRange = 1.5f };
+        var collective = new CollectiveOptions { Algorithm = AllReduceAlgorithm.Ring, SegmentBytes = 256 };
+        int bits = MaskedFormat.FinestSafeBits(1.5f, ranks);
+        var results = InProcessWorld.Run(ranks, comm =>
+        {
+            var masked = Masked.Create(comm, options);
+            return counts.Select((count, c) =>
+            {
+                var data = MaskedReference.Input(comm.Rank, count, 1.5f, seed: c);
+                masked.Sum(data, collective);
+                return data;
+            }).ToArray();
+        }, World);
+        for (int c = 0; c < counts.Length; c++)
+        {
+            var expected = MaskedReference.QuantizedSum(Enumerable.Range(0, ranks).Select(r => MaskedReference.Input(r, counts[c], 1.5f, seed: c)).ToArray(), 1.5f, bits);
+            for (int r = 0; r < ranks; r++)
+            {
+                int at = MaskedReference.FirstDifference(expected, results[r][c]);
+                Assert.True(at < 0, $"{ranks} ranks, count {counts[c]}: rank {r} has {(at < 0 ? 0 : results[r][c][at])} at [{at}], the plain quantized sum is {(at < 0 ? 0 : expected[at])}");
+            }
+        }
+    }
+
+    /// <summary>The fused ring and the unfused path (quantize and mask, integer tree, dequantize) give the same bits, call after call.</summary>
+    [Theory]
+    [InlineData(3, null)]
+    [InlineData(7, 1)]
+    public void FusedRing_GivesTheSameBitsAsTheUnfusedPath(int ranks, int? neighbours)
+    {
+        const int count = 30_011;
+        var options = new MaskedAllReduceOptions { ClipRange = 1f, Neighbours = neighbours };
+        var results = InProcessWorld.Run(ranks, comm =>
+        {
+            var masked = Masked.Create(comm, options);
+            var fused = MaskedReference.Input(comm.Rank, count, 1f, seed: 1);
+            var unfused = (float[])fused.Clone();
+            masked.Sum(fused, new CollectiveOptions { Algorithm = AllReduceAlgorithm.Ring, SegmentBytes = 4096 });
+            masked.Sum(unfused, new CollectiveOptions { Algorithm = AllReduceAlgorithm.Tree });
+            return (fused, unfused);
+        }, World);
+        foreach (var (fused, unfused) in results)
+            Assert.Equal(-1, MaskedReference.FirstDifference(unfused, fused));
+    }
+
+    /// <summary>
+    /// Every segment a rank sends during reduce-scatter, for a constant input (the worst case), is uniform on the top
+    /// byte and never the plain quantized value times the number of ranks it could hold.
+    /// </summary>
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void WhatARankSends_IsMasked(int ranks)
+    {
+        const int count = 1 << 17;
+        var options = new MaskedAllReduceOptions { ClipRange = 1f };
+        var sent = InProcessWorld.Run(ranks, comm =>
+        {
+            var masked = Masked.Create(comm, options);
+            var words = new List<int>();
+            var data = new float[count];
+            data.AsSpan().Fill(0.25f);
+            masked.SumObservingSends(data, new CollectiveOptions { SegmentBytes = 8192 }, (_, segment) => words.AddRange(segment.ToArray()));
+            return (Words: words.ToArray(), masked.Format, Sum: data[0]);
+        }, World);
+        int plain = MaskedReference.Quantize(0.25f, 1f, sent[0].Format.FractionalBits);
+        for (int r = 0; r < ranks; r++)
+        {
+            var words = sent[r].Words;
+            Assert.Equal((ranks - 1) * (count / ranks), words.Length);
+            double chi = MaskedReference.ChiSquareOfTopByte(words);
+            Assert.True(chi < 400, $"rank {r} of {ranks}: what it sent has chi-square {chi:F0} on the top byte over 255 degrees of freedom: not uniform");
+            for (int members = 1; members < ranks; members++)
+                Assert.DoesNotContain(words.Take(256), w => w == members * plain);
+            Assert.Equal(ranks * 0.25f, sent[r].Sum);
+        }
+    }
+
+    [Fact]
+    public void DifferentLengths_FailWithANamedError_NotAHang()
+    {
+        var quick = new InProcessWorldOptions { Timeout = TimeSpan.FromSeconds(5) };
+        var error = Assert.ThrowsAny<Exception>(() => InProcessWorld.Run(2, comm =>
+        {
+            var masked = Masked.Create(comm);
+            var data = new float[comm.Rank == 0 ? 1000 : 3000];
+            masked.Sum(data, new CollectiveOptions { Algorithm = AllReduceAlgorithm.Ring, Timeout = TimeSpan.FromSeconds(3) });
+            return 0;
+        }, quick));
+        Assert.Contains("rank", error.ToString());
+    }
+}
