@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using AllReduceNet.Collectives.Diagnostics;
+
 namespace AllReduceNet.Collectives.Operators;
 
 /// <summary>
@@ -11,7 +14,9 @@ internal static unsafe class Reducer<T, TOp> where T : unmanaged where TOp : str
     {
         int count = (int)(bytes / sizeof(T));
         var target = new Span<T>(mine, count);
+        long start = Timeline.IsEnabled ? Stopwatch.GetTimestamp() : 0;
         TOp.Apply(target, new ReadOnlySpan<T>(incoming, count), target);
+        if (Timeline.IsEnabled) Timeline.Reduced(start, bytes);
     }
 
     public static delegate*<void*, void*, long, void> Pointer => &Apply;
