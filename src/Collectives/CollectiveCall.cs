@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using AllReduceNet.Collectives.Diagnostics;
 using AllReduceNet.Collectives.Operators;
 
@@ -107,9 +106,9 @@ internal readonly unsafe struct CollectiveCall
         if (pending.Slot != null)
         {
             var mine = new Span<T>(pending.Target, (int)pending.Length);
-            long reduceStart = Timeline.IsEnabled ? Stopwatch.GetTimestamp() : 0;
+            long reduceStart = Timeline.Now();
             TOp.Apply(mine, new ReadOnlySpan<T>(pending.Slot, (int)pending.Length), mine);
-            if (Timeline.IsEnabled) Timeline.Reduced(reduceStart, pending.Length * sizeof(T));
+            Timeline.Reduced(reduceStart, pending.Length * sizeof(T));
         }
         Recycle(pending.Request);
     }
@@ -173,7 +172,7 @@ internal readonly unsafe struct CollectiveCall
     private void Await(Request request, Request? sibling)
     {
         if (request.IsCompleted) return;   // the common case, without reading the clock
-        long waitStart = Timeline.IsEnabled ? Stopwatch.GetTimestamp() : 0;
+        long waitStart = Timeline.Now();
         while (!request.WaitCore(Deadline.Within(CollectiveFailures.PollInterval)))
         {
             if (_comm.Failures.PeerFailure(CallNumber, Operation) is { } failed) throw failed;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using AllReduceNet.Collectives.Transports.InProcess;
 
 namespace AllReduceNet.Collectives.Diagnostics;
@@ -74,9 +75,16 @@ public static class Timeline
         Record(_currentPid, first ? "wait for peers" : "transfer", "phase", startTicks, Stopwatch.GetTimestamp(), null);
     }
 
-    /// <summary>Records a reduction by this thread, charged to the collective that runs on it.</summary>
-    internal static void Reduced(long startTicks, long bytes) =>
-        Record(_currentPid, "reduce", "phase", startTicks, Stopwatch.GetTimestamp(), null, bytes);
+    /// <summary>The time now, in Stopwatch ticks, when the timeline is on; 0 (without reading the clock) when it is off.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static long Now() => IsEnabled ? Stopwatch.GetTimestamp() : 0;
+
+    /// <summary>Records a reduction by this thread since <paramref name="startTicks"/> (from <see cref="Now"/>), charged to the collective that runs on it; nothing when the timeline is off.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Reduced(long startTicks, long bytes)
+    {
+        if (IsEnabled) Record(_currentPid, "reduce", "phase", startTicks, Stopwatch.GetTimestamp(), null, bytes);
+    }
 
     internal static void Record(int pid, string name, string category, long startTicks, long endTicks, string? args, long bytes = 0) =>
         TimelineRecorder.Mine.Add(new TimelineEvent(pid, Environment.CurrentManagedThreadId, name, category, startTicks, endTicks, args, bytes));

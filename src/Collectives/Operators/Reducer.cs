@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using AllReduceNet.Collectives.Diagnostics;
 
 namespace AllReduceNet.Collectives.Operators;
@@ -14,9 +13,9 @@ internal static unsafe class Reducer<T, TOp> where T : unmanaged where TOp : str
     {
         int count = (int)(bytes / sizeof(T));
         var target = new Span<T>(mine, count);
-        long start = Timeline.IsEnabled ? Stopwatch.GetTimestamp() : 0;
+        long start = Timeline.Now();
         TOp.Apply(target, new ReadOnlySpan<T>(incoming, count), target);
-        if (Timeline.IsEnabled) Timeline.Reduced(start, bytes);
+        Timeline.Reduced(start, bytes);
     }
 
     public static delegate*<void*, void*, long, void> Pointer => &Apply;

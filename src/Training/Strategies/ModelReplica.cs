@@ -1,3 +1,5 @@
+using AllReduceNet.Collectives;
+using AllReduceNet.Collectives.Diagnostics;
 using AllReduceNet.Training.Data;
 using AllReduceNet.Training.Model;
 
@@ -13,6 +15,7 @@ internal sealed class ModelReplica : IDisposable
     private readonly Activations _activations;
     private readonly LossHead _head;
     private readonly BatchInput _input;
+    private readonly Communicator _world;
 
     /// <summary>A replica for one of <paramref name="shares"/> ranks that split each global batch.</summary>
     public ModelReplica(StrategyContext context, int shares)
@@ -23,6 +26,7 @@ internal sealed class ModelReplica : IDisposable
         _activations = Model.CreateActivations(maxLocal);
         _head = new LossHead(context.Backend, Model.OutputSize, maxLocal);
         _input = new BatchInput(context.Backend, context.Data.Train, maxLocal);
+        _world = context.World;
     }
 
     public Mlp Model { get; }
@@ -36,9 +40,15 @@ internal sealed class ModelReplica : IDisposable
     {
         var labels = _input.Load(sampler.Shard(step, share, shares));
         int n = labels.Length;
-        var logits = Model.Forward(_activations, _input.Device, n);
-        var (loss, right) = _head.Compute(logits, labels, sampler.GlobalBatch);
-        Model.Backward(_activations, _input.Device, _head.Gradient, null, n, layerReady);
+        float loss;
+        int right;
+        using (Timeline.Span(_world, "forward", "train"))
+        {
+            var logits = Model.Forward(_activations, _input.Device, n);
+            (loss, right) = _head.Compute(logits, labels, sampler.GlobalBatch);
+        }
+        using (Timeline.Span(_world, "backward", "train"))
+            Model.Backward(_activations, _input.Device, _head.Gradient, null, n, layerReady);
         return new EpochTally(tally.LossSum + (double)loss * n, tally.Correct + right, tally.Samples + n);
     }
 
