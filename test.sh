@@ -12,6 +12,8 @@ dotnet build AllReduceNet.sln -c Release -v q -nologo 2>&1 | tail -n 3
 # was seen returning a kernel's output before the kernel had written it (a Kernels test read 0, 1 run in 5 under that
 # load; 5 of 5 passed alone).
 dotnet test AllReduceNet.sln -c Release --no-build -v q -nologo -m:1 2>&1 | tee "$log" || status=$?
+# The NuGet packages as an outside project uses them: packed into a local feed, samples/AllReduceHello built from it and run.
+bash scripts/check-packages.sh || status=$?
 
 passed=$(grep -Eo 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')

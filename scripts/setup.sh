@@ -10,6 +10,9 @@ command -v mpiexec.openmpi >/dev/null 2>&1 || need+=(openmpi-bin)
 [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || need+=(dataset-fashion-mnist)
 # The serving tests run an Open Inference Protocol client written in Python (standard library only).
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+# The batch-job test brings up a one-node Slurm (scripts/slurm/local-cluster.sh).
+command -v slurmctld >/dev/null 2>&1 || need+=(slurm-wlm)
+command -v munged >/dev/null 2>&1 || need+=(munge)
 
 if [ ${#need[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then

@@ -1,3 +1,4 @@
+using AllReduceNet.Collectives.Diagnostics;
 using AllReduceNet.Collectives.Operators;
 
 namespace AllReduceNet.Collectives;
@@ -105,7 +106,9 @@ internal readonly unsafe struct CollectiveCall
         if (pending.Slot != null)
         {
             var mine = new Span<T>(pending.Target, (int)pending.Length);
+            long reduceStart = Timeline.Now();
             TOp.Apply(mine, new ReadOnlySpan<T>(pending.Slot, (int)pending.Length), mine);
+            Timeline.Reduced(reduceStart, pending.Length * sizeof(T));
         }
         Recycle(pending.Request);
     }
@@ -169,6 +172,7 @@ internal readonly unsafe struct CollectiveCall
     private void Await(Request request, Request? sibling)
     {
         if (request.IsCompleted) return;   // the common case, without reading the clock
+        long waitStart = Timeline.Now();
         while (!request.WaitCore(Deadline.Within(CollectiveFailures.PollInterval)))
         {
             if (_comm.Failures.PeerFailure(CallNumber, Operation) is { } failed) throw failed;
@@ -176,6 +180,7 @@ internal readonly unsafe struct CollectiveCall
             if (sibling is { IsCompleted: true } && sibling.Status.Tag != Tag) throw SignatureMismatch(sibling.Status, sibling.PeerCollectiveCount);
             if (Deadline.HasPassed) throw TimedOut(request);
         }
+        if (Timeline.IsEnabled) Timeline.Waited(CallNumber, waitStart);
     }
 
     /// <summary>

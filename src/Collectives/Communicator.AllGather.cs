@@ -38,6 +38,7 @@ public sealed unsafe partial class Communicator
     private void AllGatherInPlace<T>(Span<T> buffer, long blockLength, CollectiveOptions options) where T : unmanaged
     {
         var call = new CollectiveCall(this, CollectiveKind.AllGather, ElementTypes.Of<T>(), null, blockLength, options);
+        using var timelineSpan = BeginTimeline(call);
         try
         {
             if (options.Validate || EnvironmentSettings.Current.Validate) ArgumentCheck.Run(this, call, null, -1);

@@ -40,6 +40,7 @@ public sealed unsafe partial class Communicator
         ThrowIfDisposed();
         var algorithm = AllReduceAlgorithms.Resolve<T>(options.Algorithm, this, count, op);
         var call = new CollectiveCall(this, AllReduceAlgorithms.KindOf(algorithm), ElementTypes.Of<T>(), op, count, options);
+        using var timelineSpan = BeginTimeline(call);
         try
         {
             if (options.Validate || EnvironmentSettings.Current.Validate) ArgumentCheck.Run(this, call, op, root: -1);

@@ -11,6 +11,7 @@ public sealed partial class Communicator
     {
         ThrowIfDisposed();
         var call = new CollectiveCall(this, CollectiveKind.Barrier, ElementType.Byte, null, 0, options ?? CollectiveOptions.Default);
+        using var timelineSpan = BeginTimeline(call);
         try { BarrierDissemination.Run(call); }
         catch (Exception error)
         {

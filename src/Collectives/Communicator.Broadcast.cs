@@ -17,6 +17,7 @@ public sealed unsafe partial class Communicator
         ThrowHelper.CheckRank(root, Size, nameof(root), Rank);
         options ??= CollectiveOptions.Default;
         var call = new CollectiveCall(this, CollectiveKind.Broadcast, ElementTypes.Of<T>(), null, data.Length, options);
+        using var timelineSpan = BeginTimeline(call);
         try
         {
             if (options.Validate || EnvironmentSettings.Current.Validate) ArgumentCheck.Run(this, call, null, root);

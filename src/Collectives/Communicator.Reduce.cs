@@ -41,6 +41,7 @@ public sealed unsafe partial class Communicator
     private void ReduceCore<T>(T* input, T* rootResult, long count, ReduceOp op, int root, CollectiveOptions options) where T : unmanaged, INumber<T>
     {
         var call = new CollectiveCall(this, CollectiveKind.Reduce, ElementTypes.Of<T>(), op, count, options);
+        using var timelineSpan = BeginTimeline(call);
         try
         {
             if (options.Validate || EnvironmentSettings.Current.Validate) ArgumentCheck.Run(this, call, op, root);

@@ -45,6 +45,7 @@ public sealed unsafe partial class Communicator
     private void ReduceScatterCore<T>(T* data, T* result, long blockLength, ReduceOp op, CollectiveOptions options) where T : unmanaged, INumber<T>
     {
         var call = new CollectiveCall(this, CollectiveKind.ReduceScatter, ElementTypes.Of<T>(), op, blockLength, options);
+        using var timelineSpan = BeginTimeline(call);
         T* work = data;
         try
         {

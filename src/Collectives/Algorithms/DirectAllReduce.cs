@@ -98,7 +98,9 @@ internal static unsafe class DirectAllReduce
             for (int r = 0; r < n; r++)
             {
                 if (r == rank) continue;
+                long reduceStart = Diagnostics.Timeline.Now();
                 TOp.Apply(mine, new ReadOnlySpan<T>((T*)board.Buffer(r) + offset + start, len), mine);
+                Diagnostics.Timeline.Reduced(reduceStart, (long)len * sizeof(T));
             }
         }
     }

@@ -84,8 +84,10 @@ internal static unsafe class RecursiveDoubling
             }
             var mine = new Span<T>(values + offset, length);
             var theirs = new ReadOnlySpan<T>(scratch, length);
+            long reduceStart = Diagnostics.Timeline.Now();
             if (peerFirst) TOp.Apply(theirs, mine, mine);
             else TOp.Apply(mine, theirs, mine);
+            Diagnostics.Timeline.Reduced(reduceStart, (long)length * sizeof(T));
             call.Recycle(received);
             call.Recycle(sent);
         }

@@ -44,7 +44,9 @@ internal static unsafe class TreePipeline
                     // While waiting for the first child, watch the second: a mismatched message from it must not wait on the first.
                     var sibling = c + 1 < children ? requests[segments + slot + 1] : null;
                     call.WaitReceive(requests[segments + slot], length * sizeof(T), sibling);
+                    long reduceStart = Diagnostics.Timeline.Now();
                     TOp.Apply(mine, new ReadOnlySpan<T>(slots + slot * segmentElements, (int)length), mine);
+                    Diagnostics.Timeline.Reduced(reduceStart, length * sizeof(T));
                     call.Recycle(requests[segments + slot]);
                     requests[segments + slot] = null;
                 }

@@ -1,3 +1,5 @@
+using AllReduceNet.Collectives.Diagnostics;
+
 namespace AllReduceNet.Collectives.Operators;
 
 /// <summary>
@@ -11,7 +13,9 @@ internal static unsafe class Reducer<T, TOp> where T : unmanaged where TOp : str
     {
         int count = (int)(bytes / sizeof(T));
         var target = new Span<T>(mine, count);
+        long start = Timeline.Now();
         TOp.Apply(target, new ReadOnlySpan<T>(incoming, count), target);
+        Timeline.Reduced(start, bytes);
     }
 
     public static delegate*<void*, void*, long, void> Pointer => &Apply;

@@ -76,7 +76,7 @@ internal static class TrainCommand
         catch (Exception e) when (Unwrap(e) is TrainingException problem)
         {
             // Under MPI only the lowest rank that found a problem prints it (usually every rank finds the same one).
-            if (WorldLauncher.ShouldReport(problem)) error.WriteLine($"error: {problem.Message}");
+            if (WorldLauncher.ShouldReport(problem)) error.WriteLine($"{WorldLauncher.RankPrefix}error: {problem.Message}");
             return 2;
         }
         finally

@@ -1,4 +1,5 @@
 using AllReduceNet.Collectives;
+using AllReduceNet.Collectives.Diagnostics;
 using AllReduceNet.Training.Checkpoints;
 using AllReduceNet.Training.Data;
 using AllReduceNet.Training.Optim;
@@ -44,7 +45,7 @@ internal sealed class DdpStrategy : IStrategy
             _buckets.BeginStep();
             tally = _replica.ForwardBackward(sampler, step, world.Rank, world.Size, tally, _buckets.LayerReady);
             _buckets.EndStep();
-            _optimizer.Step();
+            using (Timeline.Span(world, "optimizer step", "train")) _optimizer.Step();
             onStep(step);
         }
         return tally;

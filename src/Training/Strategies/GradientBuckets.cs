@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using AllReduceNet.Collectives;
+using AllReduceNet.Collectives.Diagnostics;
 using AllReduceNet.Privacy;
 using AllReduceNet.Training.Model;
 
@@ -88,7 +89,8 @@ internal sealed class GradientBuckets
             return;
         }
         long start = Stopwatch.GetTimestamp();
-        world.AllReduce(_gradients.AsSpan(offset, length), ReduceOp.Sum, _context.Collective);
+        using (Timeline.Span(world, "bucket AllReduce", "train"))
+            world.AllReduce(_gradients.AsSpan(offset, length), ReduceOp.Sum, _context.Collective);
         _context.Clock.Add(start);
     }
 
@@ -97,10 +99,15 @@ internal sealed class GradientBuckets
     public void EndStep()
     {
         long start = Stopwatch.GetTimestamp();
-        foreach (var handle in _pending) handle.Wait();
-        _pending.Clear();
-        foreach (var handle in _maskedPending) handle.Wait();
-        _maskedPending.Clear();
+        // With overlap the buckets' AllReduce runs on the communicator's progress thread (its own events); this span is
+        // the part the backward pass did not hide.
+        using (Timeline.Span(_context.World, "bucket AllReduce", "train"))
+        {
+            foreach (var handle in _pending) handle.Wait();
+            _pending.Clear();
+            foreach (var handle in _maskedPending) handle.Wait();
+            _maskedPending.Clear();
+        }
         _context.Clock.Add(start);
         if (_context.World.Size == 1) return;
         var layout = _context.Layout;

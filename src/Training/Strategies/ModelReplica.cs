@@ -1,4 +1,6 @@
 using AllReduceNet.Kernels;
+using AllReduceNet.Collectives;
+using AllReduceNet.Collectives.Diagnostics;
 using AllReduceNet.Training.Data;
 using AllReduceNet.Training.Model;
 using AllReduceNet.Training.Privacy;
@@ -25,6 +27,7 @@ internal sealed class ModelReplica : IDisposable
     private readonly NoiseShare? _noise;
     private readonly int _maxLocal;
     private long _privateSteps;
+    private readonly Communicator _world;
 
     /// <summary>A replica for one of <paramref name="shares"/> ranks that split each global batch.</summary>
     public ModelReplica(StrategyContext context, int shares)
@@ -45,6 +48,7 @@ internal sealed class ModelReplica : IDisposable
             _clipping = new PerExampleClipping(context.Backend, maxLocal);
             _noise = new NoiseShare(_dp.NoiseMultiplier * _dp.ClipNorm, shares, _dp.SecureRandom);
         }
+        _world = context.World;
     }
 
     /// <summary>The per-example norms and clip factors of the last DP-SGD step (tests); null without --dp.</summary>
@@ -62,9 +66,15 @@ internal sealed class ModelReplica : IDisposable
         if (_dp is not null) return PrivateForwardBackward(sampler.Shard(step, share, shares), sampler.GlobalBatch, tally, layerReady);
         var labels = _input.Load(sampler.Shard(step, share, shares));
         int n = labels.Length;
-        var logits = Model.Forward(_activations, _input.Device, n);
-        var (loss, right) = _head.Compute(logits, labels, sampler.GlobalBatch);
-        Model.Backward(_activations, _input.Device, _head.Gradient, null, n, layerReady);
+        float loss;
+        int right;
+        using (Timeline.Span(_world, "forward", "train"))
+        {
+            var logits = Model.Forward(_activations, _input.Device, n);
+            (loss, right) = _head.Compute(logits, labels, sampler.GlobalBatch);
+        }
+        using (Timeline.Span(_world, "backward", "train"))
+            Model.Backward(_activations, _input.Device, _head.Gradient, null, n, layerReady);
         return new EpochTally(tally.LossSum + (double)loss * n, tally.Correct + right, tally.Samples + n);
     }
 

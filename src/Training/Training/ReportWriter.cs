@@ -4,8 +4,9 @@ using System.Text.Json;
 namespace AllReduceNet.Training.Training;
 
 /// <summary>
-/// Rank 0's output: a line per epoch, a progress line during an epoch (only when stdout is a terminal, redrawn with a
-/// carriage return), and optionally JSON-lines records in the --log-json file.
+/// Rank 0's output: a line per epoch, progress during an epoch, and optionally JSON-lines records in the --log-json
+/// file. Progress is a bar redrawn with carriage returns only on a terminal; elsewhere (a file, a pipe, or any
+/// MPI or batch job: <see cref="Cli.BatchOutput"/>) it is a plain line at most every <see cref="PlainProgressInterval"/>.
 /// </summary>
 internal sealed class ReportWriter
 {
@@ -13,14 +14,21 @@ internal sealed class ReportWriter
     private readonly string? _jsonPath;
     private readonly bool _quiet;
     private readonly bool _progress;
+    private readonly TimeSpan _plainInterval;
     private long _lastProgress;
+    private long _lastPlainProgress;
 
-    public ReportWriter(TextWriter output, string? jsonPath, bool quiet)
+    /// <summary>How often a plain progress line is written where there is no terminal.</summary>
+    public static readonly TimeSpan PlainProgressInterval = TimeSpan.FromSeconds(30);
+
+    public ReportWriter(TextWriter output, string? jsonPath, bool quiet, TimeSpan? plainProgressInterval = null)
     {
         _output = output;
         _jsonPath = jsonPath;
         _quiet = quiet;
-        _progress = !quiet && ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
+        _progress = !quiet && ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected && !Cli.BatchOutput.IsBatch;
+        _plainInterval = plainProgressInterval ?? PlainProgressInterval;
+        _lastPlainProgress = Environment.TickCount64;
     }
 
     public void Line(string text)
@@ -32,8 +40,16 @@ internal sealed class ReportWriter
 
     public void Progress(int epoch, int step, int steps)
     {
-        if (!_progress) return;
+        if (_quiet) return;
         long now = Environment.TickCount64;
+        if (!_progress)
+        {
+            // A log file gets a line now and then, never control characters.
+            if (now - _lastPlainProgress < (long)_plainInterval.TotalMilliseconds || step + 1 == steps) return;
+            _lastPlainProgress = now;
+            _output.WriteLine($"epoch {epoch}: step {step + 1}/{steps} ({100L * (step + 1) / steps}%)");
+            return;
+        }
         if (now - _lastProgress < 250 && step + 1 < steps) return;
         _lastProgress = now;
         int width = 30, filled = (int)((long)width * (step + 1) / steps);

@@ -48,6 +48,9 @@ internal static class WorldLauncher
             throw new TrainingException($"rank {rank} could not start (it prints why); stopping.");
     }
 
+    /// <summary>What this process puts before the lines it prints: "[rank N] " in an MPI job of several processes, else nothing.</summary>
+    public static string RankPrefix => _mpiWorld is { } world ? Cli.BatchOutput.RankPrefix(world.Rank, world.Size) : "";
+
     /// <summary>True in the process that should print <paramref name="problem"/>.</summary>
     public static bool ShouldReport(TrainingException problem) =>
         _mpiWorld is null || _mpiWorld.Rank == (_firstFailedRank ?? 0);

@@ -91,6 +91,7 @@ public static class MpiRuntime
                     $"or set {MpiLibraryLoader.LibraryVariable} to the library of the mpiexec's family.", -1, -1);
             }
             _world = world;
+            Diagnostics.Timeline.ProcessRank = world.Rank;
             if (!_hookInstalled)
             {
                 AppDomain.CurrentDomain.UnhandledException += OnUnhandledException;
@@ -113,6 +114,8 @@ public static class MpiRuntime
         {
             if (_library is not { IsFinalized: false } mpi) return;
             int rank = _world?.Rank ?? -1;
+            // The timeline's parts are written and merged while the world can still meet at a barrier.
+            if (Diagnostics.Timeline.IsEnabled && _world is { IsDisposed: false } timelineWorld) Diagnostics.TimelineFiles.WriteMpi(timelineWorld);
             _world?.Dispose();
             MpiTransport.WithdrawControlReceives();
             mpi.IsFinalized = true;
