@@ -36,7 +36,7 @@ internal static class FederatedSettingsValidator
                 ("--mu", options.Mu is not null), ("--server-lr", options.ServerLr is not null),
                 ("--server-momentum", options.ServerMomentum is not null), ("--dropout", options.Dropout is not null),
                 ("--secure-aggregation", options.SecureAggregation),
-            })
+            }.Concat(RobustSettingsValidator.Options(options)))
                 if (given) throw new TrainingException($"{name} applies to the federated strategies only (--strategy fedavg, fedprox or fedavgm).");
             return null;
         }
@@ -73,6 +73,7 @@ internal static class FederatedSettingsValidator
         return new FederatedSettings(federated, clients, perRound, partition, localEpochs, localBatch, mu, serverLr, serverMomentum, dropout)
         {
             SecureAggregation = ValidateSecureAggregation(options, perRound),
+            Robust = RobustSettingsValidator.Validate(options, clients, perRound),
         };
     }
 

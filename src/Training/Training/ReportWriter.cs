@@ -67,6 +67,8 @@ internal sealed class ReportWriter
     {
         Line(string.Create(CultureInfo.InvariantCulture,
             $"round {r.Round,4}/{r.Rounds}  clients {r.Sampled} sampled, {r.Survived} survived{(r.SurvivorsByStage is { } stages ? $" (stages {string.Join("/", stages)})" : "")}  loss {r.Loss:F4}  test acc {100 * r.TestAccuracy:F2}%  sent {r.BytesSentPerClient / 1024:F1} KiB/client  {r.Seconds:F2} s (aggregation {r.AggregationSeconds:F2} s)") +
+            (r.Malicious is { } bad ? $"  malicious {bad.Length}" : "") +
+            (r.Rejected is { } rejected ? $"  rejected {rejected.Length}, down-weighted {r.DownWeighted?.Length ?? 0}" + (r.Malicious is { } m ? $" ({rejected.Count(m.Contains)} and {r.DownWeighted?.Count(m.Contains) ?? 0} malicious)" : "") : "") +
             (r.AbortReason is null ? "" : $"  aborted: {r.AbortReason}; model unchanged"));
         if (_jsonPath is null) return;
         var record = new Dictionary<string, object?>
@@ -85,6 +87,9 @@ internal sealed class ReportWriter
             ["aborted"] = r.AbortReason,
         };
         if (r.SurvivorsByStage is { } survivors) record["clients_survived_by_stage"] = survivors;
+        if (r.Malicious is { } malicious) record["malicious"] = malicious;
+        if (r.Rejected is { } rejectedIds) record["rejected"] = rejectedIds;
+        if (r.DownWeighted is { } downWeighted) record["down_weighted"] = downWeighted;
         File.AppendAllText(_jsonPath, JsonSerializer.Serialize(record) + "\n");
     }
 }
