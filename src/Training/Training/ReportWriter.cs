@@ -79,7 +79,8 @@ internal sealed class ReportWriter
             ["ranks"] = r.Ranks,
             ["clients_sampled"] = r.Sampled,
             ["clients_survived"] = r.Survived,
-            ["loss"] = r.Loss,
+            // A poisoned run's local loss can overflow; JSON has no Infinity, so it is written as null.
+            ["loss"] = double.IsFinite(r.Loss) ? r.Loss : null,
             ["test_accuracy"] = r.TestAccuracy,
             ["bytes_sent_per_client"] = r.BytesSentPerClient,
             ["round_seconds"] = r.Seconds,
