@@ -86,8 +86,8 @@ public class RobustRuleTests
     public void Krum_refuses_n_below_2f_plus_3_naming_the_rule_and_the_limit()
     {
         Assert.Equal(5, new KrumRule(1).MinimumInputs);
-        Assert.Equal(7, new KrumRule(2, 6).MinimumInputs);
-        Assert.Equal(9, new KrumRule(2, 7).MinimumInputs);   // M <= n - f
+        Assert.Equal(7, new KrumRule(2, 5).MinimumInputs);
+        Assert.Equal(8, new KrumRule(2, 6).MinimumInputs);   // M <= n - f
         var error = Assert.Throws<ArgumentException>(() => new KrumRule(1).Aggregate(Line[..4], Ones(4)));
         Assert.Contains("krum:1 needs at least 5 updates (n >= 2f + 3 = 5 for f = 1)", error.Message);
     }

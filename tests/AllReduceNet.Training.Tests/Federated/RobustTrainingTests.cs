@@ -9,14 +9,14 @@ namespace AllReduceNet.Training.Tests.Federated;
 public class RobustTrainingTests
 {
     private const string Attacked = "--synthetic 600 --layers 12,16,3 --device cpu --quiet --clients 20 --local-batch 8 --lr 0.1 " +
-        "--clients-per-round 10 --rounds 6 --ranks 2 --strategy fedavg --attack signflip:4 --malicious 0.3";
+        "--clients-per-round 10 --ranks 2 --strategy fedavg --attack signflip:4 --malicious 0.3";
 
-    private static List<JsonElement> Train(string args)
+    private static List<JsonElement> Train(string args, int rounds = 6)
     {
         using var dir = new TempDirectory();
         string log = dir.File("log.jsonl");
         var error = new StringWriter();
-        int code = TrainCommand.Run([.. $"{args} --log-json {log} --no-checkpoint".Split(' ', StringSplitOptions.RemoveEmptyEntries)], TextWriter.Null, error);
+        int code = TrainCommand.Run([.. $"{args} --rounds {rounds} --log-json {log} --no-checkpoint".Split(' ', StringSplitOptions.RemoveEmptyEntries)], TextWriter.Null, error);
         Assert.True(code == 0, $"Train exited with {code}: {error}");
         return File.ReadAllLines(log).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
     }
@@ -47,8 +47,8 @@ public class RobustTrainingTests
     [Fact]
     public void Label_flipping_clients_train_on_flipped_labels()
     {
-        var clean = Train(Attacked.Replace("--attack signflip:4 --malicious 0.3", "") + " --rounds 3");
-        var flipped = Train(Attacked.Replace("signflip:4", "labelflip").Replace("0.3", "0.8") + " --rounds 3");
+        var clean = Train(Attacked.Replace("--attack signflip:4 --malicious 0.3", ""), rounds: 3);
+        var flipped = Train(Attacked.Replace("signflip:4", "labelflip").Replace("0.3", "0.8"), rounds: 3);
         Assert.True(flipped[^1].GetProperty("loss").GetDouble() > clean[^1].GetProperty("loss").GetDouble() + 0.2,
             "clients whose labels were flipped should report a worse local fit of the true task");
         Assert.True(flipped[^1].GetProperty("test_accuracy").GetDouble() < clean[^1].GetProperty("test_accuracy").GetDouble());
@@ -57,9 +57,15 @@ public class RobustTrainingTests
     [Fact]
     public void Secure_groups_run_end_to_end_and_reject_whole_groups()
     {
-        var records = Train($"{Attacked} --rounds 2 --secure-aggregation --secure-groups 2 --aggregator median");
-        Assert.All(records, r => Assert.Equal(10, r.GetProperty("clients_sampled").GetInt32()));
-        Assert.True(records[^1].GetProperty("bytes_sent_per_client").GetDouble() > 0);
+        // 10 clients in 5 groups of 2; Krum keeps one group mean and rejects the other 4 groups, both clients of each.
+        var records = Train($"{Attacked} --secure-aggregation --secure-groups 2 --aggregator krum:1", rounds: 2);
+        Assert.All(records, r =>
+        {
+            Assert.Equal(10, r.GetProperty("clients_sampled").GetInt32());
+            Assert.Equal(8, Ids(r, "rejected").Length);
+            Assert.Equal(2, r.GetProperty("clients_survived").GetInt32());
+            Assert.True(r.GetProperty("bytes_sent_per_client").GetDouble() > 0);
+        });
     }
 
     private const int Length = 6;
@@ -117,7 +123,7 @@ public class RobustTrainingTests
     [InlineData("--strategy fedavg --aggregator krum:2 --clients-per-round 6", "--aggregator krum:2 needs n >= 7 updates per round (n >= 2f + 3 = 7 for f = 2), but n = 6 clients per round")]
     [InlineData("--strategy fedavg --aggregator bulyan:2 --clients-per-round 10", "--aggregator bulyan:2 needs n >= 11 updates per round (n >= 4f + 3 = 11 for f = 2), but n = 10")]
     [InlineData("--strategy fedavg --aggregator multikrum:2,9 --clients-per-round 10", "needs n >= 11")]
-    [InlineData("--strategy fedavg --aggregator trimmed-mean:0.2 --clients-per-round 4", "trims at least one")]
+    [InlineData("--strategy fedavg --aggregator trimmed-mean:0.2 --clients-per-round 4", "floor(beta n) >= 1")]
     [InlineData("--strategy fedavg --aggregator krum:1 --secure-aggregation", "add --secure-groups G")]
     [InlineData("--strategy fedavg --aggregator krum:1 --secure-aggregation --secure-groups 3 --clients-per-round 12", "n = 4 groups per round")]
     [InlineData("--strategy fedavg --secure-groups 2 --aggregator median", "--secure-groups needs --secure-aggregation")]
