@@ -41,10 +41,26 @@ internal static class RobustSettingsValidator
         return new RobustSettings(rule, attack, groups);
     }
 
-    /// <summary>The options that are refused with the non-federated strategies.</summary>
-    public static IEnumerable<(string Name, bool Given)> Options(TrainOptions options) =>
+    /// <summary>
+    /// ps --sync --aggregator: the rule each server applies to its shard of the workers' pushes (n = the workers);
+    /// refused with --async (a rule needs all pushes of a step) and below the rule's limit.
+    /// </summary>
+    /// <returns>The rule, or null without --aggregator or with mean (the plain sum).</returns>
+    public static IRobustRule? ValidateParameterServer(TrainOptions options, StrategyKind strategy, int workers)
+    {
+        if (strategy != StrategyKind.ParameterServer || options.Aggregator is not { } text) return null;
+        if (options.Async)
+            throw new TrainingException("--aggregator applies to --strategy ps --sync only: a robust rule needs every worker's push of a step, which --async applies one at a time.");
+        var rule = RobustRules.Parse(text);
+        if (rule is MeanRule) return null;
+        RobustRules.CheckInputs(rule, workers, "workers (--ranks minus --servers)");
+        return rule;
+    }
+
+    /// <summary>The options that are refused with the strategies that cannot use them (--aggregator also works with ps).</summary>
+    public static IEnumerable<(string Name, bool Given)> Options(TrainOptions options, StrategyKind strategy) =>
     [
-        ("--aggregator", options.Aggregator is not null), ("--attack", options.Attack is not null),
+        ("--aggregator", options.Aggregator is not null && strategy != StrategyKind.ParameterServer), ("--attack", options.Attack is not null),
         ("--malicious", options.Malicious is not null), ("--secure-groups", options.SecureGroups is not null),
     ];
 }

@@ -119,7 +119,21 @@ public class RobustTrainingTests
         Assert.Equal(expected.Contributors, actual.Contributors);
     }
 
+    [Fact]
+    public void The_parameter_server_applies_the_rule_to_the_workers_pushes()
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = TrainCommand.Run([.. "--synthetic 600 --layers 12,16,3 --device cpu --strategy ps --sync --servers 1 --ranks 6 --epochs 2 --batch-size 50 --lr 0.1 --aggregator krum:1 --no-checkpoint".Split(' ')],
+            output, error);
+        Assert.True(code == 0, $"Train exited with {code}: {error}");
+        // 5 workers, Krum keeps one push per step: 4 rejected in each of the 2 x 600 / 50 = 24 steps.
+        Assert.Contains("robust krum:1 over the 5 workers' pushes: 96 pushes rejected and 0 down-weighted in 24 server steps", output.ToString());
+    }
+
     [Theory]
+    [InlineData("--strategy ps --servers 1 --ranks 4 --aggregator krum:1", "--aggregator krum:1 needs n >= 5 updates per round (n >= 2f + 3 = 5 for f = 1), but n = 3 workers")]
+    [InlineData("--strategy ps --servers 1 --async --aggregator median", "--aggregator applies to --strategy ps --sync only")]
     [InlineData("--strategy fedavg --aggregator krum:2 --clients-per-round 6", "--aggregator krum:2 needs n >= 7 updates per round (n >= 2f + 3 = 7 for f = 2), but n = 6 clients per round")]
     [InlineData("--strategy fedavg --aggregator bulyan:2 --clients-per-round 10", "--aggregator bulyan:2 needs n >= 11 updates per round (n >= 4f + 3 = 11 for f = 2), but n = 10")]
     [InlineData("--strategy fedavg --aggregator multikrum:2,9 --clients-per-round 10", "needs n >= 11")]
@@ -134,6 +148,7 @@ public class RobustTrainingTests
     [InlineData("--strategy fedavg --aggregator krum:x", "krum needs f")]
     [InlineData("--strategy ddp --aggregator median", "--aggregator applies to the federated strategies only")]
     [InlineData("--strategy ps --servers 1 --attack signflip --malicious 1", "--attack applies to the federated strategies only")]
+    [InlineData("--strategy ps --servers 1 --aggregator krum:1 --secure-groups 2", "--secure-groups applies to the federated strategies only")]
     public void Bad_robust_settings_are_refused_before_training(string args, string expected) =>
-        RefusedArguments.AssertRefused($"--synthetic 600 --layers 12,16,3 --ranks 2 {args}", expected);
+        RefusedArguments.AssertRefused($"--synthetic 600 --layers 12,16,3 {(args.Contains("--ranks") ? "" : "--ranks 2 ")}{args}", expected);
 }
