@@ -62,13 +62,15 @@ internal sealed class ReportWriter
         File.AppendAllText(_jsonPath, JsonSerializer.Serialize(record) + "\n");
     }
 
+    private static string MaliciousAmong(int[] clients, int[]? malicious) => malicious is null ? "" : $" ({clients.Count(malicious.Contains)} malicious)";
+
     /// <summary>The line (and JSON record) of a federated round.</summary>
     public void Round(Federated.RoundReport r)
     {
         Line(string.Create(CultureInfo.InvariantCulture,
             $"round {r.Round,4}/{r.Rounds}  clients {r.Sampled} sampled, {r.Survived} survived{(r.SurvivorsByStage is { } stages ? $" (stages {string.Join("/", stages)})" : "")}  loss {r.Loss:F4}  test acc {100 * r.TestAccuracy:F2}%  sent {r.BytesSentPerClient / 1024:F1} KiB/client  {r.Seconds:F2} s (aggregation {r.AggregationSeconds:F2} s)") +
             (r.Malicious is { } bad ? $"  malicious {bad.Length}" : "") +
-            (r.Rejected is { } rejected ? $"  rejected {rejected.Length}, down-weighted {r.DownWeighted?.Length ?? 0}" + (r.Malicious is { } m ? $" ({rejected.Count(m.Contains)} and {r.DownWeighted?.Count(m.Contains) ?? 0} malicious)" : "") : "") +
+            (r.Rejected is { } rejected ? $"  rejected {rejected.Length}{MaliciousAmong(rejected, r.Malicious)}, down-weighted {r.DownWeighted?.Length ?? 0}{MaliciousAmong(r.DownWeighted ?? [], r.Malicious)}" : "") +
             (r.AbortReason is null ? "" : $"  aborted: {r.AbortReason}; model unchanged"));
         if (_jsonPath is null) return;
         var record = new Dictionary<string, object?>
