@@ -36,7 +36,7 @@ internal static class FederatedSettingsValidator
                 ("--mu", options.Mu is not null), ("--server-lr", options.ServerLr is not null),
                 ("--server-momentum", options.ServerMomentum is not null), ("--dropout", options.Dropout is not null),
                 ("--secure-aggregation", options.SecureAggregation),
-            })
+            }.Concat(RobustSettingsValidator.Options(options, strategy)))
                 if (given) throw new TrainingException($"{name} applies to the federated strategies only (--strategy fedavg, fedprox or fedavgm).");
             ClientDpSettingsValidator.RefuseOutsideFederated(options);
             return null;
@@ -76,6 +76,7 @@ internal static class FederatedSettingsValidator
         {
             SecureAggregation = secure,
             ClientDp = ClientDpSettingsValidator.Validate(options, clients, perRound, rounds, secure),
+            Robust = RobustSettingsValidator.Validate(options, clients, perRound),
         };
     }
 

@@ -165,6 +165,7 @@ internal static class SettingsValidator
             LogJson = options.LogJson,
             Quiet = options.Quiet,
             Federated = federated,
+            ParameterServerRule = RobustSettingsValidator.ValidateParameterServer(options, strategy, workers),
         };
     }
 

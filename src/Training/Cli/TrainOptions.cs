@@ -208,4 +208,16 @@ internal sealed class TrainOptions
 
     [Option("client-dp-secure-rng", HelpText = "--client-dp: draw the noise from the operating system's CSPRNG (as Opacus' secure_mode) instead of the seeded stream (reproducible, but whoever knows --seed can remove the noise).")]
     public bool ClientDpSecureRng { get; set; }
+
+    [Option("aggregator", HelpText = "fedavg/fedprox/fedavgm: how the server combines the clients' updates: mean (default: the sample-weighted mean), median, trimmed-mean:BETA, krum:F, multikrum:F,M, bulyan:F or norm-bound:C (docs/robust-aggregation.md). Refused when the clients per round are below the rule's limit (krum n >= 2f+3, bulyan n >= 4f+3).")]
+    public string? Aggregator { get; set; }
+
+    [Option("attack", HelpText = "fedavg/fedprox/fedavgm: the malicious clients' attack, with --malicious: signflip[:K] (report -K x the delta, K = 1), scale:K, labelflip (train on labels C-1-y), gaussian[:S] (N(0, S^2) elements, S = 1) or alie[:Z] (A Little Is Enough: mean - z std of the benign deltas; z from the paper by default).")]
+    public string? Attack { get; set; }
+
+    [Option("malicious", HelpText = "--attack: the malicious clients, as a fraction of --clients (e.g. 0.2) or a count (e.g. 20); chosen by --seed, fixed for the run.")]
+    public string? Malicious { get; set; }
+
+    [Option("secure-groups", HelpText = "--secure-aggregation with --aggregator: secure aggregation inside random groups of G clients each round, then the robust rule over the group means (the server learns each group's sum; f in the rule counts groups).")]
+    public int? SecureGroups { get; set; }
 }

@@ -26,6 +26,8 @@ internal sealed record TrainSettings
     public int? SecureNeighbours { get; init; }
     public int Servers { get; init; } = 1;
     public bool Async { get; init; }
+    /// <summary>ps --sync --aggregator: the robust rule each server applies to the workers' pushes of its shard; null: their sum.</summary>
+    public Federated.IRobustRule? ParameterServerRule { get; init; }
     public int Staleness { get; init; } = 4;
     public int MicroBatches { get; init; } = 4;
     /// <summary>Dense layers per pipeline stage, one entry per rank.</summary>

@@ -15,5 +15,11 @@ internal sealed record AggregatedUpdate(float[]? Sum, int Contributors, double B
     /// <summary>Secure aggregation: how many clients completed each protocol stage that ran (U1..U4); null for plain.</summary>
     public int[]? SurvivorsByStage { get; init; }
 
+    /// <summary>Robust aggregation: the clients whose updates the rule rejected (ascending); null for the plain sum.</summary>
+    public int[]? Rejected { get; init; }
+
+    /// <summary>Robust aggregation: the clients whose updates the rule down-weighted (clipped, or trimmed in most coordinates).</summary>
+    public int[]? DownWeighted { get; init; }
+
     public static AggregatedUpdate Abort(string reason, double bytesSentPerClient = 0) => new(null, 0, bytesSentPerClient, reason);
 }

@@ -29,8 +29,11 @@ internal sealed class ClientSimulator : IDisposable
     // fedprox: -mu w_global per parameter tensor, added to the gradient (the optimizer's weight decay adds mu w).
     private readonly DeviceBuffer<float>[]? _proximalAnchor;
     private readonly float[] _local;
+    // --attack labelflip: the malicious clients' batches come from the training set with every label y as C - 1 - y.
+    private readonly ClientAttack? _attack;
+    private readonly BatchInput? _flippedInput;
 
-    public ClientSimulator(IKernelBackend backend, Cli.TrainSettings settings, FederatedSettings federated, Dataset train)
+    public ClientSimulator(IKernelBackend backend, Cli.TrainSettings settings, FederatedSettings federated, Dataset train, ClientAttack? attack = null)
     {
         _backend = backend;
         _federated = federated;
@@ -47,6 +50,12 @@ internal sealed class ClientSimulator : IDisposable
         if (federated.ProximalMu > 0)
             _proximalAnchor = _model.ParameterTensors.Select(t => backend.Allocate<float>(t.Length)).ToArray();
         _local = new float[_optimizer.Length];
+        if (attack?.Spec.Kind == AttackKind.LabelFlip)
+        {
+            _attack = attack;
+            var flipped = train.Labels.Select(y => train.Classes - 1 - y).ToArray();
+            _flippedInput = new BatchInput(backend, new Dataset(train.Inputs, flipped, train.Features, train.Classes), federated.LocalBatch);
+        }
     }
 
     /// <summary>Trains client <paramref name="client"/> on <paramref name="samples"/> from <paramref name="global"/>.</summary>
@@ -61,16 +70,17 @@ internal sealed class ClientSimulator : IDisposable
         double lossSum = 0;
         long correct = 0, seen = 0;
         int batch = _federated.LocalBatch;
+        var input = _flippedInput is not null && _attack!.IsMalicious(client) ? _flippedInput : _input;
         for (int epoch = 0; epoch < _federated.LocalEpochs; epoch++)
         {
             FederatedRandom.For(_seed, FederatedRandom.Purpose.LocalShuffle, round, client, epoch).Shuffle(order);
             for (int start = 0; start < order.Length; start += batch)
             {
                 int n = Math.Min(batch, order.Length - start);
-                var labels = _input.Load(order.AsSpan(start, n));
-                var logits = _model.Forward(_activations, _input.Device, n);
+                var labels = input.Load(order.AsSpan(start, n));
+                var logits = _model.Forward(_activations, input.Device, n);
                 var (loss, right) = _head.Compute(logits, labels, n);
-                _model.Backward(_activations, _input.Device, _head.Gradient, null, n);
+                _model.Backward(_activations, input.Device, _head.Gradient, null, n);
                 if (_proximalAnchor is not null)
                     for (int t = 0; t < _proximalAnchor.Length; t++) _backend.Add(_model.GradientTensors[t], _proximalAnchor[t]);
                 _optimizer.Step();
@@ -104,6 +114,7 @@ internal sealed class ClientSimulator : IDisposable
         _activations.Dispose();
         _head.Dispose();
         _input.Dispose();
+        _flippedInput?.Dispose();
         _optimizer.Dispose();
         if (_proximalAnchor is not null)
             foreach (var anchor in _proximalAnchor) anchor.Dispose();

@@ -17,6 +17,10 @@ internal static class FederatedRandom
         SecAggDropoutStage = 5,
         SecAggUnmaskDropout = 6,
         SecAggGraph = 7,
+        // Robust aggregation and attacks (far from the next free number, so parallel additions cannot collide).
+        Malicious = 40,
+        AttackNoise = 41,
+        SecureGroups = 42,
     }
 
     /// <summary>A generator for one purpose of one (round, client); -1 where a coordinate does not apply.</summary>

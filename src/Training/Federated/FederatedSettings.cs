@@ -23,11 +23,15 @@ internal sealed record FederatedSettings(FederatedAlgorithm Algorithm, int Clien
     /// <summary>Client-level DP (--client-dp), or null.</summary>
     public ClientDp.ClientDpSettings? ClientDp { get; init; }
 
+    /// <summary>Robust aggregation, attack simulation and secure groups (--aggregator, --attack, --secure-groups), or null.</summary>
+    public RobustSettings? Robust { get; init; }
+
     /// <summary>How the log names the run, e.g. "fedavg (100 clients, 10 per round, iid)".</summary>
     public string Describe() =>
         $"{Algorithm.ToString().ToLowerInvariant()} ({Clients} clients, {ClientsPerRound} per round, partition {Partition}, local epochs {LocalEpochs}, local batch {LocalBatch}" +
         (Algorithm == FederatedAlgorithm.FedProx ? $", mu {ProximalMu}" : "") +
         (Algorithm == FederatedAlgorithm.FedAvgM ? $", server momentum {ServerMomentum}" : "") +
         (ServerLearningRate != 1f ? $", server lr {ServerLearningRate}" : "") +
-        (Dropout > 0 ? $", dropout {Dropout}" : "") + (SecureAggregation is { } secure ? ", " + secure.Describe() : "") + ")";
+        (Dropout > 0 ? $", dropout {Dropout}" : "") + (SecureAggregation is { } secure ? ", " + secure.Describe() : "") +
+        (Robust is { } robust ? ", " + robust.Describe() : "") + ")";
 }

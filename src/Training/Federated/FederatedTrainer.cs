@@ -38,7 +38,8 @@ internal static class FederatedTrainer
         var layout = new ParameterLayout(settings.Layers);
         initial ??= Trainer.InitialState(settings, layout);
         var partition = ClientPartition.Create(data.Train, federated.Clients, federated.Partition, settings.Seed);
-        using var simulator = new ClientSimulator(backend, settings, federated, data.Train);
+        var attack = federated.Robust?.Attack is { } attackSpec ? new ClientAttack(attackSpec, federated.Clients, settings.Seed) : null;
+        using var simulator = new ClientSimulator(backend, settings, federated, data.Train, attack);
         using var evaluator = new Evaluator(world, backend, settings.Layers, data.Test);
         // Client-level DP: the bookkeeping first (a resumed clip norm, the budget check) so a refused run trains nothing.
         var privacy = federated.ClientDp is { } dp
@@ -59,6 +60,7 @@ internal static class FederatedTrainer
             if (privacy?.Ledger is { } ledger) report.Line($"privacy ledger {ledger.Path}, run {privacy.RunId}" + (ledger.TornLastLine is { } torn ? $"; ignored a torn last line: {torn}" : ""));
             report.Line($"data: {data.Description}; client samples min {sizes[0]}, median {sizes[sizes.Length / 2]}, max {sizes[^1]}; client {settings.Optimizer.Kind} lr {settings.Optimizer.LearningRate} momentum {settings.Optimizer.Momentum}" +
                 (settings.CosineSchedule ? " (cosine decay over rounds)" : "") + (initial.CompletedEpochs > 0 ? $"; resuming after round {initial.CompletedEpochs}" : ""));
+            if (attack is not null) report.Line($"attack: {attack.Spec}: clients {string.Join(",", attack.Malicious)}");
         }
 
         var state = initial;
@@ -81,6 +83,9 @@ internal static class FederatedTrainer
                 seen += clientSeen;
                 afterClient?.Invoke(round + 1, position);
             }
+
+            // Malicious clients replace their updates (collective: alie needs the benign deltas of every rank).
+            if (attack is not null) local = [.. attack.Apply(world, plan, local, vectorLength)];
 
             // Aligned so that aggregation_seconds does not count rank 0 waiting for the slowest rank's local training.
             world.Barrier();
@@ -110,7 +115,8 @@ internal static class FederatedTrainer
                 if (settings.CheckpointPath is not null) CheckpointFile.Write(settings.CheckpointPath, state);
                 privacy?.RecordRound(round);
                 report.Round(new RoundReport(round + 1, settings.Epochs, settings.StrategyName, settings.Ranks, plan.Sampled.Count,
-                    aggregate!.Contributors, sums[1] > 0 ? sums[0] / sums[1] : 0, testAccuracy, aggregate.BytesSentPerClient, seconds, aggregate.AbortReason, aggregationSeconds, aggregate.SurvivorsByStage)
+                    aggregate!.Contributors, sums[1] > 0 ? sums[0] / sums[1] : 0, testAccuracy, aggregate.BytesSentPerClient, seconds, aggregate.AbortReason, aggregationSeconds, aggregate.SurvivorsByStage,
+                    attack?.MaliciousIn(plan), aggregate.Rejected, aggregate.DownWeighted)
                 {
                     ClientDp = privacy is null ? null : new ClientDp.ClientDpRoundReport(privacy.Epsilon, federated.ClientDp!.Delta, roundClip, privacy.ClipNorm),
                 });
@@ -129,8 +135,12 @@ internal static class FederatedTrainer
     /// <exception cref="TrainingException">The secure settings could overflow the modulus or do not fit the rounds.</exception>
     internal static IUpdateAggregator CreateAggregator(FederatedSettings federated, ClientPartition partition, int vectorLength, int seed)
     {
-        if (federated.SecureAggregation is not { } secure) return new PlainUpdateAggregator();
         int maxSamples = partition.Clients.Max(c => c.Length);
+        if (federated.Robust is { Rule: { } rule } robust)
+            return robust.SecureGroups is int groupSize && federated.SecureAggregation is { } grouped
+                ? new GroupedSecureAggregator(rule, grouped, groupSize, federated.ClientsPerRound, maxSamples, vectorLength, seed)
+                : new RobustUpdateAggregator(rule);
+        if (federated.SecureAggregation is not { } secure) return new PlainUpdateAggregator();
         return new SecureUpdateAggregator(secure, secure.CreateSettings(federated.ClientsPerRound, maxSamples, vectorLength), seed);
     }
 }

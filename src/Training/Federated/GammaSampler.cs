@@ -42,6 +42,7 @@ internal static class GammaSampler
         for (int i = 0; i < proportions.Length; i++) proportions[i] /= sum;
     }
 
-    private static double Normal(Random random) =>
+    /// <summary>A standard normal draw (Box-Muller).</summary>
+    public static double Normal(Random random) =>
         Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 }

@@ -12,6 +12,8 @@ internal sealed class RoundPlan
 {
     private readonly bool[] _reports;
     private readonly int _ranks;
+    // A group's plan (Subset): each rank's positions, which follow the parent's assignment rather than an even split.
+    private (int Start, int Length)[]? _rankRanges;
 
     private RoundPlan(int round, int[] sampled, bool[] reports, int ranks)
     {
@@ -34,7 +36,7 @@ internal sealed class RoundPlan
     public int ReportingCount => _reports.Count(r => r);
 
     /// <summary>Positions in <see cref="Sampled"/> that rank <paramref name="rank"/> simulates: [Start, Start + Length).</summary>
-    public (int Start, int Length) PositionsOf(int rank) => EpochSampler.ShardRange(Sampled.Count, rank, _ranks);
+    public (int Start, int Length) PositionsOf(int rank) => _rankRanges?[rank] ?? EpochSampler.ShardRange(Sampled.Count, rank, _ranks);
 
     /// <summary>The rank that simulates the <paramref name="position"/>-th sampled client.</summary>
     public int RankOf(int position)
@@ -45,6 +47,28 @@ internal sealed class RoundPlan
             if (position < start + length) return r;
         }
         throw new ArgumentOutOfRangeException(nameof(position), position, $"the round samples only {Sampled.Count} clients.");
+    }
+
+    /// <summary>
+    /// The plan of a group of this round's clients (--secure-groups): the clients at <paramref name="positions"/>, each
+    /// still simulated by the rank the whole round's plan gives it. Since each rank simulates a contiguous run of the
+    /// ascending sampled list, the group's ascending list is again a contiguous run per rank.
+    /// </summary>
+    public RoundPlan Subset(IEnumerable<int> positions)
+    {
+        var chosen = positions.Order().ToArray();
+        var ranges = new (int Start, int Length)[_ranks];
+        for (int p = 0; p < chosen.Length; p++)
+        {
+            int rank = RankOf(chosen[p]);
+            ranges[rank] = ranges[rank].Length == 0 ? (p, 1) : (ranges[rank].Start, ranges[rank].Length + 1);
+        }
+        for (int rank = 0, next = 0; rank < _ranks; rank++)
+        {
+            if (ranges[rank].Length == 0) ranges[rank] = (next, 0);
+            next = ranges[rank].Start + ranges[rank].Length;
+        }
+        return new RoundPlan(Round, chosen.Select(p => Sampled[p]).ToArray(), chosen.Select(p => _reports[p]).ToArray(), _ranks) { _rankRanges = ranges };
     }
 
     /// <summary>The plan of round <paramref name="round"/> for a world of <paramref name="ranks"/> ranks.</summary>

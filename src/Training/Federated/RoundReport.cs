@@ -16,8 +16,12 @@ namespace AllReduceNet.Training.Federated;
 /// <param name="AbortReason">Why the round left the model unchanged, or null.</param>
 /// <param name="AggregationSeconds">Wall time of the aggregation alone (part of <paramref name="Seconds"/>).</param>
 /// <param name="SurvivorsByStage">Secure aggregation: clients that completed each protocol stage that ran; null for plain.</param>
+/// <param name="Malicious">--attack: the reporting malicious clients of the round; null without an attack.</param>
+/// <param name="Rejected">--aggregator: the clients whose updates the rule rejected; null for the plain sum.</param>
+/// <param name="DownWeighted">--aggregator: the clients whose updates the rule down-weighted; null for the plain sum.</param>
 internal sealed record RoundReport(int Round, int Rounds, string Strategy, int Ranks, int Sampled, int Survived, double Loss,
-    double TestAccuracy, double BytesSentPerClient, double Seconds, string? AbortReason, double AggregationSeconds, int[]? SurvivorsByStage = null)
+    double TestAccuracy, double BytesSentPerClient, double Seconds, string? AbortReason, double AggregationSeconds, int[]? SurvivorsByStage = null,
+    int[]? Malicious = null, int[]? Rejected = null, int[]? DownWeighted = null)
 {
     /// <summary>Client-level DP: the user-level epsilon after the round and the clip norms; null without --client-dp.</summary>
     public ClientDpRoundReport? ClientDp { get; init; }

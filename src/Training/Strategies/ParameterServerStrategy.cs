@@ -39,6 +39,9 @@ internal sealed class ParameterServerStrategy : IStrategy
     private readonly int[] _receive = [];
     private readonly float[][] _replies = [];
     private long _held, _maxStaleness;
+    // --aggregator with --sync: each worker's decoded push of this server's shard, and what the rule did over the run.
+    private readonly float[][] _pushes = [];
+    private long _rejected, _downWeighted, _robustSteps;
 
     public ParameterServerStrategy(StrategyContext context)
     {
@@ -59,6 +62,7 @@ internal sealed class ParameterServerStrategy : IStrategy
             _accumulator = new float[length];
             _receive = new int[SparseGradientCodec.Capacity(length)];
             _replies = Enumerable.Range(0, settings.Async ? _workers : 1).Select(_ => new float[length]).ToArray();
+            if (settings.ParameterServerRule is not null) _pushes = Enumerable.Range(0, _workers).Select(_ => new float[length]).ToArray();
         }
         else
         {
@@ -138,14 +142,30 @@ internal sealed class ParameterServerStrategy : IStrategy
             for (int w = 0; w < _workers; w++)
             {
                 var status = world.Receive<int>(_receive, w, PushTag);
-                SparseGradientCodec.AddTo(_receive.AsSpan(0, (int)status.Count<int>()), _accumulator);
+                if (_pushes.Length > 0) Array.Clear(_pushes[w]);
+                SparseGradientCodec.AddTo(_receive.AsSpan(0, (int)status.Count<int>()), _pushes.Length > 0 ? _pushes[w] : _accumulator);
             }
+            if (_context.Settings.ParameterServerRule is { } rule) RobustSum(rule);
             _optimizer!.Step(_accumulator, _shard);
             _shard.CopyTo(_replies[0], 0);
             for (int w = 0; w < _workers; w++) replies[w] = world.Isend<float>(_replies[0], w, PullTag);
             foreach (var reply in replies) reply.Wait();
             onStep(step);
         }
+    }
+
+    /// <summary>
+    /// The rule over the workers' pushes in place of their sum: each push is one worker's 1/W share of the batch
+    /// gradient, so the rule's result (a mean-like value) times W stands for the sum. Krum-type rules see this server's
+    /// shard only: with --servers 1 that is the whole gradient, with more servers a block-wise Krum.
+    /// </summary>
+    private void RobustSum(Federated.IRobustRule rule)
+    {
+        var outcome = rule.Aggregate(_pushes, Enumerable.Repeat(1.0, _workers).ToArray());
+        System.Numerics.Tensors.TensorPrimitives.Multiply(outcome.Delta, _workers, _accumulator);
+        _rejected += outcome.Rejected.Length;
+        _downWeighted += outcome.DownWeighted.Length;
+        _robustSteps++;
     }
 
     private void ServeAsync(int steps)
@@ -196,6 +216,8 @@ internal sealed class ParameterServerStrategy : IStrategy
     public IReadOnlyList<string> Describe()
     {
         // Each side sums its own statistics on its sub-communicator; then the world carries them to rank 0.
+        Span<long> robust = [_rejected, _downWeighted, _robustSteps];
+        _context.World.AllReduce(robust, ReduceOp.Sum);
         Span<long> local = _isServer ? [0, 0, _held, 0] : [_bytesSent, _bytesDense, 0, 0];
         _side.AllReduce(local, ReduceOp.Sum);
         Span<long> stale = [_maxStaleness];
@@ -210,6 +232,8 @@ internal sealed class ParameterServerStrategy : IStrategy
             $"ps: {_workers} workers, {_servers} servers (shards of {string.Join(",", _shards.Select(s => s.Length))} parameters), {(_context.Settings.Async ? $"async, staleness bound {_context.Settings.Staleness}" : "sync")}",
             $"pushes: {all[0] / 1e6:F1} MB sent instead of {all[1] / 1e6:F1} MB dense: sparse encoding saved {100 * saved:F1}% ({(all[1] - all[0]) / 1e6:F1} MB)",
         };
+        if (_context.Settings.ParameterServerRule is { } rule)
+            lines.Add($"robust {rule.Name} over the {_workers} workers' pushes: {robust[0]} pushes rejected and {robust[1]} down-weighted in {robust[2]} server steps (summed over the {_servers} servers)");
         if (_context.Settings.Async)
             lines.Add($"async: {all[2]} replies held back by the staleness bound; largest staleness seen {all[3]} server updates");
         return lines;

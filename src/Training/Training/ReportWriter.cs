@@ -86,12 +86,16 @@ internal sealed class ReportWriter
         File.AppendAllText(_jsonPath, JsonSerializer.Serialize(record) + "\n");
     }
 
+    private static string MaliciousAmong(int[] clients, int[]? malicious) => malicious is null ? "" : $" ({clients.Count(malicious.Contains)} malicious)";
+
     /// <summary>The line (and JSON record) of a federated round.</summary>
     public void Round(Federated.RoundReport r)
     {
         Line(string.Create(CultureInfo.InvariantCulture,
             $"round {r.Round,4}/{r.Rounds}  clients {r.Sampled} sampled, {r.Survived} survived{(r.SurvivorsByStage is { } stages ? $" (stages {string.Join("/", stages)})" : "")}  loss {r.Loss:F4}  test acc {100 * r.TestAccuracy:F2}%  sent {r.BytesSentPerClient / 1024:F1} KiB/client  {r.Seconds:F2} s (aggregation {r.AggregationSeconds:F2} s)") +
             (r.ClientDp is { } dp ? string.Create(CultureInfo.InvariantCulture, $"  epsilon {dp.Epsilon:F3} (delta {dp.Delta:G3}) clip {dp.ClipNorm:G4}{(dp.NextClipNorm != dp.ClipNorm ? $" -> {dp.NextClipNorm:G4}" : "")}") : "") +
+            (r.Malicious is { } bad ? $"  malicious {bad.Length}" : "") +
+            (r.Rejected is { } rejected ? $"  rejected {rejected.Length}{MaliciousAmong(rejected, r.Malicious)}, down-weighted {r.DownWeighted?.Length ?? 0}{MaliciousAmong(r.DownWeighted ?? [], r.Malicious)}" : "") +
             (r.AbortReason is null ? "" : $"  aborted: {r.AbortReason}; model unchanged"));
         if (_jsonPath is null) return;
         var record = new Dictionary<string, object?>
@@ -102,7 +106,8 @@ internal sealed class ReportWriter
             ["ranks"] = r.Ranks,
             ["clients_sampled"] = r.Sampled,
             ["clients_survived"] = r.Survived,
-            ["loss"] = r.Loss,
+            // A poisoned run's local loss can overflow; JSON has no Infinity, so it is written as null.
+            ["loss"] = double.IsFinite(r.Loss) ? r.Loss : null,
             ["test_accuracy"] = r.TestAccuracy,
             ["bytes_sent_per_client"] = r.BytesSentPerClient,
             ["round_seconds"] = r.Seconds,
@@ -118,6 +123,9 @@ internal sealed class ReportWriter
             record["client_dp_clip"] = clientDp.ClipNorm;
             record["client_dp_next_clip"] = clientDp.NextClipNorm;
         }
+        if (r.Malicious is { } malicious) record["malicious"] = malicious;
+        if (r.Rejected is { } rejectedIds) record["rejected"] = rejectedIds;
+        if (r.DownWeighted is { } downWeighted) record["down_weighted"] = downWeighted;
         File.AppendAllText(_jsonPath, JsonSerializer.Serialize(record) + "\n");
     }
 }
