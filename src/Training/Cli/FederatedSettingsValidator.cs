@@ -72,11 +72,17 @@ internal static class FederatedSettingsValidator
         if (!(dropout >= 0 && dropout < 1)) throw new TrainingException($"--dropout must be in [0, 1), but was {dropout}.");
 
         var secure = ValidateSecureAggregation(options, perRound);
+        var clientDp = ClientDpSettingsValidator.Validate(options, clients, perRound, rounds, secure);
+        var robust = RobustSettingsValidator.Validate(options, clients, perRound);
+        // The DP noise is calibrated to a sum of clipped updates (sensitivity C per client); a robust rule replaces that
+        // sum by a median or a selection, whose sensitivity this accountant does not model.
+        if (clientDp is not null && robust?.Rule is { } rule)
+            throw new TrainingException($"--client-dp cannot be combined with --aggregator {rule.Name}: the noise is calibrated to the sum of clipped updates, which the rule replaces; use --aggregator mean (--client-dp's clipping already bounds each client).");
         return new FederatedSettings(federated, clients, perRound, partition, localEpochs, localBatch, mu, serverLr, serverMomentum, dropout)
         {
             SecureAggregation = secure,
-            ClientDp = ClientDpSettingsValidator.Validate(options, clients, perRound, rounds, secure),
-            Robust = RobustSettingsValidator.Validate(options, clients, perRound),
+            ClientDp = clientDp,
+            Robust = robust,
         };
     }
 

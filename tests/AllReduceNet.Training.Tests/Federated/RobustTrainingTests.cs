@@ -147,6 +147,7 @@ public class RobustTrainingTests
     [InlineData("--strategy fedavg --attack signflip:4 --malicious 0", "--malicious 0: a count must be from 1")]
     [InlineData("--strategy fedavg --aggregator krum:x", "krum needs f")]
     [InlineData("--strategy ddp --aggregator median", "--aggregator applies to the federated strategies only")]
+    [InlineData("--strategy fedavg --aggregator median --client-dp --client-dp-noise 1", "--client-dp cannot be combined with --aggregator median")]
     [InlineData("--strategy ps --servers 1 --attack signflip --malicious 1", "--attack applies to the federated strategies only")]
     [InlineData("--strategy ps --servers 1 --aggregator krum:1 --secure-groups 2", "--secure-groups applies to the federated strategies only")]
     public void Bad_robust_settings_are_refused_before_training(string args, string expected) =>
