@@ -5,6 +5,7 @@ using AllReduceNet.Training.Checkpoints;
 using AllReduceNet.Training.Cli;
 using AllReduceNet.Training.Data;
 using AllReduceNet.Training.Model;
+using AllReduceNet.Training.Reference;
 using AllReduceNet.Training.Strategies;
 
 namespace AllReduceNet.Training.Training;
@@ -64,6 +65,8 @@ internal static class Trainer
             if (lead)
             {
                 if (settings.CheckpointPath is not null) CheckpointFile.Write(settings.CheckpointPath, state);
+                // What serving compares its requests against travels with every checkpoint (docs/drift.md).
+                if (settings.CheckpointPath is not null) ReferenceStatisticsBuilder.Build(state, data.Train, data.Test, settings.Seed).Write(ReferenceStatistics.PathBeside(settings.CheckpointPath));
                 double samples = Math.Max(sums[2], 1);
                 report.Epoch(new EpochReport(shownEpoch, settings.Epochs, settings.StrategyName, settings.Ranks, sums[0] / samples,
                     sums[1] / samples, testAccuracy, seconds, (double)sampler.StepCount * settings.BatchSize / seconds, sums[3] / world.Size));
