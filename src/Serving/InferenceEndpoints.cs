@@ -66,6 +66,7 @@ internal static class InferenceEndpoints
             request = InferRequest.Parse(json.RootElement, served, binary);
             return (request.Input, request.Rows);
         });
+        Drift.DriftMonitors.Record(context, model, request.Id, request.Input, request.Rows, classes);
         var outputs = new List<object>();
         var binaryData = new List<byte[]>();
         foreach (string output in request.Outputs)

@@ -26,6 +26,7 @@ public static class ServingApp
         builder.Services.AddSingleton(repository);
         builder.Services.AddSingleton(metrics);
         builder.Services.AddSingleton<BatchScheduler>();
+        Drift.DriftEndpoints.AddServices(builder);
         // Stopping waits for the queues to drain, so the models (disposed when stopped) outlive every batch.
         builder.Services.AddHostedService(services => services.GetRequiredService<BatchScheduler>());
 
@@ -37,6 +38,7 @@ public static class ServingApp
         InferenceEndpoints.Map(app);
         PredictEndpoint.Map(app);
         RepositoryEndpoints.Map(app);
+        Drift.DriftEndpoints.Map(app);
         app.MapMetrics("/metrics", app.Services.GetRequiredService<ServingMetrics>().Registry);
         app.MapFallback(context => throw ApiException.NotFound($"no endpoint {context.Request.Method} {context.Request.Path}; see docs/serving.md."));
         return app;
