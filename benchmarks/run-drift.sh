@@ -25,3 +25,30 @@ fi
 echo "== detectors"
 # shellcheck disable=SC2086
 dotnet benchmarks/DriftBench/bin/Release/net10.0/DriftBench.dll --model "$MODEL" --data "$DATA" ${DRIFT_ARGS:-}
+
+# The overhead on the inference path (DRIFT_OVERHEAD=1; needs wrk): Serve.dll with the model's reference.json (every
+# 250 rows a window of 500 is tested in the background) against the same model without it (requests are still
+# recorded for feedback, no window is tested); wrk, 16 connections, 1-row JSON requests, DRIFT_SECONDS (15) each.
+[ "${DRIFT_OVERHEAD:-0}" = 1 ] || exit 0
+command -v wrk >/dev/null || { echo "run-drift: wrk is missing: apt-get install -y wrk" >&2; exit 1; }
+dotnet build src/Serving -c Release -v q -nologo 2>&1 | tail -n 2
+OVER=$(mktemp -d /tmp/run-drift-overhead.XXXXXX)
+PORT=${DRIFT_PORT:-18490}
+SERVER_PID=""
+stop_server() { [ -z "$SERVER_PID" ] || { kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; }; }
+trap 'stop_server; rm -rf "$OVER" ${WORK:+"$WORK"}' EXIT
+mkdir -p "$OVER/with/fashion/1" "$OVER/without/fashion/1"
+cp "$MODEL"/model.ckpt "$MODEL"/preprocess.json "$MODEL"/reference.json "$OVER/with/fashion/1/"
+cp "$MODEL"/model.ckpt "$MODEL"/preprocess.json "$OVER/without/fashion/1/"
+# One image of bytes i mod 256, as a 1-row infer request.
+seq -s, 0 783 | awk -F, '{printf "{\"inputs\":[{\"name\":\"input\",\"shape\":[1,784],\"datatype\":\"FP32\",\"data\":["; for (i = 1; i <= NF; i++) printf "%s%d", (i > 1 ? "," : ""), $i % 256; printf "]}]}"}' > "$OVER/infer-1.json"
+for variant in without with; do
+  dotnet src/Serving/bin/Release/net10.0/Serve.dll --models "$OVER/$variant" --urls "http://127.0.0.1:$PORT" --log-format text > "$OVER/$variant.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 600); do curl -sf "http://127.0.0.1:$PORT/v2/health/ready" >/dev/null && break; sleep 0.1; done
+  echo "== drift $variant reference: wrk -t2 -c16 -d${DRIFT_SECONDS:-15}s --latency -s benchmarks/serving-wrk.lua http://127.0.0.1:$PORT/v2/models/fashion/infer"
+  WRK_BODY=$OVER/infer-1.json wrk -t2 -c16 -d"${DRIFT_SECONDS:-15}"s --latency --timeout 5s -s benchmarks/serving-wrk.lua \
+    "http://127.0.0.1:$PORT/v2/models/fashion/infer" | grep '^rps='
+  curl -s "http://127.0.0.1:$PORT/metrics" | grep '^allreducenet_drift_windows_total' || echo "windows tested: 0"
+  stop_server
+done

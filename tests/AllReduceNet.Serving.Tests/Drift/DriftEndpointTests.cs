@@ -6,6 +6,7 @@ using AllReduceNet.Training.Cli;
 using AllReduceNet.Training.Reference;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AllReduceNet.Serving.Tests.Drift;
 
@@ -108,7 +109,6 @@ public sealed class DriftEndpointTests : IAsyncLifetime
         Assert.Equal(10, accuracy.GetProperty("labeled").GetInt32());
         Assert.Equal(correct / 10.0, accuracy.GetProperty("value").GetDouble(), 9);
 
-        (status, body, _) = await Send(HttpMethod.Get, "/metrics");
         string metrics = await _client.GetStringAsync("/metrics");
         Assert.Contains("allreducenet_drift_features_drifted{model=\"fashion\",version=\"1\"}", metrics);
         Assert.Contains("allreducenet_drift_feedback_rows_total{model=\"fashion\",version=\"1\"} 10", metrics);

@@ -10,11 +10,11 @@ public class DriftStatisticsTests
     public void Ks_statistic_is_the_largest_gap_between_the_distribution_functions()
     {
         // scipy.stats.ks_2samp([1,2,3,4,5], [3,4,5,6,7,8]).statistic == 0.5 (at x = 5: 1.0 against 0.5).
-        Assert.Equal(0.5, KolmogorovSmirnov.Statistic([1, 2, 3, 4, 5], [3, 4, 5, 6, 7, 8]), 12);
-        Assert.Equal(0, KolmogorovSmirnov.Statistic([1, 2, 2, 3], [3, 2, 1, 2]), 12);
-        Assert.Equal(1, KolmogorovSmirnov.Statistic([0, 1], [2, 3]), 12);
+        Assert.Equal(0.5, KolmogorovSmirnov.Statistic(new double[] { 1, 2, 3, 4, 5 }, new double[] { 3, 4, 5, 6, 7, 8 }), 12);
+        Assert.Equal(0, KolmogorovSmirnov.Statistic(new double[] { 1, 2, 2, 3 }, new double[] { 3, 2, 1, 2 }), 12);
+        Assert.Equal(1, KolmogorovSmirnov.Statistic(new double[] { 0, 1 }, new double[] { 2, 3 }), 12);
         // Binned: cells hold 0/1/2/3 of each sample; the binned D equals the exact D when no cell splits a gap.
-        Assert.Equal(0.5, KolmogorovSmirnov.Statistic([0, 1, 1, 1, 1, 1, 0, 0, 0], [0, 0, 0, 1, 1, 1, 1, 1, 1]), 12);
+        Assert.Equal(0.5, KolmogorovSmirnov.Statistic(new long[] { 0, 1, 1, 1, 1, 1, 0, 0, 0 }, new long[] { 0, 0, 0, 1, 1, 1, 1, 1, 1 }), 12);
     }
 
     [Theory]
