@@ -4,7 +4,7 @@
 # Usage: benchmarks/run-drift.sh [MODEL_DIR]   (from the repository root; builds Release first)
 #   MODEL_DIR: a version directory from Train.dll --export-model (model.ckpt, preprocess.json, reference.json). Without
 #   it, v1 is trained first: 784,256,128,10, 3 epochs, 1 rank, seed 1 (about 5 minutes on a quiet 2-core machine).
-#   DRIFT_ARGS passes more options to DriftBench (e.g. "--streams 20" for a quick check).
+#   DRIFT_ARGS passes more options to DriftBench (e.g. "--streams 20" for a quick check); DRIFT_DETECTORS=0 skips it.
 # Needs: the Fashion-MNIST data (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,9 +22,11 @@ if [ -z "$MODEL" ]; then
   dotnet src/Training/bin/Release/net10.0/Train.dll --data "$DATA" --ranks 1 --epochs 3 --seed 1 --device cpu \
     --no-checkpoint --quiet --export-model "$MODEL"
 fi
-echo "== detectors"
-# shellcheck disable=SC2086
-dotnet benchmarks/DriftBench/bin/Release/net10.0/DriftBench.dll --model "$MODEL" --data "$DATA" ${DRIFT_ARGS:-}
+if [ "${DRIFT_DETECTORS:-1}" = 1 ]; then
+  echo "== detectors"
+  # shellcheck disable=SC2086
+  dotnet benchmarks/DriftBench/bin/Release/net10.0/DriftBench.dll --model "$MODEL" --data "$DATA" ${DRIFT_ARGS:-}
+fi
 
 # The overhead on the inference path (DRIFT_OVERHEAD=1; needs wrk): Serve.dll with the model's reference.json (every
 # 250 rows a window of 500 is tested in the background) against the same model without it (requests are still
