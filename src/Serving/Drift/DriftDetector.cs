@@ -53,11 +53,12 @@ internal sealed class DriftDetector : IDisposable
         var wasserstein = new double[features];
         var psi = new double[features];
         double en = rows;
-        Parallel.For(0, features, () => new long[_referenceCells[0].Length + 64], (f, _, cells) =>
+        // One core on purpose: the window is tested beside the inference path, which should keep the other cores.
+        var cells = new long[_referenceCells.Max(c => c.Length)];
+        for (int f = 0; f < features; f++)
         {
             var histogram = _reference.Features[f];
             int cellCount = histogram.Counts.Length + 2;
-            if (cells.Length < cellCount) cells = new long[cellCount];
             var current = cells.AsSpan(0, cellCount);
             current.Clear();
             double below = 0, above = 0;
@@ -73,8 +74,7 @@ internal sealed class DriftDetector : IDisposable
             ks[f] = KolmogorovSmirnov.PValue(KolmogorovSmirnov.Statistic(reference, current), histogram.Total, en);
             wasserstein[f] = Wasserstein.Normalized(Wasserstein.Distance(histogram, current, below, above), _reference.FeatureDeviations[f]);
             psi[f] = PopulationStabilityIndex.Compute(reference, current);
-            return cells;
-        }, _ => { });
+        }
 
         var test = _options.ChosenFeatureTest;
         // The chosen test's drift score, larger = more drifted (1 - p for KS).
@@ -102,9 +102,9 @@ internal sealed class DriftDetector : IDisposable
 
         // The latest rows, as many as the reference sample: the kernel matrix stays (2 x 200)².
         int width = _probe.ActivationWidth, take = Math.Min(rows, _reference.Activations.Length);
-        var current = new float[take][];
-        for (int i = 0; i < take; i++) current[i] = activations.AsSpan((rows - take + i) * width, width).ToArray();
-        var (mmd2, mmdP) = MaximumMeanDiscrepancy.Test(_reference.Activations, current, _reference.KernelBandwidth, _options.Permutations, seed);
+        var latest = new float[take][];
+        for (int i = 0; i < take; i++) latest[i] = activations.AsSpan((rows - take + i) * width, width).ToArray();
+        var (mmd2, mmdP) = MaximumMeanDiscrepancy.Test(_reference.Activations, latest, _reference.KernelBandwidth, _options.Permutations, seed);
 
         return new DriftReport(rows, features,
             ks.Count(p => p < _options.KsPValue), wasserstein.Count(w => w > _options.WassersteinThreshold), psi.Count(v => v > _options.PsiThreshold),

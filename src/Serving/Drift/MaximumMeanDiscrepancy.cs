@@ -50,7 +50,8 @@ internal static class MaximumMeanDiscrepancy
         int total = vectors.Length;
         var kernel = new double[total * total];
         double scale = -1 / (2 * bandwidth * bandwidth);
-        Parallel.For(0, total, i =>
+        // One core on purpose, as the rest of a window's test (DriftDetector).
+        for (int i = 0; i < total; i++)
         {
             kernel[i * total + i] = 1;
             for (int j = i + 1; j < total; j++)
@@ -58,7 +59,7 @@ internal static class MaximumMeanDiscrepancy
                 double d = TensorPrimitives.Distance<float>(vectors[i], vectors[j]);
                 kernel[i * total + j] = Math.Exp(d * d * scale);
             }
-        });
+        }
         for (int i = 0; i < total; i++)
             for (int j = i + 1; j < total; j++) kernel[j * total + i] = kernel[i * total + j];
         return kernel;
