@@ -27,6 +27,7 @@ internal sealed class CheckpointModel : ServedModel
     public CheckpointModel(string name, string version, Checkpoint checkpoint, Preprocessing? preprocess = null, string device = "cpu")
         : base(name, version, preprocess)
     {
+        Checkpoint = checkpoint;
         _backend = KernelBackends.Create(device);
         Device = _backend.Name;
         _mlp = new Mlp(_backend, checkpoint.LayerSizes);
@@ -41,6 +42,9 @@ internal sealed class CheckpointModel : ServedModel
     public override int Classes => _mlp.OutputSize;
     public override ModelTensor Input { get; }
     public override string Platform => PlatformName;
+
+    /// <summary>The checkpoint served (the drift monitor runs its own copy for the penultimate activations).</summary>
+    public Checkpoint Checkpoint { get; }
 
     /// <summary>The kernel backend the forward pass runs on ("cpu", "cuda", "ilgpu-cpu").</summary>
     public string Device { get; }

@@ -69,6 +69,7 @@ internal static class InferenceEndpoints
             return (request.Input, request.Rows);
         });
         ExperimentRouting.Answered(context, model, request.Input, request.Rows, classes);
+        Drift.DriftMonitors.Record(context, model, request.Id, request.Input, request.Rows, classes);
         var outputs = new List<object>();
         var binaryData = new List<byte[]>();
         foreach (string output in request.Outputs)

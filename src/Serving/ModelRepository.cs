@@ -266,10 +266,13 @@ internal sealed class ModelRepository : IDisposable
         // The optional standardization travels with the model (Train.dll --export-model writes it).
         string preprocessPath = Path.Combine(versionDirectory, Preprocessing.FileName);
         var preprocess = File.Exists(preprocessPath) ? Preprocessing.Read(preprocessPath) : null;
+        // Drift monitoring compares requests with it (docs/drift.md); a version without one is served, its drift unavailable.
+        string referencePath = Path.Combine(versionDirectory, Training.Reference.ReferenceStatistics.FileName);
+        var reference = File.Exists(referencePath) ? Training.Reference.ReferenceStatistics.Read(referencePath) : null;
         string text = version.ToString(CultureInfo.InvariantCulture);
         ServedModel model = hasCheckpoint
-            ? new CheckpointModel(name, text, CheckpointFile.Read(checkpointPath), preprocess, _options.Device)
-            : new OnnxModel(name, text, onnxPath, preprocess);
+            ? new CheckpointModel(name, text, CheckpointFile.Read(checkpointPath), preprocess, _options.Device) { Reference = reference }
+            : new OnnxModel(name, text, onnxPath, preprocess) { Reference = reference };
         return new Served(model, new InferenceQueue(model, _options, _metrics));
     }
 

@@ -22,20 +22,20 @@ internal static class PredictEndpoint
             throw ApiException.BadRequest("the request must be {\"instances\": [[...], ...]}.");
         int rows = instances.GetArrayLength();
         if (rows == 0) throw ApiException.BadRequest("'instances' is empty; send at least one instance.");
-        float[] rowsIn = [];
+        float[] input = [];
         var (model, probabilities, classes) = await models.InferAsync(name, version, served =>
         {
-            var input = new float[(long)rows * served.InputSize];
+            input = new float[(long)rows * served.InputSize];
             int r = 0;
             foreach (var instance in instances.EnumerateArray())
             {
                 TensorReader.ReadFloats(instance, served.InputSize, $"instance {r}").CopyTo(input, (long)r * served.InputSize);
                 r++;
             }
-            rowsIn = input;
             return (input, rows);
         });
-        ExperimentRouting.Answered(context, model, rowsIn, rows, classes);
+        ExperimentRouting.Answered(context, model, input, rows, classes);
+        Drift.DriftMonitors.Record(context, model, null, input, rows, classes);
         var predictions = new object[rows];
         for (int i = 0; i < rows; i++)
             predictions[i] = new { @class = classes[i], probabilities = probabilities.AsSpan(i * model.Classes, model.Classes).ToArray() };

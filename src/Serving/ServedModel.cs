@@ -30,6 +30,9 @@ internal abstract class ServedModel : IDisposable
     /// (its version's preprocess.json), or the identity when there is none.</summary>
     public Preprocessing Preprocess { get; }
 
+    /// <summary>What the model saw in training (its version's reference.json), for drift monitoring; null when there is none.</summary>
+    public AllReduceNet.Training.Reference.ReferenceStatistics? Reference { get; init; }
+
     /// <summary>Features per row.</summary>
     public abstract int InputSize { get; }
 

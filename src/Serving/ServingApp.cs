@@ -27,6 +27,8 @@ public static class ServingApp
         builder.Services.AddSingleton(metrics);
         builder.Services.AddSingleton<BatchScheduler>();
         builder.Services.AddSingleton<ExperimentRegistry>();
+        builder.Services.AddSingleton<IFeedbackObserver>(services => services.GetRequiredService<ExperimentRegistry>().Outcomes);
+        Drift.DriftEndpoints.AddServices(builder);
         // Stopping waits for the queues to drain, so the models (disposed when stopped) outlive every batch.
         builder.Services.AddHostedService(services => services.GetRequiredService<BatchScheduler>());
 
@@ -40,6 +42,7 @@ public static class ServingApp
         PredictEndpoint.Map(app);
         RepositoryEndpoints.Map(app);
         ExperimentEndpoints.Map(app);
+        Drift.DriftEndpoints.Map(app);
         app.MapMetrics("/metrics", app.Services.GetRequiredService<ServingMetrics>().Registry);
         app.MapFallback(context => throw ApiException.NotFound($"no endpoint {context.Request.Method} {context.Request.Path}; see docs/serving.md."));
         return app;

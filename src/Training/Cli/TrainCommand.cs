@@ -66,7 +66,7 @@ internal static class TrainCommand
             var report = new ReportWriter(output, WorldLauncher.IsLeadProcess ? settings.LogJson : null, settings.Quiet);
             var final = WorldLauncher.Run(settings.Ranks, world => Trainer.Run(world, settings, data, initial, report, afterStep));
             if (WorldLauncher.IsLeadProcess && settings.ExportModelPath is { } export)
-                ExportModel(export, final, data.Preprocess ?? Preprocessing.Identity);
+                ExportModel(export, final, data, settings.Seed);
             if (WorldLauncher.IsLeadProcess && settings.ExportOnnxPath is { } onnx)
                 MlpOnnxExport.Write(onnx, final, data.Preprocess ?? Preprocessing.Identity);
             if (WorldLauncher.IsLeadProcess)
@@ -105,12 +105,13 @@ internal static class TrainCommand
         return data;
     }
 
-    /// <summary>Writes the served form of the model: model.ckpt and preprocess.json in a NAME/VERSION directory.</summary>
-    private static void ExportModel(string directory, Checkpoint final, Preprocessing preprocess)
+    /// <summary>Writes the served form of the model: model.ckpt, preprocess.json and reference.json in a NAME/VERSION directory.</summary>
+    private static void ExportModel(string directory, Checkpoint final, TrainTestData data, int seed)
     {
         Directory.CreateDirectory(directory);
         CheckpointFile.Write(Path.Combine(directory, "model.ckpt"), final);
-        preprocess.Write(Path.Combine(directory, Preprocessing.FileName));
+        (data.Preprocess ?? Preprocessing.Identity).Write(Path.Combine(directory, Preprocessing.FileName));
+        Reference.ReferenceStatisticsBuilder.Build(final, data.Train, data.Test, seed).Write(Path.Combine(directory, Reference.ReferenceStatistics.FileName));
     }
 
     private static Checkpoint LoadCheckpoint(TrainSettings settings)

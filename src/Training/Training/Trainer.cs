@@ -7,6 +7,7 @@ using AllReduceNet.Training.Cli;
 using AllReduceNet.Training.Data;
 using AllReduceNet.Training.Model;
 using AllReduceNet.Training.Privacy;
+using AllReduceNet.Training.Reference;
 using AllReduceNet.Training.Strategies;
 
 namespace AllReduceNet.Training.Training;
@@ -83,6 +84,8 @@ internal static class Trainer
                     state = state with { Privacy = privacy.CheckpointSection() };
                 }
                 if (settings.CheckpointPath is not null) CheckpointFile.Write(settings.CheckpointPath, state);
+                // What serving compares its requests against travels with every checkpoint (docs/drift.md).
+                if (settings.CheckpointPath is not null) ReferenceStatisticsBuilder.Build(state, data.Train, data.Test, settings.Seed).Write(ReferenceStatistics.PathBeside(settings.CheckpointPath));
                 if (privacy is not null) datasetEpsilon = privacy.RecordEpoch();
                 double samples = Math.Max(sums[2], 1);
                 report.Epoch(new EpochReport(shownEpoch, settings.Epochs, settings.StrategyName, settings.Ranks, sums[0] / samples,
