@@ -57,7 +57,7 @@ internal static class DriftEndpoints
         var model = candidates.FirstOrDefault(m => monitors.For(m).Knows(id));
         if (model is null && observers.Aggregate(false, (seen, o) => o.Observe(name, id, labels.Select(l => (long)l).ToList()) | seen))
             return ServingApp.Json(new { id, model_name = name, labels });
-        model ??= throw ApiException.NotFound($"model '{name}'{(version is null ? "" : $" version {version}")} has no recorded request with id '{id}' " +
+        if (model is null) throw ApiException.NotFound($"model '{name}'{(version is null ? "" : $" version {version}")} has no recorded request with id '{id}' " +
                 $"(the latest {monitors.Options.StoreRows} rows per version are kept, --drift-store-rows); send the X-Request-Id of an answered infer or /predict request, or its 'id'.");
         var predicted = monitors.For(model).Feedback(id, labels);
         foreach (var observer in observers) observer.Observe(name, id, labels.Select(l => (long)l).ToList());
