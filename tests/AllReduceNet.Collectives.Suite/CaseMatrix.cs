@@ -15,8 +15,16 @@ public static class CaseMatrix
 
     /// <summary>The AllReduce algorithms a transport runs: Direct needs one address space, Native exists only under MPI.</summary>
     public static AllReduceAlgorithm[] Algorithms(SuiteTransport transport) => transport == SuiteTransport.InProcess
-        ? [AllReduceAlgorithm.Ring, AllReduceAlgorithm.Tree, AllReduceAlgorithm.RecursiveDoubling, AllReduceAlgorithm.Direct, AllReduceAlgorithm.Auto]
-        : [AllReduceAlgorithm.Ring, AllReduceAlgorithm.Tree, AllReduceAlgorithm.RecursiveDoubling, AllReduceAlgorithm.Auto, AllReduceAlgorithm.Native];
+        ? [AllReduceAlgorithm.Ring, AllReduceAlgorithm.Tree, AllReduceAlgorithm.RecursiveDoubling, AllReduceAlgorithm.Direct, AllReduceAlgorithm.Hierarchical, AllReduceAlgorithm.Auto]
+        : [AllReduceAlgorithm.Ring, AllReduceAlgorithm.Tree, AllReduceAlgorithm.RecursiveDoubling, AllReduceAlgorithm.Hierarchical, AllReduceAlgorithm.Auto, AllReduceAlgorithm.Native];
+
+    /// <summary>
+    /// The AllReduce cases of <see cref="Standard"/> for the algorithms that matter across nodes (ring, hierarchical,
+    /// Auto, and MPI's own for MPI), every type and operator and edge count: the multi-node suite, smaller than the
+    /// whole matrix so that a job across hosts stays short.
+    /// </summary>
+    public static IEnumerable<CollectiveCase> AcrossNodes(int ranks, SuiteTransport transport) =>
+        AllReduce(ranks, transport).Where(c => c.Algorithm is AllReduceAlgorithm.Ring or AllReduceAlgorithm.Hierarchical or AllReduceAlgorithm.Auto or AllReduceAlgorithm.Native);
 
     public static int[] EdgeCounts(int ranks) => new[] { 0, 1, Math.Max(0, ranks - 1), ranks + 1, 7 * ranks + 3 }.Distinct().ToArray();
 
