@@ -20,11 +20,12 @@ public static class CaseMatrix
 
     /// <summary>
     /// The AllReduce cases of <see cref="Standard"/> for the algorithms that matter across nodes (ring, hierarchical,
-    /// Auto, and MPI's own for MPI), every type and operator and edge count: the multi-node suite, smaller than the
+    /// Auto, and MPI's own for MPI), every type and operator and edge count, default segments: the multi-node suite, smaller than the
     /// whole matrix so that a job across hosts stays short.
     /// </summary>
     public static IEnumerable<CollectiveCase> AcrossNodes(int ranks, SuiteTransport transport) =>
-        AllReduce(ranks, transport).Where(c => c.Algorithm is AllReduceAlgorithm.Ring or AllReduceAlgorithm.Hierarchical or AllReduceAlgorithm.Auto or AllReduceAlgorithm.Native);
+        AllReduce(ranks, transport).Where(c => c.SegmentBytes is null
+            && c.Algorithm is AllReduceAlgorithm.Ring or AllReduceAlgorithm.Hierarchical or AllReduceAlgorithm.Auto or AllReduceAlgorithm.Native);
 
     public static int[] EdgeCounts(int ranks) => new[] { 0, 1, Math.Max(0, ranks - 1), ranks + 1, 7 * ranks + 3 }.Distinct().ToArray();
 
