@@ -10,6 +10,10 @@ command -v mpiexec.openmpi >/dev/null 2>&1 || need+=(openmpi-bin)
 [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || need+=(dataset-fashion-mnist)
 # The serving tests run an Open Inference Protocol client written in Python (standard library only).
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+# The two-host cluster of the tests and figures (scripts/cluster): namespaces, veth, tc, nftables; iperf3 for the link's figure.
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v nft >/dev/null 2>&1 || need+=(nftables)
+command -v iperf3 >/dev/null 2>&1 || need+=(iperf3)
 
 if [ ${#need[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then

@@ -64,6 +64,9 @@ up() {
   down   # a half-made cluster (a crash during up, or a crashed test) is removed before it is made again
   mkdir -p "$state"
   ip link add "$bridge" type bridge
+  # A fixed address: a bridge otherwise takes the lowest of its ports' and changes it when a port is cut, and the hosts'
+  # cached neighbour entry for it goes stale (mpiexec's daemons could not reach back for seconds after a cut link came back).
+  ip link set "$bridge" address 02:00:0a:d5:00:01
   ip addr add "$subnet.1/24" dev "$bridge"
   ip link set "$bridge" up
   for h in "${hosts[@]}"; do
