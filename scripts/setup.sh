@@ -13,6 +13,10 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 # The batch-job test brings up a one-node Slurm (scripts/slurm/local-cluster.sh).
 command -v slurmctld >/dev/null 2>&1 || need+=(slurm-wlm)
 command -v munged >/dev/null 2>&1 || need+=(munge)
+# The two-host cluster of the tests and figures (scripts/cluster): namespaces, veth, tc, nftables; iperf3 for the link's figure.
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v nft >/dev/null 2>&1 || need+=(nftables)
+command -v iperf3 >/dev/null 2>&1 || need+=(iperf3)
 
 if [ ${#need[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then

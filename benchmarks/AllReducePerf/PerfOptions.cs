@@ -23,7 +23,7 @@ public sealed class PerfOptions
     [CommandLineParser.Option('w', "warmup", HelpText = "Untimed iterations per size. Default 3.")]
     public int Warmup { get; set; } = 3;
 
-    [CommandLineParser.Option('a', "algorithms", HelpText = "Comma-separated: ring, tree, rd (recursive doubling), direct (in-process only: reads the peers' buffers), auto, native (MPI_Allreduce; MPI only). Default: ring,tree,rd,direct,auto in-process; native,ring,tree,rd,auto under MPI.")]
+    [CommandLineParser.Option('a', "algorithms", HelpText = "Comma-separated: ring, tree, rd (recursive doubling), direct (in-process only: reads the peers' buffers), hierarchical (node-local reduce-scatter, ring across nodes, node-local all-gather), auto, native (MPI_Allreduce; MPI only). Default: ring,tree,rd,direct,auto in-process; native,ring,tree,rd,auto under MPI.")]
     public string? Algorithms { get; set; }
 
     [CommandLineParser.Option('t', "type", HelpText = "Element type: float, double, int, long, half. Default float.")]

@@ -21,4 +21,11 @@ public enum AllReduceAlgorithm
     /// buffer reading every rank's buffer directly, then copies the rest from their owners, between three barriers.
     /// </summary>
     Direct = 5,
+    /// <summary>
+    /// For ranks on several nodes (as <c>MPI_Comm_split_type(MPI_COMM_TYPE_SHARED)</c> groups them): reduce-scatter
+    /// inside each node (through the shared-memory channel under MPI), a ring AllReduce across the nodes among the
+    /// ranks that hold the same shard, then all-gather inside each node. Only 1/L of the buffer (L ranks per node)
+    /// crosses the network from each rank. Needs the same number of ranks on every node.
+    /// </summary>
+    Hierarchical = 6,
 }

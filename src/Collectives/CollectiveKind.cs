@@ -17,6 +17,7 @@ internal enum CollectiveKind : byte
     AllReduceRecursiveDoubling = 8,
     AllReduceDirect = 9,
     AllReduceNative = 10,
+    AllReduceHierarchical = 11,
 }
 
 /// <summary>
@@ -38,7 +39,7 @@ internal static class CollectiveSignature
     public static bool BothAllReduce(int tag, int other) => IsAllReduce(KindOf(tag)) && IsAllReduce(KindOf(other));
 
     private static bool IsAllReduce(CollectiveKind kind) =>
-        kind is CollectiveKind.AllReduceRing or CollectiveKind.AllReduceTree or CollectiveKind.AllReduceRecursiveDoubling or CollectiveKind.AllReduceDirect or CollectiveKind.AllReduceNative;
+        kind is CollectiveKind.AllReduceRing or CollectiveKind.AllReduceTree or CollectiveKind.AllReduceRecursiveDoubling or CollectiveKind.AllReduceDirect or CollectiveKind.AllReduceNative or CollectiveKind.AllReduceHierarchical;
 
     public static string Describe(int tag)
     {
@@ -56,6 +57,7 @@ internal static class CollectiveSignature
         CollectiveKind.AllReduceRecursiveDoubling => "AllReduce(recursive doubling)",
         CollectiveKind.AllReduceDirect => "AllReduce(direct)",
         CollectiveKind.AllReduceNative => "AllReduce(native)",
+        CollectiveKind.AllReduceHierarchical => "AllReduce(hierarchical)",
         CollectiveKind.Internal => "an internal exchange (Split or argument check)",
         _ => kind.ToString(),
     };

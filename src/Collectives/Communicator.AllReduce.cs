@@ -35,7 +35,7 @@ public sealed unsafe partial class Communicator
             AllReduceCore(s, r, input.Length, op, options ?? CollectiveOptions.Default);
     }
 
-    private void AllReduceCore<T>(T* input, T* result, long count, ReduceOp op, CollectiveOptions options) where T : unmanaged, INumber<T>
+    internal void AllReduceCore<T>(T* input, T* result, long count, ReduceOp op, CollectiveOptions options) where T : unmanaged, INumber<T>
     {
         ThrowIfDisposed();
         var algorithm = AllReduceAlgorithms.Resolve<T>(options.Algorithm, this, count, op);
@@ -44,7 +44,7 @@ public sealed unsafe partial class Communicator
         try
         {
             if (options.Validate || EnvironmentSettings.Current.Validate) ArgumentCheck.Run(this, call, op, root: -1);
-            var run = new AllReduceRun<T>(call, input, result, count, op);
+            var run = new AllReduceRun<T>(this, call, input, result, count, op, options);
             OperatorDispatch.Run<T, AllReduceRun<T>>(op, ref run, Rank);
         }
         catch (Exception error)
@@ -56,7 +56,7 @@ public sealed unsafe partial class Communicator
     }
 
     /// <summary>The AllReduce of one call, once its operator type is known: the one switch over the algorithms.</summary>
-    private readonly struct AllReduceRun<T>(CollectiveCall call, T* input, T* result, long count, ReduceOp op) : IReduction<T>
+    private readonly struct AllReduceRun<T>(Communicator comm, CollectiveCall call, T* input, T* result, long count, ReduceOp op, CollectiveOptions options) : IReduction<T>
         where T : unmanaged, INumber<T>
     {
         public void Run<TOp>() where TOp : struct, IReduceOperator<T>
@@ -75,6 +75,7 @@ public sealed unsafe partial class Communicator
                     TreePipeline.Broadcast(call, result, count, root: 0);
                     break;
                 case CollectiveKind.AllReduceDirect: DirectAllReduce.Run<T, TOp>(call, result, count); break;
+                case CollectiveKind.AllReduceHierarchical: HierarchicalAllReduce.Run<T, TOp>(comm, call, result, count, op, options); break;
                 case CollectiveKind.AllReduceRecursiveDoubling: RecursiveDoubling.Run<T, TOp>(call, result, count); break;
                 default: RingPipeline.Run<T, TOp>(call, result, new ChunkLayout(count, call.Size), reduceScatter: true, allGather: true); break;
             }

@@ -29,6 +29,7 @@ public sealed unsafe partial class Communicator : IDisposable
     private bool _disposed;
     private long _collectiveCalls;
     private readonly ScratchMemory _scratch = new();
+    private NodeTopology? _topology;
 
     /// <summary>Wraps one rank's end of a transport; the timeout comes from the transport (ALLREDUCENET_TIMEOUT_SECONDS or a world's option).</summary>
     internal Communicator(ITransport transport)
@@ -39,6 +40,9 @@ public sealed unsafe partial class Communicator : IDisposable
 
     /// <summary>The transport underneath: the only thing the facade and the primitives talk to.</summary>
     internal ITransport Transport { get; }
+
+    /// <summary>How the ranks sit on nodes (from the transport), and the hierarchical AllReduce's sub-communicators.</summary>
+    internal NodeTopology Topology => _topology ??= NodeTopology.Of(Transport);
 
     /// <summary>Failure notices from peers and this rank's own failed collective.</summary>
     internal CollectiveFailures Failures { get; }
@@ -189,6 +193,7 @@ public sealed unsafe partial class Communicator : IDisposable
         _disposed = true;
         DisposeQueue();
         Failures.Dispose(_collectiveCalls);
+        _topology?.Dispose();
         Transport.Dispose();
         _scratch.Dispose();
     }

@@ -21,6 +21,14 @@ internal readonly struct Deadline
         return new Deadline(Math.Min(_ticks, soon));
     }
 
+    /// <summary>The time left as a timeout for a nested operation (at least 1 ms); <paramref name="whenInfinite"/> when this deadline is never.</summary>
+    public TimeSpan Remaining(TimeSpan whenInfinite)
+    {
+        if (IsInfinite) return whenInfinite;
+        long left = _ticks - Stopwatch.GetTimestamp();
+        return TimeSpan.FromSeconds(Math.Max(left, 0) / (double)Stopwatch.Frequency) + TimeSpan.FromMilliseconds(1);
+    }
+
     public bool IsInfinite => _ticks == long.MaxValue;
 
     public bool HasPassed => !IsInfinite && Stopwatch.GetTimestamp() >= _ticks;

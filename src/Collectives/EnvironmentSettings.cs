@@ -39,7 +39,7 @@ internal sealed class EnvironmentSettings
     /// <summary>ALLREDUCENET_TIMEOUT_SECONDS: the default timeout of every wait (300 s if unset).</summary>
     public TimeSpan DefaultTimeout { get; }
 
-    /// <summary>ALLREDUCENET_ALGO=ring|tree|rd|direct|native|auto: forces the AllReduce algorithm of calls that ask for Auto.</summary>
+    /// <summary>ALLREDUCENET_ALGO=ring|tree|rd|direct|native|hierarchical|auto: forces the AllReduce algorithm of calls that ask for Auto.</summary>
     public AllReduceAlgorithm? ForcedAlgorithm { get; }
 
     /// <summary>ALLREDUCENET_DEBUG=1: log each collective's algorithm choice and the reason to standard error.</summary>
@@ -123,7 +123,8 @@ internal sealed class EnvironmentSettings
             "rd" or "recursive-doubling" or "recursivedoubling" => AllReduceAlgorithm.RecursiveDoubling,
             "direct" => AllReduceAlgorithm.Direct,
             "native" or "mpi" => AllReduceAlgorithm.Native,
-            _ => throw new EnvironmentSettingException(name, v, "one of ring, tree, rd (recursive doubling), direct, native, auto"),
+            "hierarchical" or "hier" => AllReduceAlgorithm.Hierarchical,
+            _ => throw new EnvironmentSettingException(name, v, "one of ring, tree, rd (recursive doubling), direct, native, hierarchical, auto"),
         };
     }
 }

@@ -62,6 +62,12 @@ internal unsafe interface ITransport : IDisposable
     /// <summary>The transport's own collectives (the MPI library's), or null.</summary>
     INativeCollectives? Native => null;
 
+    /// <summary>
+    /// Which node each rank of the group runs on, indexed by rank: node numbers 0, 1, ... in the order of each node's
+    /// lowest rank, the same array on every rank. Null when all ranks share one node (or the transport cannot tell).
+    /// </summary>
+    int[]? NodeOfRank => null;
+
     /// <summary>The segment (pipelining unit) this transport was measured fastest with.</summary>
     int DefaultSegmentBytes => 1 << 20;
 

@@ -15,8 +15,19 @@ public static class CaseMatrix
 
     /// <summary>The AllReduce algorithms a transport runs: Direct needs one address space, Native exists only under MPI.</summary>
     public static AllReduceAlgorithm[] Algorithms(SuiteTransport transport) => transport == SuiteTransport.InProcess
-        ? [AllReduceAlgorithm.Ring, AllReduceAlgorithm.Tree, AllReduceAlgorithm.RecursiveDoubling, AllReduceAlgorithm.Direct, AllReduceAlgorithm.Auto]
+        ? [AllReduceAlgorithm.Ring, AllReduceAlgorithm.Tree, AllReduceAlgorithm.RecursiveDoubling, AllReduceAlgorithm.Direct, AllReduceAlgorithm.Hierarchical, AllReduceAlgorithm.Auto]
         : [AllReduceAlgorithm.Ring, AllReduceAlgorithm.Tree, AllReduceAlgorithm.RecursiveDoubling, AllReduceAlgorithm.Auto, AllReduceAlgorithm.Native];
+
+    /// <summary>
+    /// The AllReduce cases of <see cref="Standard"/> for the algorithms that matter across nodes (ring, hierarchical,
+    /// Auto, and MPI's own for MPI), every type and operator and edge count, default segments: the multi-node suite, smaller than the
+    /// whole matrix so that a job across hosts stays short.
+    /// </summary>
+    public static IEnumerable<CollectiveCase> AcrossNodes(int ranks, SuiteTransport transport) =>
+        AllReduce(ranks, transport, transport == SuiteTransport.InProcess
+                ? [AllReduceAlgorithm.Ring, AllReduceAlgorithm.Hierarchical, AllReduceAlgorithm.Auto]
+                : [AllReduceAlgorithm.Ring, AllReduceAlgorithm.Hierarchical, AllReduceAlgorithm.Auto, AllReduceAlgorithm.Native])
+            .Where(c => c.SegmentBytes is null);
 
     public static int[] EdgeCounts(int ranks) => new[] { 0, 1, Math.Max(0, ranks - 1), ranks + 1, 7 * ranks + 3 }.Distinct().ToArray();
 
@@ -42,8 +53,8 @@ public static class CaseMatrix
         new(Collective.ReduceScatter, ElementKind.Double, ReduceOp.Sum, 1001, InPlace: true, SegmentBytes: 1024),
     ];
 
-    private static IEnumerable<CollectiveCase> AllReduce(int ranks, SuiteTransport transport) =>
-        from algorithm in Algorithms(transport)
+    private static IEnumerable<CollectiveCase> AllReduce(int ranks, SuiteTransport transport, AllReduceAlgorithm[]? algorithms = null) =>
+        from algorithm in algorithms ?? Algorithms(transport)
         from type in Types.Append(ElementKind.Byte)
         where !(algorithm == AllReduceAlgorithm.Native && type is ElementKind.Half or ElementKind.Byte)
         from op in Operators(type)

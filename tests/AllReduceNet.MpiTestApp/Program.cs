@@ -16,6 +16,9 @@ using AllReduceNet.MpiTestApp;
 //                      left pending at MPI_Finalize (its failure-notice receive is withdrawn there)
 //   masked             the masked AllReduce (AllReduceNet.Privacy) against the plain quantized sum on every algorithm,
 //                      and the int Sum's wrap-around; prints a summary; exit 0 when all passed
+//   cluster [--large N] the multi-node suite (ClusterScenario): ring, hierarchical, Auto, native; the topology; prints a summary
+//   link-faults DIR ITERATIONS COUNT [ALGORITHM]
+//                      AllReduces in a loop while a test disturbs the link (LinkFaultScenario); each rank reports to DIR/rank-R.txt
 //   init               only initializes MPI (with ALLREDUCENET_MPI_LIBRARY=/nonexistent, prints the error, exits 3)
 var mode = args.Length > 0 ? args[0] : "suite";
 string? Option(string name) => Array.IndexOf(args, name) is int i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
@@ -48,6 +51,15 @@ switch (mode)
         int splitFailures = new SplitScenario(world).Run();
         MpiRuntime.Finalize();
         return splitFailures == 0 ? 0 : 1;
+    case "cluster":
+        int clusterFailures = new ClusterScenario(world, int.Parse(Option("--large") ?? "1048576")).Run();
+        MpiRuntime.Finalize();
+        return clusterFailures == 0 ? 0 : 1;
+    case "link-faults":
+        int faultFailures = LinkFaultScenario.Run(world, args[1], int.Parse(args[2]), int.Parse(args[3]),
+            args.Length > 4 ? Enum.Parse<AllReduceAlgorithm>(args[4]) : AllReduceAlgorithm.Auto);
+        MpiRuntime.Finalize();
+        return faultFailures;
     case "masked":
         int maskedFailures = new MaskedScenario(world).Run();
         MpiRuntime.Finalize();

@@ -27,15 +27,20 @@ internal static class AllReduceAlgorithms
         var type = ElementTypes.Of<T>();
         var transport = comm.Transport;
         bool direct = transport.PeerBuffers is not null;
-        var algorithm = requested == AllReduceAlgorithm.Auto ? Choose(bytes, comm.Size, direct) : requested;
+        var topology = comm.Topology;
+        var algorithm = requested == AllReduceAlgorithm.Auto ? Choose(bytes, comm.Size, direct, topology.FavoursHierarchical) : requested;
         if (EnvironmentSettings.Current.Debug)
         {
-            string reason = requested == AllReduceAlgorithm.Auto ? Explain(algorithm, bytes, comm.Size) : "forced by the options";
+            string reason = requested == AllReduceAlgorithm.Auto ? Explain(algorithm, bytes, comm.Size, topology) : "forced by the options";
             Console.Error.WriteLine($"[allreducenet] rank {comm.Rank}/{comm.Size} AllReduce call #{comm.PeekNextCollectiveCall()}: {count} x {ElementTypes.NameOf<T>()} ({bytes} B) {op}: {algorithm} ({reason})");
         }
         if (algorithm == AllReduceAlgorithm.Direct && !direct)
             throw new NotSupportedException(
                 $"rank {comm.Rank}: the direct AllReduce reads the other ranks' buffers, which only ranks in one address space (the in-process transport) can; the {transport.Name} transport cannot. Use Ring, Tree, RecursiveDoubling or Auto.");
+        if (algorithm == AllReduceAlgorithm.Hierarchical && !topology.Uniform)
+            throw new NotSupportedException(
+                $"rank {comm.Rank}: the hierarchical AllReduce needs the same number of ranks on every node, but the {comm.Size} ranks sit on {topology.Describe()}; " +
+                "use Ring or Auto, or start as many ranks on each node.");
         if (algorithm == AllReduceAlgorithm.Native)
         {
             var native = transport.Native ?? throw new NotSupportedException(
@@ -53,14 +58,21 @@ internal static class AllReduceAlgorithms
         AllReduceAlgorithm.RecursiveDoubling => CollectiveKind.AllReduceRecursiveDoubling,
         AllReduceAlgorithm.Direct => CollectiveKind.AllReduceDirect,
         AllReduceAlgorithm.Native => CollectiveKind.AllReduceNative,
+        AllReduceAlgorithm.Hierarchical => CollectiveKind.AllReduceHierarchical,
         _ => CollectiveKind.AllReduceRing,
     };
 
-    /// <summary>Auto's choice for <paramref name="bytes"/> bytes over <paramref name="ranks"/> ranks; <paramref name="direct"/>: they can read each other's buffers.</summary>
-    public static AllReduceAlgorithm Choose(long bytes, int ranks, bool direct = false)
+    /// <summary>
+    /// Auto's choice for <paramref name="bytes"/> bytes over <paramref name="ranks"/> ranks; <paramref name="direct"/>:
+    /// they can read each other's buffers; <paramref name="hierarchical"/>: they span several nodes with the same
+    /// number (more than one) on each, where the hierarchical AllReduce takes the ring's place above the
+    /// recursive-doubling threshold (it sends 1/L of the ring's bytes over the network, L ranks per node).
+    /// </summary>
+    public static AllReduceAlgorithm Choose(long bytes, int ranks, bool direct = false, bool hierarchical = false)
     {
         if (EnvironmentSettings.Current.ForcedAlgorithm is { } forced) return forced;
         if (ranks > 1 && bytes <= RecursiveDoublingThresholdBytes) return AllReduceAlgorithm.RecursiveDoubling;
+        if (hierarchical) return AllReduceAlgorithm.Hierarchical;
         // Two ranks: the ring is already one read and one write per byte, in two steps, and it measured ahead of direct.
         if (ranks <= 2) return AllReduceAlgorithm.Ring;
         if (bytes <= TreeThresholdBytes(ranks)) return AllReduceAlgorithm.Tree;
@@ -68,12 +80,13 @@ internal static class AllReduceAlgorithms
     }
 
     /// <summary>Why Auto chose <paramref name="choice"/>, for ALLREDUCENET_DEBUG.</summary>
-    public static string Explain(AllReduceAlgorithm choice, long bytes, int ranks)
+    public static string Explain(AllReduceAlgorithm choice, long bytes, int ranks, NodeTopology? topology = null)
     {
         if (EnvironmentSettings.Current.ForcedAlgorithm is { } forced) return $"ALLREDUCENET_ALGO={forced.ToString().ToLowerInvariant()}";
         return choice switch
         {
             AllReduceAlgorithm.RecursiveDoubling => $"{bytes} B <= recursive-doubling threshold {RecursiveDoublingThresholdBytes} B",
+            AllReduceAlgorithm.Hierarchical => $"{bytes} B > recursive-doubling threshold {RecursiveDoublingThresholdBytes} B and the ranks span {topology?.Describe()}",
             AllReduceAlgorithm.Tree => $"{bytes} B <= tree threshold {TreeThresholdBytes(ranks)} B for {ranks} ranks",
             AllReduceAlgorithm.Direct => $"{bytes} B > tree threshold {TreeThresholdBytes(ranks)} B for {ranks} ranks in one address space: each rank reads every buffer directly",
             _ when ranks <= 2 => "2 ranks or fewer: the ring sends half the bytes of the tree in as many steps",

@@ -54,6 +54,13 @@ internal static class MpiJob
         return Run(path, $"{args} dotnet {AppPath} {appArgs}", timeout, env);
     }
 
+    /// <summary>Runs <c>launcher LAUNCHER-ARGS dotnet app APP-ARGS</c>: a launcher command line of the caller's (e.g. across the namespace cluster).</summary>
+    public static Result LaunchWith(string launcher, string launcherArgs, string appArgs, TimeSpan timeout, IReadOnlyDictionary<string, string> environment)
+    {
+        var path = Find(launcher) ?? throw new InvalidOperationException($"{launcher} is not on PATH");
+        return Run(path, $"{launcherArgs} dotnet {AppPath} {appArgs}", timeout, environment);
+    }
+
     /// <summary>
     /// Runs two MPICH ranks whose environments differ (hydra's MPMD form, <c>-n 1 -env K V ... : -n 1 ...</c>): rank 0
     /// gets <paramref name="rankZeroEnvironment"/> on top of the common environment.

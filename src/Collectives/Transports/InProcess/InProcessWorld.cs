@@ -19,6 +19,7 @@ public sealed class InProcessWorld
     {
         Size = size;
         Timeout = options.Timeout;
+        RanksPerNode = options.RanksPerNode;
         SpinIterations = options.SpinIterations ?? (size <= Environment.ProcessorCount ? 100 : 200);
         YieldTicks = size > Environment.ProcessorCount && options.SpinIterations is null ? Stopwatch.Frequency / 500 : 0;
         // Shared copies only when every rank has a core: with more ranks than cores a helper can be preempted halfway
@@ -54,6 +55,9 @@ public sealed class InProcessWorld
     public int Size { get; }
 
     internal TimeSpan? Timeout { get; }
+
+    /// <summary>The simulated node size (<see cref="InProcessWorldOptions.RanksPerNode"/>); null: one node.</summary>
+    internal int? RanksPerNode { get; }
 
     internal int SpinIterations { get; }
 
@@ -112,6 +116,8 @@ public sealed class InProcessWorld
     public static Communicator[] CreateCommunicators(int ranks, InProcessWorldOptions? options = null)
     {
         if (ranks < 1) ThrowHelper.ArgumentOutOfRange(nameof(ranks), ranks, $"An in-process world needs at least 1 rank, but {ranks} were asked for.");
+        if (options?.RanksPerNode is < 1 and var perNode)
+            ThrowHelper.ArgumentOutOfRange(nameof(options), perNode, $"InProcessWorldOptions.RanksPerNode must be at least 1, but is {perNode}.");
         _ = EnvironmentSettings.Current; // a bad ALLREDUCENET_* value is reported here, before any thread starts
         var world = new InProcessWorld(ranks, options ?? new InProcessWorldOptions());
         var group = new InProcessGroup(world, Enumerable.Range(0, ranks).ToArray());

@@ -13,4 +13,11 @@ public sealed record InProcessWorldOptions
     /// wait (measured with 8 ranks on 2 cores: a tree AllReduce of 512 B took 105 us blocking at once, 22 us yielding).
     /// </summary>
     public int? SpinIterations { get; init; }
+
+    /// <summary>
+    /// Simulates nodes: world ranks 0..k-1 on node 0, k..2k-1 on node 1, and so on (the last node may hold fewer),
+    /// as MPI_Comm_split_type would report them, so the hierarchical AllReduce and Auto's choice of it run in-process.
+    /// Null (the default): all ranks on one node.
+    /// </summary>
+    public int? RanksPerNode { get; init; }
 }

@@ -5,7 +5,7 @@ namespace AllReduceNet.Collectives.Transports.Mpi;
 
 /// <summary>
 /// An MPI_Isend or MPI_Irecv in flight. Waiting polls MPI_Test until the deadline (a blocking MPI_Wait has no
-/// timeout, so it is used only where it cannot hang: after a receive's MPI_Cancel): it spins briefly, then yields, then sleeps a millisecond at a time, so that many ranks on few
+/// timeout, so it is never used): it spins briefly, then yields, then sleeps a millisecond at a time, so that many ranks on few
 /// cores leave each other the CPU. The pin is released in the same step that sees MPI complete the request, and
 /// never earlier: until then MPI holds the raw pointer.
 /// </summary>
@@ -78,10 +78,10 @@ internal sealed unsafe class MpiRequest : Request
           (_channel == MessageChannel.User ? $" (tag {(_tag == Communicator.AnyTag ? "any" : _tag.ToString())})" : " (collective)");
 
     /// <summary>
-    /// MPI_Cancel, then completes the request so that its buffer is free: a receive with MPI_Wait, which the standard
-    /// makes local after a cancel; a send by polling MPI_Test for a bounded time, since some libraries cannot cancel a
-    /// send and would then complete it only when a receiver matches it. True when it was cancelled before matching;
-    /// false when it had completed or matched (or a send did not finish within the bound: it stays pending, pinned).
+    /// MPI_Cancel, then completes the request so that its buffer is free, polling MPI_Test for a bounded time: some
+    /// libraries cannot cancel a send and would then complete it only when a receiver matches it, and a receive that
+    /// matched a message whose sender is cut off never completes. True when it was cancelled before matching; false
+    /// when it had completed or matched (or did not finish within the bound: it stays pending, pinned).
     /// </summary>
     internal override bool TryCancel()
     {
@@ -92,8 +92,9 @@ internal sealed unsafe class MpiRequest : Request
             if (mpi.Cancel(_handle) != 0) return false;
             byte* status = stackalloc byte[MpiHandles.MaxStatusBytes];
             new Span<byte>(status, MpiHandles.MaxStatusBytes).Clear();
-            if (!_isSend)
-                return Finish(mpi, mpi.Wait(ref _handle, status), status, checkCancelled: true);
+            // A receive too is polled for a bounded time, not MPI_Wait'ed: a receive that already matched a message
+            // cannot be cancelled, and when the link to its sender is cut mid-message (Open MPI's ob1 over TCP) the
+            // rest never arrives, so MPI_Wait would block for ever (seen with the link cut in tests/.../LinkFaultTests).
             var deadline = Deadline.After(CancelBound);
             while (!deadline.HasPassed)
             {

@@ -41,6 +41,42 @@ internal sealed unsafe class MpiTransport : ITransport
         library.Check(library.CommSetErrorsReturn(_controlComm), "MPI_Comm_set_errhandler(MPI_ERRORS_RETURN)", _rank);
         DefaultTimeout = EnvironmentSettings.Current.DefaultTimeout;
         _shared = SharedMemoryChannel.TryCreate(this, library, _collectiveComm, _rank, _size);
+        _nodeOfRank = _shared is null && _size > 1 ? FindNodes() : null;
+    }
+
+    private readonly int[]? _nodeOfRank;
+
+    /// <summary>Which node each rank runs on (null when all share one); see <see cref="FindNodes"/>.</summary>
+    public int[]? NodeOfRank => _nodeOfRank;
+
+    /// <summary>
+    /// The nodes as MPI sees them: MPI_Comm_split_type(MPI_COMM_TYPE_SHARED) groups the ranks that can share memory,
+    /// each node is named by its lowest rank (MPI_MIN over the node), and an MPI_MAX over the group of a vector holding
+    /// only this rank's entry tells every rank every rank's node. Collective; run once, when the transport is made.
+    /// </summary>
+    private int[]? FindNodes()
+    {
+        var h = Library.Handles;
+        Library.Check(Library.CommSplitShared(_collectiveComm, _rank, out nint nodeComm), "MPI_Comm_split_type(MPI_COMM_TYPE_SHARED) (finding the nodes)", _rank);
+        long mine = _rank, lowest;
+        int rc = Library.Allreduce(&mine, &lowest, 1, h.Int64, h.OpMin, nodeComm);
+        Library.CommFree(nodeComm);
+        Library.Check(rc, "MPI_Allreduce (the lowest rank of this node)", _rank);
+        var leaders = new long[_size];
+        var all = new long[_size];
+        Array.Fill(leaders, -1);
+        leaders[_rank] = lowest;
+        fixed (long* send = leaders)
+        fixed (long* receive = all)
+            Library.Check(Library.Allreduce(send, receive, _size, h.Int64, h.OpMax, _collectiveComm), "MPI_Allreduce (every rank's node)", _rank);
+        var numbering = new Dictionary<long, int>();
+        var nodes = new int[_size];
+        for (int r = 0; r < _size; r++)
+        {
+            if (!numbering.TryGetValue(all[r], out int node)) numbering[all[r]] = node = numbering.Count;
+            nodes[r] = node;
+        }
+        return numbering.Count > 1 ? nodes : null;
     }
 
     internal MpiLibrary Library { get; }
