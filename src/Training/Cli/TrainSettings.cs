@@ -40,6 +40,8 @@ internal sealed record TrainSettings
     public bool Quiet { get; init; }
     /// <summary>The federated strategies' settings (clients, partition, rounds = <see cref="Epochs"/>); null for the others.</summary>
     public Federated.FederatedSettings? Federated { get; init; }
+    /// <summary>Decentralized SGD's settings; null for the other strategies.</summary>
+    public Strategies.Gossip.GossipSettings? Gossip { get; init; }
 
     /// <summary>Ranks that compute gradients: all but the servers under ps.</summary>
     public int Workers => Strategy == StrategyKind.ParameterServer ? Ranks - Servers : Ranks;
@@ -50,6 +52,7 @@ internal sealed record TrainSettings
         StrategyKind.Zero => "zero",
         StrategyKind.ParameterServer => Async ? $"ps --async (servers {Servers}, staleness {Staleness})" : $"ps --sync (servers {Servers})",
         StrategyKind.FedAvg or StrategyKind.FedProx or StrategyKind.FedAvgM => Federated?.Describe() ?? Strategy.ToString().ToLowerInvariant(),
+        StrategyKind.Gossip => Gossip?.Describe() ?? "gossip",
         _ => $"pipeline (stages {string.Join(",", Split)} layers, micro-batches {MicroBatches})",
     };
 }

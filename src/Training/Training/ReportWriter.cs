@@ -44,7 +44,8 @@ internal sealed class ReportWriter
     public void Epoch(EpochReport r)
     {
         Line(string.Create(CultureInfo.InvariantCulture,
-            $"epoch {r.Epoch,3}/{r.Epochs}  loss {r.Loss:F4}  train acc {100 * r.TrainAccuracy:F2}%  test acc {100 * r.TestAccuracy:F2}%  {r.SamplesPerSecond,8:F0} samples/s  {r.Seconds:F1} s  comm {100 * r.CommunicationShare:F0}%"));
+            $"epoch {r.Epoch,3}/{r.Epochs}  loss {r.Loss:F4}  train acc {100 * r.TrainAccuracy:F2}%  test acc {100 * r.TestAccuracy:F2}%  {r.SamplesPerSecond,8:F0} samples/s  {r.Seconds:F1} s  comm {100 * r.CommunicationShare:F0}%") +
+            (r.ConsensusDistance is { } consensus ? string.Create(CultureInfo.InvariantCulture, $"  consensus {consensus:E2}") : ""));
         if (_jsonPath is null) return;
         var record = new Dictionary<string, object>
         {
@@ -59,6 +60,7 @@ internal sealed class ReportWriter
             ["samples_per_second"] = r.SamplesPerSecond,
             ["communication_share"] = r.CommunicationShare,
         };
+        if (r.ConsensusDistance is { } distance) record["consensus_distance"] = distance;
         File.AppendAllText(_jsonPath, JsonSerializer.Serialize(record) + "\n");
     }
 
