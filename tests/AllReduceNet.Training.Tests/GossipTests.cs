@@ -20,7 +20,7 @@ public sealed class GossipTests
             data.Add("ring", n);
             data.Add("exponential", n);
             data.Add("random:1", n);
-            if (n > 2) data.Add($"random:{n / 2}", n);
+            if (n / 2 > 1) data.Add($"random:{n / 2}", n);
             if (n >= 4 && Enumerable.Range(2, n / 2).Any(r => n % r == 0 && n / r >= 2)) data.Add("torus", n);
         }
         return data;
