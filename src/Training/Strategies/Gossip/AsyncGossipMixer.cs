@@ -24,6 +24,7 @@ internal sealed class AsyncGossipMixer : IGossipMixer
 {
     private const int Tag = 4200;
     private const float EndFlag = 1f;
+    private const long MaxExactRound = 1L << 24;
     private readonly Communicator _world;
     private readonly int[] _neighbours;
     private readonly float _selfWeight;
@@ -154,9 +155,12 @@ internal sealed class AsyncGossipMixer : IGossipMixer
 
     private void Post(int k, ReadOnlySpan<float> parameters, long round, bool end)
     {
+        // The round travels as a float in the message: exact only below 2^24.
+        if (round >= MaxExactRound)
+            throw new TrainingException($"gossip --gossip-async: rank {_world.Rank} reached round {round}; rounds are numbered exactly only below {MaxExactRound} (raise --gossip-every or train fewer steps).");
         var message = _outbox[k];
         parameters.CopyTo(message);
-        message[_count] = round; // exact while rounds < 2^24
+        message[_count] = round;
         message[_count + 1] = end ? EndFlag : 0f;
         _sends[k] = _world.Isend<float>(message, _neighbours[k], Tag);
     }
