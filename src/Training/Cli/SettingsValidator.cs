@@ -25,7 +25,8 @@ internal static class SettingsValidator
             "fedavg" => StrategyKind.FedAvg,
             "fedprox" => StrategyKind.FedProx,
             "fedavgm" => StrategyKind.FedAvgM,
-            _ => throw new TrainingException($"--strategy '{options.Strategy}' is unknown; use ddp, zero, ps, pipeline, fedavg, fedprox or fedavgm."),
+            "gossip" => StrategyKind.Gossip,
+            _ => throw new TrainingException($"--strategy '{options.Strategy}' is unknown; use ddp, zero, ps, pipeline, fedavg, fedprox, fedavgm or gossip."),
         };
         int ranks;
         if (launchedRanks is int world)
@@ -136,6 +137,8 @@ internal static class SettingsValidator
         if (options.ExportOnnx is { } onnx && (onnx.Length == 0 || Directory.Exists(onnx) || Path.EndsInDirectorySeparator(onnx)))
             throw new TrainingException($"--export-onnx '{onnx}' is a directory; it must name the .onnx file to write (e.g. models/fashion/1/model.onnx).");
 
+        var gossip = GossipSettingsValidator.Validate(options, strategy, ranks, options.Seed);
+
         return new TrainSettings
         {
             Strategy = strategy,
@@ -166,6 +169,7 @@ internal static class SettingsValidator
             Quiet = options.Quiet,
             Federated = federated,
             ParameterServerRule = RobustSettingsValidator.ValidateParameterServer(options, strategy, workers),
+            Gossip = gossip,
         };
     }
 

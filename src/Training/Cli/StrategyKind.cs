@@ -13,4 +13,6 @@ internal enum StrategyKind
     FedProx,
     /// <summary>FedAvg with server momentum.</summary>
     FedAvgM,
+    /// <summary>Decentralized SGD: neighbour averaging over a graph, no AllReduce in training (Strategies/Gossip).</summary>
+    Gossip,
 }

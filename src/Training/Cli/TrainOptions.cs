@@ -5,7 +5,7 @@ namespace AllReduceNet.Training.Cli;
 /// <summary>The command line, as CommandLineParser binds it; <see cref="SettingsValidator"/> turns it into <see cref="TrainSettings"/>.</summary>
 internal sealed class TrainOptions
 {
-    [Option("strategy", Default = "ddp", HelpText = "Parallel strategy: ddp (data parallel, bucketed AllReduce), zero (sharded optimizer state: reduce-scatter + all-gather), ps (parameter server, with --servers and --sync or --async), pipeline (GPipe model parallel, with --micro-batches), or federated over simulated clients (docs/federated.md): fedavg, fedprox (with --mu), fedavgm (with --server-momentum).")]
+    [Option("strategy", Default = "ddp", HelpText = "Parallel strategy: ddp (data parallel, bucketed AllReduce), zero (sharded optimizer state: reduce-scatter + all-gather), ps (parameter server, with --servers and --sync or --async), pipeline (GPipe model parallel, with --micro-batches), or federated over simulated clients (docs/federated.md): fedavg, fedprox (with --mu), fedavgm (with --server-momentum), or gossip (decentralized SGD, neighbour averaging over --topology; docs/gossip.md).")]
     public string Strategy { get; set; } = "ddp";
 
     [Option("ranks", HelpText = "Number of in-process ranks (threads). Default 8 when not started by mpiexec; under mpiexec the world size comes from mpiexec -n and this must be omitted or equal.")]
@@ -97,6 +97,18 @@ internal sealed class TrainOptions
 
     [Option("export-onnx", HelpText = "At the end of training, write the model as ONNX (opset 13) to this file: input 'input' [batch, features] of raw values (the preprocessing is in the graph), outputs 'probabilities' and 'class'. Serve.dll serves it as NAME/VERSION/model.onnx. With --resume and --epochs no higher than the checkpoint's, exports without training.")]
     public string? ExportOnnx { get; set; }
+
+    [Option("topology", HelpText = "gossip: the graph whose neighbours average each step: ring (default), torus (rows x cols, needs a rank count that is a rectangle), exponential (neighbours at distances 2^k) or random:K (each rank links to K seeded random others; connected). docs/gossip.md.")]
+    public string? Topology { get; set; }
+
+    [Option("gossip-every", HelpText = "gossip: average with the neighbours after every H local steps (default 1).")]
+    public int? GossipEvery { get; set; }
+
+    [Option("gossip-async", HelpText = "gossip: asynchronous averaging: mix with the newest neighbour replicas that arrived, waiting only for one older than --gossip-staleness rounds.")]
+    public bool GossipAsync { get; set; }
+
+    [Option("gossip-staleness", HelpText = "gossip --gossip-async: the oldest neighbour replica mixed may be this many rounds behind (default 2).")]
+    public int? GossipStaleness { get; set; }
 
     [Option("log-json", HelpText = "Append one JSON record per epoch to this file (JSON lines).")]
     public string? LogJson { get; set; }

@@ -46,6 +46,8 @@ internal sealed record TrainSettings
     public Privacy.DpSgdOptions? Dp { get; init; }
     /// <summary>--dp: the plan resolved before the ranks start (σ, sampling, ledger, run id); null without --dp.</summary>
     public Privacy.DpSgdPlan? DpPlan { get; init; }
+    /// <summary>Decentralized SGD's settings; null for the other strategies.</summary>
+    public Strategies.Gossip.GossipSettings? Gossip { get; init; }
 
     /// <summary>Ranks that compute gradients: all but the servers under ps.</summary>
     public int Workers => Strategy == StrategyKind.ParameterServer ? Ranks - Servers : Ranks;
@@ -56,6 +58,7 @@ internal sealed record TrainSettings
         StrategyKind.Zero => "zero",
         StrategyKind.ParameterServer => Async ? $"ps --async (servers {Servers}, staleness {Staleness})" : $"ps --sync (servers {Servers})",
         StrategyKind.FedAvg or StrategyKind.FedProx or StrategyKind.FedAvgM => Federated?.Describe() ?? Strategy.ToString().ToLowerInvariant(),
+        StrategyKind.Gossip => Gossip?.Describe() ?? "gossip",
         _ => $"pipeline (stages {string.Join(",", Split)} layers, micro-batches {MicroBatches})",
     };
 }

@@ -21,4 +21,10 @@ internal interface IStrategy : IDisposable
 
     /// <summary>Strategy-specific lines for the report (optimizer memory, bytes saved, bubble).</summary>
     IReadOnlyList<string> Describe();
+
+    /// <summary>Lines rank 0 prints before training (gossip: the mixing matrix); not collective.</summary>
+    IReadOnlyList<string> Preamble() => [];
+
+    /// <summary>How far the ranks' replicas are from their mean after the last <see cref="Gather"/>; null where they are identical by construction.</summary>
+    double? ConsensusDistance => null;
 }

@@ -60,8 +60,10 @@ internal sealed class ModelReplica : IDisposable
     /// Forward and backward over share <paramref name="share"/> of <paramref name="shares"/> of step
     /// <paramref name="step"/>: the gradients are left in the model (<see cref="Mlp.ReadGradients"/>), and each layer's
     /// is announced to <paramref name="layerReady"/> as soon as it is done. Returns the tally with this step added.
+    /// The loss is divided by <paramref name="lossDivisor"/> (default the global batch, so that summing the ranks'
+    /// gradients gives the global mean; gossip passes its own shard's size, for a local mean).
     /// </summary>
-    public EpochTally ForwardBackward(EpochSampler sampler, int step, int share, int shares, EpochTally tally, Action<int>? layerReady = null)
+    public EpochTally ForwardBackward(EpochSampler sampler, int step, int share, int shares, EpochTally tally, Action<int>? layerReady = null, int? lossDivisor = null)
     {
         if (_dp is not null) return PrivateForwardBackward(sampler.Shard(step, share, shares), sampler.GlobalBatch, tally, layerReady);
         var labels = _input.Load(sampler.Shard(step, share, shares));
@@ -71,7 +73,7 @@ internal sealed class ModelReplica : IDisposable
         using (Timeline.Span(_world, "forward", "train"))
         {
             var logits = Model.Forward(_activations, _input.Device, n);
-            (loss, right) = _head.Compute(logits, labels, sampler.GlobalBatch);
+            (loss, right) = _head.Compute(logits, labels, lossDivisor ?? sampler.GlobalBatch);
         }
         using (Timeline.Span(_world, "backward", "train"))
             Model.Backward(_activations, _input.Device, _head.Gradient, null, n, layerReady);

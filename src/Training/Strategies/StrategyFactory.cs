@@ -11,6 +11,7 @@ internal static class StrategyFactory
         StrategyKind.Zero => new ZeroStrategy(context),
         StrategyKind.ParameterServer => new ParameterServerStrategy(context),
         StrategyKind.Pipeline => new PipelineStrategy(context),
+        StrategyKind.Gossip => new Gossip.GossipStrategy(context),
         _ => throw new ArgumentOutOfRangeException(nameof(context), context.Settings.Strategy, "unknown strategy"),
     };
 }

@@ -61,7 +61,8 @@ internal sealed class ReportWriter
     {
         Line(string.Create(CultureInfo.InvariantCulture,
             $"epoch {r.Epoch,3}/{r.Epochs}  loss {r.Loss:F4}  train acc {100 * r.TrainAccuracy:F2}%  test acc {100 * r.TestAccuracy:F2}%  {r.SamplesPerSecond,8:F0} samples/s  {r.Seconds:F1} s  comm {100 * r.CommunicationShare:F0}%") +
-            (r.Epsilon is double epsilon ? string.Create(CultureInfo.InvariantCulture, $"  epsilon {epsilon:F3} (delta {r.Delta:G3}; data set {r.DatasetEpsilon:F3})") : ""));
+            (r.Epsilon is double epsilon ? string.Create(CultureInfo.InvariantCulture, $"  epsilon {epsilon:F3} (delta {r.Delta:G3}; data set {r.DatasetEpsilon:F3})") : "") +
+            (r.ConsensusDistance is { } consensus ? string.Create(CultureInfo.InvariantCulture, $"  consensus {consensus:E2}") : ""));
         if (_jsonPath is null) return;
         var record = new Dictionary<string, object>
         {
@@ -83,6 +84,7 @@ internal sealed class ReportWriter
             record["delta"] = r.Delta!;
             record["dataset_epsilon"] = r.DatasetEpsilon is double d && double.IsFinite(d) ? d : null!;
         }
+        if (r.ConsensusDistance is { } distance) record["consensus_distance"] = distance;
         File.AppendAllText(_jsonPath, JsonSerializer.Serialize(record) + "\n");
     }
 

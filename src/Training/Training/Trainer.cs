@@ -44,6 +44,7 @@ internal static class Trainer
             report.Line($"data: {data.Description}; global batch {settings.BatchSize}, {settings.Optimizer.Kind} lr {settings.Optimizer.LearningRate}" +
                 (settings.Optimizer.Kind == Optim.OptimizerKind.Sgd ? $" momentum {settings.Optimizer.Momentum}" : "") + (settings.CosineSchedule ? " (cosine decay)" : "") +
                 (initial.CompletedEpochs > 0 ? $"; resuming after epoch {initial.CompletedEpochs}" : ""));
+            foreach (string line in strategy.Preamble()) report.Line(line);
         }
         var dp = settings.DpPlan;
         var samplingSecret = dp is null ? default : SharedSecret(world);
@@ -89,7 +90,7 @@ internal static class Trainer
                 if (privacy is not null) datasetEpsilon = privacy.RecordEpoch();
                 double samples = Math.Max(sums[2], 1);
                 report.Epoch(new EpochReport(shownEpoch, settings.Epochs, settings.StrategyName, settings.Ranks, sums[0] / samples,
-                    sums[1] / samples, testAccuracy, seconds, (double)sampler.StepCount * settings.BatchSize / seconds, sums[3] / world.Size)
+                    sums[1] / samples, testAccuracy, seconds, (double)sampler.StepCount * settings.BatchSize / seconds, sums[3] / world.Size, strategy.ConsensusDistance)
                 {
                     Epsilon = epsilon?.Epsilon,
                     Delta = dp?.Delta,

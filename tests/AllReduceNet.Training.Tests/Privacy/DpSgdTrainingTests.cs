@@ -140,6 +140,7 @@ public class DpSgdTrainingTests
     [InlineData("--dp --dp-noise 1 --strategy pipeline --ranks 3", "--dp is not available with --strategy pipeline")]
     [InlineData("--dp --dp-noise 1 --strategy ps --async --ranks 3", "--dp is not available with --strategy ps --async")]
     [InlineData("--dp --dp-noise 1 --strategy fedavg", "--dp is not available with --strategy fedavg")]
+    [InlineData("--dp --dp-noise 1 --strategy gossip --topology ring", "--dp is not available with --strategy gossip")]
     public void Bad_dp_arguments_are_refused_before_training(string args, string expected)
     {
         RefusedArguments.AssertRefused($"--synthetic 480 --layers 12,16,8,3 --batch-size 40 {args}", expected);
