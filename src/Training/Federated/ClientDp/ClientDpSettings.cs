@@ -22,7 +22,7 @@ namespace AllReduceNet.Training.Federated.ClientDp;
 /// <param name="Adaptive">Adaptive clipping, or null for a fixed C.</param>
 /// <param name="SecureRandom">Noise from the operating system's CSPRNG (RandomNumberGenerator) instead of the seeded Philox stream.</param>
 /// <param name="BudgetEpsilon">--dp-budget: the data set's ε over all runs in the ledger, or null.</param>
-/// <param name="DatasetId">The ledger's key of the training data (<see cref="Privacy.Accounting.DatasetIdentity"/>).</param>
+/// <param name="DatasetId">The ledger's key of the training data (<see cref="AllReduceNet.Privacy.Accounting.DatasetIdentity"/>).</param>
 internal sealed record ClientDpSettings(double ClipNorm, double NoiseMultiplier, double? TargetEpsilon, double Delta, NoisePlacement Placement,
     int MinClients, int ExpectedClients, double SamplingRate, AdaptiveClipping? Adaptive, bool SecureRandom, double? BudgetEpsilon, string DatasetId)
 {
