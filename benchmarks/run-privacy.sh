@@ -6,8 +6,9 @@
 set -euo pipefail
 [ "${SKIP_BUILD:-0}" = 1 ] || dotnet build src/Training -c Release -v q > /dev/null
 # Run a copy, so that a rebuild during the hour this takes cannot replace the assemblies under the running process.
-rm -rf /tmp/privacy-bench-bin && cp -r src/Training/bin/Release/net10.0 /tmp/privacy-bench-bin
-T=/tmp/privacy-bench-bin/Train.dll
+BIN=${BIN:-/tmp/privacy-bench-bin}
+rm -rf "$BIN" && cp -r src/Training/bin/Release/net10.0 "$BIN"
+T=$BIN/Train.dll
 L=benchmarks/privacy-logs
 mkdir -p "$L"
 COMMON="--strategy ddp --ranks 8 --device cpu --batch-size 1024 --momentum 0.9"
@@ -21,9 +22,16 @@ run() {
 if [ "${1:-}" = timing ]; then
   # DP-SGD's cost: non-private and DP runs alternate (same batch, ranks, epochs), so load on a shared machine hits
   # both alike; epoch 1 (JIT warm-up) is left out when comparing.
+  # sigma = 0 isolates clipping and Poisson sampling; the secure-RNG run prices --dp-secure-rng against Philox.
   for i in 1 2 3; do
     run time-nonprivate-$i --lr 0.1 --epochs 3
     run time-dp-$i --lr 0.5 --epochs 3 --dp --dp-clip 1 --dp-noise 1.0
+    run time-dp-sigma0-$i --lr 0.5 --epochs 3 --dp --dp-clip 1 --dp-noise 0
+  done
+  run time-dp-secure-rng --lr 0.5 --epochs 3 --dp --dp-clip 1 --dp-noise 1.0 --dp-secure-rng
+  # Seconds of epochs 2 and 3 of each run (epoch 1 includes the JIT).
+  for f in "$L"/time-*/log.jsonl; do
+    echo "$(basename "$(dirname "$f")"): $(python3 -c 'import json,sys; print(" ".join("%.2f" % json.loads(l)["epoch_seconds"] for l in open(sys.argv[1]) if json.loads(l).get("epoch", 0) >= 2))' "$f")"
   done
   exit 0
 fi

@@ -10,6 +10,12 @@ using Perfolizer.Horology;
 
 // Short in-process job: 3 warm-ups, 15 measured iterations of ~250 ms. Memory bandwidth on a shared VM is noisy, so
 // the tables use each benchmark's median. The whole run takes about three minutes on 2 cores.
+if (args is ["noise"])
+{
+    NoiseThroughput.Run();
+    return;
+}
+
 var job = Job.ShortRun.WithWarmupCount(3).WithIterationCount(15).WithIterationTime(TimeInterval.FromMilliseconds(250))
     .WithToolchain(InProcessEmitToolchain.Instance);
 var config = ManualConfig.CreateMinimumViable().AddJob(job).WithOptions(ConfigOptions.DisableOptimizationsValidator);

@@ -93,6 +93,35 @@ public static class DenseOps
         kernels.SumRowsCore(outputGradient, batch, outFeatures, biasGradient);
     }
 
+    /// <summary>
+    /// The propagating half of <see cref="DenseBackward"/>: ReLU's gradient applied to <paramref name="outputGradient"/>
+    /// in place (when <paramref name="relu"/>), then inputGradient = outputGradient · Wᵀ (when not null); no parameter
+    /// gradients. For callers that compute those from modified rows themselves: DP-SGD scales each example's row of
+    /// dz by its clipping factor first, so the ordinary dW = Xᵀ·dz would be computed only to be thrown away.
+    /// </summary>
+    /// <param name="backend">The backend that created the buffers; it runs the kernel.</param>
+    /// <param name="weights">inFeatures x outFeatures.</param>
+    /// <param name="output">The forward output (batch x outFeatures), read when relu.</param>
+    /// <param name="outputGradient">dL/d output (batch x outFeatures); overwritten with dL/dz when relu.</param>
+    /// <param name="inputGradient">Receives dL/d input (batch x inFeatures), or null.</param>
+    /// <param name="batch">Rows.</param>
+    /// <param name="inFeatures">Input columns.</param>
+    /// <param name="outFeatures">Output columns.</param>
+    /// <param name="relu">Whether the layer applied ReLU.</param>
+    /// <exception cref="ArgumentNullException">backend or a required buffer is null.</exception>
+    public static void DenseBackwardData(this IKernelBackend backend, DeviceBuffer<float> weights, DeviceBuffer<float> output, DeviceBuffer<float> outputGradient, DeviceBuffer<float>? inputGradient, int batch, int inFeatures, int outFeatures, bool relu)
+    {
+        var kernels = KernelBackendBase.Of(backend);
+        KernelBackendBase.Layer(batch, inFeatures, outFeatures);
+        kernels.AtLeast(weights, (long)inFeatures * outFeatures, "inFeatures * outFeatures");
+        kernels.AtLeast(outputGradient, (long)batch * outFeatures, "batch * outFeatures");
+        if (relu) kernels.AtLeast(output, (long)batch * outFeatures, "batch * outFeatures");
+        if (inputGradient is not null) kernels.AtLeast(inputGradient, (long)batch * inFeatures, "batch * inFeatures");
+        if (relu) kernels.ReluBackwardCore(output, outputGradient, batch * outFeatures);
+        if (inputGradient is not null)
+            kernels.MatMulCore(outputGradient, weights, inputGradient, batch, outFeatures, inFeatures, false, true);
+    }
+
     /// <summary>Row-wise softmax, computed stably (max subtracted first).</summary>
     /// <param name="backend">The backend that created the buffers; it runs the kernel.</param>
     /// <param name="logits">batch x classes.</param>

@@ -95,8 +95,9 @@ public class PrivacyTests
         {
             uint[] w = Reference.Philox([(uint)(k / 4), 0, 3, 4], [1, 2]);
             int pair = (k % 4) / 2 * 2;
-            double u1 = ((w[pair] >> 8) + 1) / 16777216.0, u2 = (w[pair + 1] >> 8) / 16777216.0;
-            double z = Math.Sqrt(-2 * Math.Log(u1)) * (k % 2 == 0 ? Math.Cos(2 * Math.PI * u2) : Math.Sin(2 * Math.PI * u2));
+            // 32-bit uniforms: u1 = (w + 1/2) / 2^32 in (0, 1], the angle the other word as a signed fraction of pi.
+            double u1 = (w[pair] + 0.5) / 4294967296.0, theta = (int)w[pair + 1] * Math.PI / 2147483648.0;
+            double z = Math.Sqrt(-2 * Math.Log(u1)) * (k % 2 == 0 ? Math.Cos(theta) : Math.Sin(theta));
             Assert.True(Math.Abs(z - av[k]) < 1e-4, $"{name} [{k}]: {av[k]} vs Box-Muller {z}");
         }
         using var c = backend.Allocate<float>(10);

@@ -90,6 +90,23 @@ internal sealed class Mlp : IDisposable
         }
     }
 
+    /// <summary>
+    /// <see cref="Backward"/> without the parameter gradients: leaves every layer's output gradient dz (ReLU applied)
+    /// in <paramref name="activations"/> (the last layer's in <paramref name="outputGradient"/>) and the gradient
+    /// buffers untouched. DP-SGD computes the parameter gradients itself, from dz rows scaled per example.
+    /// </summary>
+    public void BackwardOutputGradients(Activations activations, DeviceBuffer<float> outputGradient, int n)
+    {
+        var dy = outputGradient;
+        for (int l = Layout.LayerCount - 1; l >= 0; l--)
+        {
+            var dx = l == 0 ? null : activations.Gradients[l - 1];
+            _backend.DenseBackwardData(_weights[l], activations.Outputs[l], dy, dx, n, Layout.Sizes[l], Layout.Sizes[l + 1], Relu(l));
+            if (dx is null) break;
+            dy = dx;
+        }
+    }
+
     public void ReadParameters(Span<float> flat)
     {
         for (int l = 0; l < Layout.LayerCount; l++)

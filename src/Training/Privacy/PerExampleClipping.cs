@@ -8,14 +8,16 @@ namespace AllReduceNet.Training.Privacy;
 /// For a dense layer the gradient of example i is the outer product a_i ⊗ dz_i of its input row and its output
 /// gradient row (plus dz_i for the bias), so its squared norm is (|a_i|² + 1)·|dz_i|²: the norms come from two row
 /// norms per layer, without materializing any per-example gradient. The clipped sum Σ_i s_i g_i is then
-/// aᵀ·diag(s)·dz per layer: the rows of dz are scaled by s_i = min(1, C/‖g_i‖) and the layer gradient recomputed by
-/// one matrix product, as the ordinary backward pass computes it.
+/// aᵀ·diag(s)·dz per layer: the rows of dz are scaled by s_i = min(1, C/‖g_i‖) and the layer gradient computed by
+/// one matrix product, the one the ordinary backward pass does (which therefore skips it: Mlp.BackwardOutputGradients),
+/// so DP costs the non-private step plus the row norms and the row scaling.
 /// </summary>
 internal sealed class PerExampleClipping : IDisposable
 {
     private readonly IKernelBackend _backend;
     private readonly DeviceBuffer<float> _inputNorms, _outputNorms, _factors;
     private readonly float[] _hostInputNorms, _hostOutputNorms;
+    private readonly double[] _squaredNorms;
 
     /// <summary>Buffers for batches of up to <paramref name="maxBatch"/> examples.</summary>
     public PerExampleClipping(IKernelBackend backend, int maxBatch)
@@ -26,6 +28,7 @@ internal sealed class PerExampleClipping : IDisposable
         _factors = backend.Allocate<float>(maxBatch);
         _hostInputNorms = new float[maxBatch];
         _hostOutputNorms = new float[maxBatch];
+        _squaredNorms = new double[maxBatch];
         Norms = new float[maxBatch];
         Factors = new float[maxBatch];
     }
@@ -37,7 +40,7 @@ internal sealed class PerExampleClipping : IDisposable
     public float[] Factors { get; }
 
     /// <summary>
-    /// After <see cref="Mlp.Backward"/> of <paramref name="n"/> rows whose output gradient was the per-example loss
+    /// After <see cref="Mlp.BackwardOutputGradients"/> of <paramref name="n"/> rows whose output gradient was the per-example loss
     /// gradient (not divided by the batch): computes every example's gradient norm, clips each example to
     /// <paramref name="clipNorm"/> and leaves the sum of the clipped per-example gradients in the model's gradient
     /// buffers. The rows of the output gradients are scaled in place.
@@ -46,7 +49,8 @@ internal sealed class PerExampleClipping : IDisposable
     {
         var sizes = model.Layout.Sizes;
         int layers = model.Layout.LayerCount;
-        var squared = new double[n];
+        var squared = _squaredNorms.AsSpan(0, n);
+        squared.Clear();
         for (int l = 0; l < layers; l++)
         {
             var (a, dz) = LayerRows(activations, input, logitsGradient, l, layers);

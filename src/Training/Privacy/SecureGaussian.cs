@@ -15,16 +15,25 @@ internal static class SecureGaussian
     public static void Add(Span<float> destination, double standardDeviation)
     {
         int pairs = (destination.Length + 1) / 2;
-        var words = new ulong[2 * pairs];
-        RandomNumberGenerator.Fill(System.Runtime.InteropServices.MemoryMarshal.AsBytes(words.AsSpan()));
-        for (int p = 0; p < pairs; p++)
+        // Pooled: a step draws a parameter vector's worth of words per tensor, and a fresh array each time is GC churn.
+        ulong[] rented = System.Buffers.ArrayPool<ulong>.Shared.Rent(2 * pairs);
+        try
         {
-            // u1 in (0, 1] so that the logarithm is finite; u2 in [0, 1).
-            double u1 = ((words[2 * p] >> 11) + 1) * TwoToMinus53;
-            double u2 = (words[2 * p + 1] >> 11) * TwoToMinus53;
-            double r = Math.Sqrt(-2 * Math.Log(u1)), theta = 2 * Math.PI * u2;
-            destination[2 * p] += (float)(standardDeviation * r * Math.Cos(theta));
-            if (2 * p + 1 < destination.Length) destination[2 * p + 1] += (float)(standardDeviation * r * Math.Sin(theta));
+            var words = rented.AsSpan(0, 2 * pairs);
+            RandomNumberGenerator.Fill(System.Runtime.InteropServices.MemoryMarshal.AsBytes(words));
+            for (int p = 0; p < pairs; p++)
+            {
+                // u1 in (0, 1] so that the logarithm is finite; u2 in [0, 1).
+                double u1 = ((words[2 * p] >> 11) + 1) * TwoToMinus53;
+                double u2 = (words[2 * p + 1] >> 11) * TwoToMinus53;
+                double r = Math.Sqrt(-2 * Math.Log(u1)), theta = 2 * Math.PI * u2;
+                destination[2 * p] += (float)(standardDeviation * r * Math.Cos(theta));
+                if (2 * p + 1 < destination.Length) destination[2 * p + 1] += (float)(standardDeviation * r * Math.Sin(theta));
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<ulong>.Shared.Return(rented, clearArray: true);
         }
     }
 }

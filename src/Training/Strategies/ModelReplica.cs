@@ -99,7 +99,8 @@ internal sealed class ModelReplica : IDisposable
         {
             var logits = Model.Forward(_activations, _input.Device, n);
             (loss, right) = _head.Compute(logits, labels, 1);
-            Model.Backward(_activations, _input.Device, _head.Gradient, null, n);
+            // Only the output gradients: ClipAndSum computes the parameter gradients once, from the clipped rows.
+            Model.BackwardOutputGradients(_activations, _head.Gradient, n);
             _clipping!.ClipAndSum(Model, _activations, _input.Device, _head.Gradient, n, (float)_dp!.ClipNorm);
         }
         else
