@@ -16,6 +16,8 @@ using AllReduceNet.MpiTestApp;
 //                      left pending at MPI_Finalize (its failure-notice receive is withdrawn there)
 //   masked             the masked AllReduce (AllReduceNet.Privacy) against the plain quantized sum on every algorithm,
 //                      and the int Sum's wrap-around; prints a summary; exit 0 when all passed
+//   reproducible       the reproducible sum and AllReduce, bitwise against one rank alone and across algorithms
+//                      (the world size must divide 16); prints a summary; exit 0 when all passed
 //   init               only initializes MPI (with ALLREDUCENET_MPI_LIBRARY=/nonexistent, prints the error, exits 3)
 var mode = args.Length > 0 ? args[0] : "suite";
 string? Option(string name) => Array.IndexOf(args, name) is int i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
@@ -52,6 +54,10 @@ switch (mode)
         int maskedFailures = new MaskedScenario(world).Run();
         MpiRuntime.Finalize();
         return maskedFailures == 0 ? 0 : 1;
+    case "reproducible":
+        int reproducibleFailures = new ReproducibleScenario(world).Run();
+        MpiRuntime.Finalize();
+        return reproducibleFailures == 0 ? 0 : 1;
     case "mismatch":
         new MismatchScenario(Enum.Parse<MismatchKind>(args[1]), Enum.Parse<AllReduceAlgorithm>(args[2]), int.Parse(args[3]), int.Parse(args[4])).Run(world);
         Console.WriteLine($"rank {world.Rank}: the mismatched collective and the barrier after it returned, which they must not");
