@@ -5,6 +5,9 @@ namespace AllReduceNet.Collectives;
 
 public sealed unsafe partial class Communicator
 {
+    /// <summary>The most addends per element, over all ranks together, that <see cref="ReproducibleSum{T}"/> sums exactly.</summary>
+    public const int MaxReproducibleAddends = Algorithms.ReproducibleSum.MaxAddends;
+
     /// <summary>
     /// The reproducible sum of many addends: <paramref name="result"/> receives the sum, over all ranks, of this rank's
     /// <paramref name="addendCount"/> vectors, stored one after the other in <paramref name="addends"/>
