@@ -35,6 +35,9 @@ public sealed unsafe partial class Communicator
         && op is ReduceOp.Sum or ReduceOp.Average
         && (typeof(T) == typeof(float) || typeof(T) == typeof(double));
 
+    /// <summary>The reproducible sum's 64-bit accumulators, kept between calls (a 64 MiB float AllReduce needs 128 MiB of them).</summary>
+    internal Span<long> ReproducibleScratch(int count) => new(Scratch.Get(ScratchMemory.Region.ReproducibleSum, (long)count * sizeof(long)), count);
+
     private void ReproducibleSumCore<T>(T* input, T* result, long count, CollectiveOptions options) where T : unmanaged
     {
         int n = checked((int)count);

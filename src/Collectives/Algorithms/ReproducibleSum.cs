@@ -61,7 +61,6 @@ internal static class ReproducibleSum
 
         // Header: block exponents, then the non-finite flag, then +addends and -addends (max of both = min and max).
         int[] header = ArrayPool<int>.Shared.Rent(blocks + 3);
-        long[] sums = ArrayPool<long>.Shared.Rent(Math.Max(count, 1));
         long[]? nonFiniteCounts = null;
         try
         {
@@ -86,7 +85,7 @@ internal static class ReproducibleSum
                 throw new NotSupportedException($"rank {comm.Rank}: reproducible sum of {total} addends per element ({comm.Size} ranks x {addendCount}); at most {MaxAddends} fit the exact 64-bit accumulator.");
             bool anyNonFinite = head[blocks] != 0;
 
-            var acc = sums.AsSpan(0, count);
+            var acc = comm.ReproducibleScratch(count);
             acc.Clear();
             for (int b = 0; b < blocks; b++)
             {
@@ -112,7 +111,6 @@ internal static class ReproducibleSum
         finally
         {
             ArrayPool<int>.Shared.Return(header);
-            ArrayPool<long>.Shared.Return(sums);
             if (nonFiniteCounts is not null) ArrayPool<long>.Shared.Return(nonFiniteCounts);
         }
     }
@@ -157,8 +155,17 @@ internal static class ReproducibleSum
         if (typeof(T) == typeof(float))
         {
             var bits = MemoryMarshal.Cast<T, int>(values);
-            int max = 0;
-            foreach (int v in bits) max = Math.Max(max, v & 0x7FFF_FFFF);
+            int max = 0, i = 0;
+            if (Vector.IsHardwareAccelerated && bits.Length >= Vector<int>.Count)
+            {
+                var magnitude = new Vector<int>(0x7FFF_FFFF);
+                var top = Vector<int>.Zero;
+                var vectors = MemoryMarshal.Cast<int, Vector<int>>(bits);
+                foreach (var v in vectors) top = Vector.Max(top, v & magnitude);
+                for (int lane = 0; lane < Vector<int>.Count; lane++) max = Math.Max(max, top[lane]);
+                i = vectors.Length * Vector<int>.Count;
+            }
+            for (; i < bits.Length; i++) max = Math.Max(max, bits[i] & 0x7FFF_FFFF);
             int exponent = max >> 23;
             if (exponent == 0xFF) { nonFinite = true; return FiniteExponent(bits); }
             return exponent;
