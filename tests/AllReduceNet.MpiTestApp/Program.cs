@@ -16,9 +16,9 @@ using AllReduceNet.MpiTestApp;
 //                      left pending at MPI_Finalize (its failure-notice receive is withdrawn there)
 //   masked             the masked AllReduce (AllReduceNet.Privacy) against the plain quantized sum on every algorithm,
 //                      and the int Sum's wrap-around; prints a summary; exit 0 when all passed
+//   init               only initializes MPI (with ALLREDUCENET_MPI_LIBRARY=/nonexistent, prints the error, exits 3)
 //   reproducible       the reproducible sum and AllReduce, bitwise against one rank alone and across algorithms
 //                      (the world size must divide 16); prints a summary; exit 0 when all passed
-//   init               only initializes MPI (with ALLREDUCENET_MPI_LIBRARY=/nonexistent, prints the error, exits 3)
 var mode = args.Length > 0 ? args[0] : "suite";
 string? Option(string name) => Array.IndexOf(args, name) is int i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 var threadLevel = Enum.Parse<MpiThreadLevel>(Option("--thread-level") ?? "multiple", ignoreCase: true);
