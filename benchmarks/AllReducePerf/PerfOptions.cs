@@ -47,6 +47,9 @@ public sealed class PerfOptions
     [CommandLineParser.Option("svg", HelpText = "The SVG file --plot writes. Default busbw.svg.")]
     public string SvgPath { get; set; } = "busbw.svg";
 
+    [CommandLineParser.Option("reproducible", HelpText = "Also time every algorithm with CollectiveOptions.Reproducible (float/double sum and average; rows named ALGORITHM+repro). Busbw counts the element type's bytes, as for the plain rows.")]
+    public bool Reproducible { get; set; }
+
     [CommandLineParser.Option("no-memcpy", HelpText = "Skip the memcpy bandwidth column.")]
     public bool NoMemcpy { get; set; }
 }

@@ -7,7 +7,17 @@ namespace AllReduceNet.Perf;
 /// <summary>What one sweep runs: sizes, algorithms, repetitions. The same on every rank.</summary>
 public sealed record SweepPlan(
     IReadOnlyList<long> Sizes, IReadOnlyList<AllReduceAlgorithm> Algorithms, ReduceOp Op,
-    int Iterations, bool MoreForSmallMessages, int Warmup, bool Check, bool Memcpy);
+    int Iterations, bool MoreForSmallMessages, int Warmup, bool Check, bool Memcpy, bool Reproducible = false)
+{
+    /// <summary>Each algorithm, then (with --reproducible) each again with <see cref="CollectiveOptions.Reproducible"/>, named "ALGORITHM+repro".</summary>
+    public IEnumerable<(CollectiveOptions Options, string Name)> Variants()
+    {
+        foreach (var algorithm in Algorithms) yield return (new CollectiveOptions { Algorithm = algorithm }, algorithm.ToString().ToLowerInvariant());
+        if (!Reproducible) yield break;
+        foreach (var algorithm in Algorithms)
+            yield return (new CollectiveOptions { Algorithm = algorithm, Reproducible = true }, algorithm.ToString().ToLowerInvariant() + "+repro");
+    }
+}
 
 /// <summary>
 /// The nccl-tests loop, run by every rank: for each size and algorithm, warm up, time the iterations between two
@@ -26,10 +36,10 @@ public static class Sweep
         var wrong = new long[1];
         // One warm-up pass over every algorithm first, so the first size does not pay for first calls (thread
         // start-up, pools filling, first touches of the buffer).
-        foreach (var algorithm in plan.Algorithms)
+        foreach (var (options, _) in plan.Variants())
         {
             var warm = buffer.AsSpan(0, (int)Math.Min(maxCount, 1024));
-            for (int i = 0; i < 10; i++) comm.AllReduce(warm, plan.Op, new CollectiveOptions { Algorithm = algorithm });
+            for (int i = 0; i < 10; i++) comm.AllReduce(warm, plan.Op, options);
         }
         foreach (long bytes in plan.Sizes)
         {
@@ -48,9 +58,8 @@ public static class Sweep
                 if (comm.Rank == 0) memcpy = MemcpyBandwidth.Measure(count * (long)elementSize, iterations);
                 comm.Barrier();
             }
-            foreach (var algorithm in plan.Algorithms)
+            foreach (var (options, name) in plan.Variants())
             {
-                var options = new CollectiveOptions { Algorithm = algorithm };
                 data.Fill(T.One);
                 for (int i = 0; i < warmup; i++) comm.AllReduce(data, plan.Op, options);
                 comm.Barrier();
@@ -66,7 +75,7 @@ public static class Sweep
                 double algbw = count == 0 ? 0 : bytes / seconds / 1e9;
                 double busbw = algbw * 2 * (comm.Size - 1) / comm.Size;
                 rows.Add(new ResultRow(comm.TransportName, comm.Size, count * (long)elementSize, count, TypeName<T>(), plan.Op.ToString().ToLowerInvariant(),
-                    algorithm.ToString().ToLowerInvariant(), seconds * 1e6, algbw, busbw, wrong[0], memcpy));
+                    name, seconds * 1e6, algbw, busbw, wrong[0], memcpy));
             }
         }
         return rows;

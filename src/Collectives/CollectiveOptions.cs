@@ -20,4 +20,11 @@ public sealed record CollectiveOptions
     /// a message listing them all when they differ. Costs one small extra exchange; also on with ALLREDUCENET_VALIDATE=1.
     /// </summary>
     public bool Validate { get; init; }
+
+    /// <summary>
+    /// Float and double Sum and Average AllReduce give bitwise the same result whatever the algorithm, transport,
+    /// segment size and rank count (binned fixed-point summation, docs/reproducible.md); also on with
+    /// ALLREDUCENET_REPRODUCIBLE=1. Other types and operators are exact already and ignore it.
+    /// </summary>
+    public bool Reproducible { get; init; }
 }

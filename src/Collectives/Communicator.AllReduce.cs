@@ -38,6 +38,12 @@ public sealed unsafe partial class Communicator
     internal void AllReduceCore<T>(T* input, T* result, long count, ReduceOp op, CollectiveOptions options) where T : unmanaged, INumber<T>
     {
         ThrowIfDisposed();
+        if (ReproducibleSumApplies<T>(op, options))
+        {
+            ReproducibleSumCore(input, result, count, options);
+            if (op == ReduceOp.Average) DivideBySize(result, count);
+            return;
+        }
         var algorithm = AllReduceAlgorithms.Resolve<T>(options.Algorithm, this, count, op);
         var call = new CollectiveCall(this, AllReduceAlgorithms.KindOf(algorithm), ElementTypes.Of<T>(), op, count, options);
         using var timelineSpan = BeginTimeline(call);

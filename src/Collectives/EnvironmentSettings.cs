@@ -28,6 +28,7 @@ internal sealed class EnvironmentSettings
         ForcedAlgorithm = ReadAlgorithm(read);
         Debug = ReadFlag(read, "ALLREDUCENET_DEBUG", fallback: false);
         Validate = ReadFlag(read, "ALLREDUCENET_VALIDATE", fallback: false);
+        Reproducible = ReadFlag(read, "ALLREDUCENET_REPRODUCIBLE", fallback: false);
         SegmentBytes = ReadInt(read, "ALLREDUCENET_SEGMENT_BYTES", min: 64);
         TreeThresholdBytes = ReadLong(read, "ALLREDUCENET_TREE_THRESHOLD_BYTES");
         RecursiveDoublingThresholdBytes = ReadLong(read, "ALLREDUCENET_RD_THRESHOLD_BYTES");
@@ -47,6 +48,9 @@ internal sealed class EnvironmentSettings
 
     /// <summary>ALLREDUCENET_VALIDATE=1: check every rank's arguments before each collective.</summary>
     public bool Validate { get; }
+
+    /// <summary>ALLREDUCENET_REPRODUCIBLE=1: every float and double Sum/Average AllReduce is reproducible (<see cref="CollectiveOptions.Reproducible"/>).</summary>
+    public bool Reproducible { get; }
 
     /// <summary>ALLREDUCENET_SEGMENT_BYTES: the pipelining unit, for every transport (default: the transport's own).</summary>
     public int? SegmentBytes { get; }

@@ -10,10 +10,10 @@ namespace AllReduceNet.Collectives;
 /// </summary>
 internal sealed unsafe class ScratchMemory : IDisposable
 {
-    public enum Region { Slots = 0, Work = 1 }
+    public enum Region { Slots = 0, Work = 1, ReproducibleSum = 2 }
 
-    private readonly byte*[] _blocks = new byte*[2];
-    private readonly nuint[] _sizes = new nuint[2];
+    private readonly byte*[] _blocks = new byte*[3];
+    private readonly nuint[] _sizes = new nuint[3];
 
     public byte* Get(Region region, long bytes)
     {

@@ -20,6 +20,8 @@ using AllReduceNet.MpiTestApp;
 //   link-faults DIR ITERATIONS COUNT [ALGORITHM]
 //                      AllReduces in a loop while a test disturbs the link (LinkFaultScenario); each rank reports to DIR/rank-R.txt
 //   init               only initializes MPI (with ALLREDUCENET_MPI_LIBRARY=/nonexistent, prints the error, exits 3)
+//   reproducible       the reproducible sum and AllReduce, bitwise against one rank alone and across algorithms
+//                      (the world size must divide 16); prints a summary; exit 0 when all passed
 var mode = args.Length > 0 ? args[0] : "suite";
 string? Option(string name) => Array.IndexOf(args, name) is int i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 var threadLevel = Enum.Parse<MpiThreadLevel>(Option("--thread-level") ?? "multiple", ignoreCase: true);
@@ -64,6 +66,10 @@ switch (mode)
         int maskedFailures = new MaskedScenario(world).Run();
         MpiRuntime.Finalize();
         return maskedFailures == 0 ? 0 : 1;
+    case "reproducible":
+        int reproducibleFailures = new ReproducibleScenario(world).Run();
+        MpiRuntime.Finalize();
+        return reproducibleFailures == 0 ? 0 : 1;
     case "mismatch":
         new MismatchScenario(Enum.Parse<MismatchKind>(args[1]), Enum.Parse<AllReduceAlgorithm>(args[2]), int.Parse(args[3]), int.Parse(args[4])).Run(world);
         Console.WriteLine($"rank {world.Rank}: the mismatched collective and the barrier after it returned, which they must not");

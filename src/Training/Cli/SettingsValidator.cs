@@ -121,6 +121,17 @@ internal static class SettingsValidator
         }
         else if (options.SecureNeighbours is not null) throw new TrainingException("--secure-neighbours applies with --secure only.");
 
+        if (options.Reproducible)
+        {
+            if (strategy != StrategyKind.Ddp) throw new TrainingException($"--reproducible applies to --strategy ddp only, not {options.Strategy}.");
+            if (options.Secure) throw new TrainingException("--reproducible and --secure cannot be combined: the masked sum quantizes the gradients its own way.");
+            int parts = options.ReproducibleParts;
+            if (parts < 1 || parts > options.BatchSize || parts > AllReduceNet.Collectives.Communicator.MaxReproducibleAddends)
+                throw new TrainingException($"--reproducible-parts must be from 1 to --batch-size {options.BatchSize} (and at most {AllReduceNet.Collectives.Communicator.MaxReproducibleAddends}), but was {parts}.");
+            if (parts % ranks != 0)
+                throw new TrainingException($"--reproducible-parts {parts} is not a multiple of the {ranks} ranks: every rank must hold the same number of micro-batches.");
+        }
+
         if (options.Synthetic is int synthetic && synthetic < options.BatchSize)
             throw new TrainingException($"--synthetic {synthetic} is smaller than --batch-size {options.BatchSize}: not one step per epoch.");
         if (options.Normalize.Trim().ToLowerInvariant() is not ("standardize" or "scale"))
@@ -156,6 +167,8 @@ internal static class SettingsValidator
             Secure = options.Secure,
             SecureClip = options.SecureClip,
             SecureNeighbours = options.SecureNeighbours,
+            Reproducible = options.Reproducible,
+            ReproducibleParts = options.ReproducibleParts,
             Servers = options.Servers,
             Async = options.Async,
             Staleness = options.Staleness,

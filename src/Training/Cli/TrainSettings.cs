@@ -24,6 +24,10 @@ internal sealed record TrainSettings
     public float SecureClip { get; init; } = 1f;
     /// <summary>ddp --secure: mask with this many ranks on either side; null for all pairs.</summary>
     public int? SecureNeighbours { get; init; }
+    /// <summary>ddp: each global batch's gradient is the exact sum of <see cref="ReproducibleParts"/> fixed micro-batches' gradients, so the model does not depend on the rank count.</summary>
+    public bool Reproducible { get; init; }
+    /// <summary>ddp --reproducible: micro-batches per global batch (a multiple of the rank count).</summary>
+    public int ReproducibleParts { get; init; } = 8;
     public int Servers { get; init; } = 1;
     public bool Async { get; init; }
     /// <summary>ps --sync --aggregator: the robust rule each server applies to the workers' pushes of its shard; null: their sum.</summary>
