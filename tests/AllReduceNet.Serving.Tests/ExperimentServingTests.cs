@@ -153,6 +153,35 @@ public sealed class ExperimentServingTests
     }
 
     [Fact]
+    public async Task The_drift_monitors_feedback_endpoint_also_labels_the_experiments_variants()
+    {
+        var server = await Start();
+        try
+        {
+            Assert.Equal(HttpStatusCode.Created, (await Send(server.Client, HttpMethod.Post, ExperimentPath,
+                "{\"control\":\"2\",\"candidate\":\"1\",\"weights\":{\"control\":50,\"candidate\":50}}")).Status);
+            int labeled = 0;
+            for (int i = 0; i < 6; i++)
+            {
+                var image = RequestBodies.Images(1, seed: 500 + i);
+                var answer = await Infer(server.Client, image, user: $"user-{i}");
+                // One label through the general endpoint (docs/drift.md): it reaches the experiment too.
+                var (status, body) = await Send(server.Client, HttpMethod.Post, "/v2/models/fashion/feedback",
+                    $"{{\"id\":\"{answer.RequestId}\",\"label\":{answer.Class}}}", key: null);
+                Assert.True(status == HttpStatusCode.OK, body.ToString());
+                labeled++;
+            }
+            var (_, report) = await Send(server.Client, HttpMethod.Get, ExperimentPath);
+            var variants = report.GetProperty("variants");
+            long control = variants.GetProperty("control").GetProperty("labeled").GetInt64();
+            long candidate = variants.GetProperty("candidate").GetProperty("labeled").GetInt64();
+            Assert.Equal(labeled, control + candidate);
+            Assert.Equal(labeled, variants.GetProperty("control").GetProperty("correct").GetInt64() + variants.GetProperty("candidate").GetProperty("correct").GetInt64());
+        }
+        finally { await server.DisposeAsync(); }
+    }
+
+    [Fact]
     public async Task A_better_candidate_is_promoted_and_pinned_and_the_decision_is_logged_and_exported()
     {
         var server = await Start();

@@ -43,6 +43,7 @@ public class ReproducibleTrainingTests
     [InlineData("--reproducible --reproducible-parts 6 --ranks 4", "not a multiple of the 4 ranks")]
     [InlineData("--reproducible --reproducible-parts 0 --ranks 1", "--reproducible-parts must be from 1")]
     [InlineData("--reproducible --secure --ranks 2", "cannot be combined")]
+    [InlineData("--reproducible --dp --dp-noise 1 --ranks 2", "--reproducible and --dp cannot be combined")]
     public void Bad_settings_are_refused_with_a_reason(string arguments, string reason)
     {
         var error = new StringWriter();

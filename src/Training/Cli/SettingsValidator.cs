@@ -125,6 +125,7 @@ internal static class SettingsValidator
         {
             if (strategy != StrategyKind.Ddp) throw new TrainingException($"--reproducible applies to --strategy ddp only, not {options.Strategy}.");
             if (options.Secure) throw new TrainingException("--reproducible and --secure cannot be combined: the masked sum quantizes the gradients its own way.");
+            if (options.Dp) throw new TrainingException("--reproducible and --dp cannot be combined: DP-SGD's Poisson batches and noise shares are drawn per rank, so they differ with the rank count.");
             int parts = options.ReproducibleParts;
             if (parts < 1 || parts > options.BatchSize || parts > AllReduceNet.Collectives.Communicator.MaxReproducibleAddends)
                 throw new TrainingException($"--reproducible-parts must be from 1 to --batch-size {options.BatchSize} (and at most {AllReduceNet.Collectives.Communicator.MaxReproducibleAddends}), but was {parts}.");
