@@ -76,17 +76,8 @@ internal sealed class ReproducibleDdpStrategy : IStrategy
         return tally;
     }
 
-    public Checkpoint Gather(int completedEpochs)
-    {
-        int count = _context.Layout.Count;
-        var slots = new float[_context.Settings.Optimizer.SlotCount][];
-        for (int s = 0; s < slots.Length; s++) { slots[s] = new float[count]; _optimizer.ReadSlot(s, slots[s]); }
-        var parameters = new float[count];
-        _replica.Model.ReadParameters(parameters);
-        var settings = _context.Settings;
-        return new Checkpoint(settings.Layers, completedEpochs, settings.Seed, settings.Optimizer.Kind, _optimizer.StepCount,
-            parameters, slots);
-    }
+    // Every rank holds the same full state already.
+    public Checkpoint Gather(int completedEpochs) => ReplicaCheckpoint.Gather(_context, _replica, _optimizer, completedEpochs);
 
     public IReadOnlyList<string> Describe() =>
     [
