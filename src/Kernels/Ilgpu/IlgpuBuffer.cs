@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
 
@@ -31,14 +30,21 @@ internal sealed class IlgpuBuffer<T> : DeviceBuffer<T> where T : unmanaged
     {
         if (source.Length == 0) return;
         // Kernels already queued may still read this range: the synchronous copy runs after them on the same stream.
-        View.SubView(offset, source.Length).CopyFromCPU(ref MemoryMarshal.GetReference(source), source.Length);
+        // The span overload pins the host memory (fixed) for the copy. The (ref T, length) overload used before did not:
+        // ILGPU turns the reference into a raw pointer (Unsafe.AsPointer), allocates a wrapper buffer, then copies, and
+        // a GC in between (any thread's allocation can start one) moves an unpinned array, so the copy read the array's
+        // old address; see CopyToCore.
+        View.SubView(offset, source.Length).CopyFromCPU(source);
     }
 
     protected override void CopyToCore(int offset, Span<T> destination)
     {
         if (destination.Length == 0) return;
         _backend.Synchronize();
-        View.SubView(offset, destination.Length).CopyToCPU(ref MemoryMarshal.GetReference(destination), destination.Length);
+        // The span overload pins the destination (fixed) while ILGPU copies through a raw pointer. Passing
+        // ref MemoryMarshal.GetReference(destination) did not pin it: when a GC moved a fresh ToArray() array during the
+        // copy, the data went to the array's old address and the caller read zeros (the flaky "read 0" Kernels tests).
+        View.SubView(offset, destination.Length).CopyToCPU(destination);
     }
 
     public override void Clear() => View.MemSetToZero();
