@@ -54,13 +54,14 @@ internal static class DriftEndpoints
         // The same label also feeds every other observer (the running A/B experiment's per-variant accuracy), keyed by
         // the X-Request-Id; a request the drift store has forgotten may still be one an experiment remembers.
         var observers = context.RequestServices.GetServices<IFeedbackObserver>();
+        var observed = Array.ConvertAll(labels, l => (long)l);
         var model = candidates.FirstOrDefault(m => monitors.For(m).Knows(id));
-        if (model is null && observers.Aggregate(false, (seen, o) => o.Observe(name, id, labels.Select(l => (long)l).ToList()) | seen))
+        if (model is null && observers.Aggregate(false, (seen, o) => o.Observe(name, id, observed) | seen))
             return ServingApp.Json(new { id, model_name = name, labels });
         if (model is null) throw ApiException.NotFound($"model '{name}'{(version is null ? "" : $" version {version}")} has no recorded request with id '{id}' " +
                 $"(the latest {monitors.Options.StoreRows} rows per version are kept, --drift-store-rows); send the X-Request-Id of an answered infer or /predict request, or its 'id'.");
         var predicted = monitors.For(model).Feedback(id, labels);
-        foreach (var observer in observers) observer.Observe(name, id, labels.Select(l => (long)l).ToList());
+        foreach (var observer in observers) observer.Observe(name, id, observed);
         return ServingApp.Json(new { id, model_name = model.Name, model_version = model.Version, labels, predicted, correct = labels.Where((l, i) => l == predicted[i]).Count() });
     }
 

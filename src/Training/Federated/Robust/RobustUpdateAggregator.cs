@@ -12,8 +12,6 @@ namespace AllReduceNet.Training.Federated;
 /// </summary>
 internal sealed class RobustUpdateAggregator : IUpdateAggregator
 {
-    private const int Server = 0;
-
     private readonly IRobustRule _rule;
 
     public RobustUpdateAggregator(IRobustRule rule) => _rule = rule;
@@ -22,39 +20,9 @@ internal sealed class RobustUpdateAggregator : IUpdateAggregator
 
     public AggregatedUpdate? Aggregate(Communicator world, RoundPlan plan, IReadOnlyList<ClientUpdate> local, int vectorLength)
     {
-        foreach (var update in local)
-            if (update.Vector.Length != vectorLength)
-                throw new TrainingException($"round {plan.Round + 1}: client {update.Client}'s update has {update.Vector.Length} values, but the model needs {vectorLength} (P + 1).");
-        if (world.Rank != Server)
-        {
-            foreach (var update in local) world.Send<float>(update.Vector, Server, PlainUpdateAggregator.UpdateTag);
-            return null;
-        }
-
         var inputs = new List<(int[] Clients, float[] Vector)>();
-        var received = new float[vectorLength + 1];
-        int next = 0;
-        for (int position = 0; position < plan.Sampled.Count; position++)
-        {
-            if (!plan.Reports(position)) continue;
-            int client = plan.Sampled[position], rank = plan.RankOf(position);
-            float[] vector;
-            if (rank == Server)
-            {
-                var mine = local[next++];
-                if (mine.Client != client)
-                    throw new TrainingException($"round {plan.Round + 1}: the server expected client {client}'s update next but its rank produced client {mine.Client}'s.");
-                vector = mine.Vector;
-            }
-            else
-            {
-                var status = world.Receive<float>(received, rank, PlainUpdateAggregator.UpdateTag);
-                if (status.Count<float>() != vectorLength)
-                    throw new TrainingException($"round {plan.Round + 1}: client {client} (rank {rank}) sent an update of {status.Count<float>()} values; the model needs {vectorLength} (P + 1).");
-                vector = received[..vectorLength];
-            }
-            inputs.Add(([client], vector));
-        }
+        if (!PlainUpdateGather.AtServer(world, plan, local, vectorLength, (client, vector) => inputs.Add(([client], vector.ToArray()))))
+            return null;
         return Combine(_rule, inputs, (double)vectorLength * sizeof(float));
     }
 
