@@ -26,7 +26,9 @@ internal static class SettingsValidator
             "fedprox" => StrategyKind.FedProx,
             "fedavgm" => StrategyKind.FedAvgM,
             "gossip" => StrategyKind.Gossip,
-            _ => throw new TrainingException($"--strategy '{options.Strategy}' is unknown; use ddp, zero, ps, pipeline, fedavg, fedprox, fedavgm or gossip."),
+            "hybrid" => StrategyKind.Hybrid,
+            "downpour" => StrategyKind.Downpour,
+            _ => throw new TrainingException($"--strategy '{options.Strategy}' is unknown; use ddp, zero, ps, pipeline, hybrid, downpour, fedavg, fedprox, fedavgm or gossip."),
         };
         int ranks;
         if (launchedRanks is int world)
@@ -70,7 +72,8 @@ internal static class SettingsValidator
             "adam" => OptimizerKind.Adam,
             _ => throw new TrainingException($"--optimizer '{options.Optimizer}' is unknown; use sgd or adam."),
         };
-        bool asyncPs = strategy == StrategyKind.ParameterServer && options.Async;
+        // Downpour's servers apply each replica's push on arrival, as ps --async does: the same defaults.
+        bool asyncPs = (strategy == StrategyKind.ParameterServer && options.Async) || strategy == StrategyKind.Downpour;
         float lr = options.LearningRate ?? (kind == OptimizerKind.Adam ? 1e-3f : asyncPs ? 0.2f : 0.05f);
         var federated = FederatedSettingsValidator.Validate(options, strategy);
         var dp = DpSettingsValidator.Validate(options, strategy);
@@ -100,7 +103,7 @@ internal static class SettingsValidator
         if (options.Staleness < 0) throw new TrainingException($"--staleness must be at least 0, but was {options.Staleness}.");
 
         int workers = strategy == StrategyKind.ParameterServer ? ranks - options.Servers : ranks;
-        if (strategy != StrategyKind.Pipeline && federated is null && options.BatchSize < workers)
+        if (strategy is not (StrategyKind.Pipeline or StrategyKind.Hybrid or StrategyKind.Downpour) && federated is null && options.BatchSize < workers)
             throw new TrainingException($"--batch-size {options.BatchSize} is smaller than the {workers} ranks computing gradients; every rank needs at least one sample per step.");
 
         if (options.MicroBatches < 1) throw new TrainingException($"--micro-batches must be at least 1, but was {options.MicroBatches}.");
@@ -108,7 +111,9 @@ internal static class SettingsValidator
             throw new TrainingException($"--micro-batches {options.MicroBatches} exceeds --batch-size {options.BatchSize}; each micro-batch needs at least one sample.");
         int[] split = [];
         if (strategy == StrategyKind.Pipeline) split = ValidateSplit(options.Split, layers.Length - 1, ranks);
-        else if (options.Split is not null) throw new TrainingException("--split applies to --strategy pipeline only.");
+        var grid = HybridSettingsValidator.Validate(options, strategy, ranks, layers.Length - 1);
+        if (grid is not null) split = grid.Split;
+        else if (strategy != StrategyKind.Pipeline && options.Split is not null) throw new TrainingException("--split applies to --strategy pipeline, hybrid and downpour only.");
 
         if (options.Secure)
         {
@@ -175,6 +180,9 @@ internal static class SettingsValidator
             Staleness = options.Staleness,
             MicroBatches = options.MicroBatches,
             Split = split,
+            Stages = grid?.Stages ?? 1,
+            PushEvery = grid?.PushEvery ?? 1,
+            FetchEvery = grid?.FetchEvery ?? 1,
             CheckpointPath = options.NoCheckpoint ? null : options.Checkpoint,
             Resume = options.Resume,
             ExportModelPath = options.ExportModel is null ? null : Path.TrimEndingDirectorySeparator(options.ExportModel),
@@ -187,7 +195,7 @@ internal static class SettingsValidator
         };
     }
 
-    private static int[] ValidateSplit(string? text, int layerCount, int ranks)
+    internal static int[] ValidateSplit(string? text, int layerCount, int ranks)
     {
         if (text is null)
         {

@@ -15,4 +15,8 @@ internal enum StrategyKind
     FedAvgM,
     /// <summary>Decentralized SGD: neighbour averaging over a graph, no AllReduce in training (Strategies/Gossip).</summary>
     Gossip,
+    /// <summary>Pipeline stages x data-parallel replicas (Strategies/HybridStrategy).</summary>
+    Hybrid,
+    /// <summary>DistBelief's Downpour SGD: model-parallel replicas and a sharded asynchronous parameter server (Strategies/DownpourStrategy).</summary>
+    Downpour,
 }

@@ -89,6 +89,15 @@ internal sealed class TrainOptions
     [Option("split", HelpText = "pipeline: dense layers per stage, comma-separated, one entry per rank (e.g. 2,1). Default: as even as possible.")]
     public string? Split { get; set; }
 
+    [Option("stages", HelpText = "--strategy hybrid (pipeline stages x data-parallel replicas: ranks = S x R, GPipe inside each replica, each stage's gradients averaged over its R replicas) and --strategy downpour (DistBelief's Downpour SGD: model-parallel replicas pushing to a sharded asynchronous parameter server on the last --servers ranks): pipeline stages per replica, at most the dense layers (default 2 for hybrid, 1 for downpour). docs/hybrid.md.")]
+    public int? Stages { get; set; }
+
+    [Option("push-every", HelpText = "downpour: each replica accumulates its gradients and pushes them to the servers every N steps (Downpour's n_push; default 1).")]
+    public int? PushEvery { get; set; }
+
+    [Option("fetch-every", HelpText = "downpour: each replica fetches fresh parameters from the servers every N steps (Downpour's n_fetch; default 1).")]
+    public int? FetchEvery { get; set; }
+
     [Option("checkpoint", Default = "train.ckpt", HelpText = "Checkpoint file, written atomically after every epoch (format: docs/checkpoint-format.md). Pass --no-checkpoint to skip.")]
     public string Checkpoint { get; set; } = "train.ckpt";
 

@@ -36,6 +36,12 @@ internal sealed record TrainSettings
     public int MicroBatches { get; init; } = 4;
     /// <summary>Dense layers per pipeline stage, one entry per rank.</summary>
     public int[] Split { get; init; } = [];
+    /// <summary>hybrid, downpour: pipeline stages per replica (<see cref="Split"/> has one entry per stage).</summary>
+    public int Stages { get; init; } = 1;
+    /// <summary>downpour: a replica pushes its accumulated gradient every this many steps.</summary>
+    public int PushEvery { get; init; } = 1;
+    /// <summary>downpour: a replica fetches fresh parameters every this many steps.</summary>
+    public int FetchEvery { get; init; } = 1;
     public string? CheckpointPath { get; init; }
     public bool Resume { get; init; }
     /// <summary>The NAME/VERSION directory that receives model.ckpt and preprocess.json after training, or null.</summary>
@@ -54,7 +60,7 @@ internal sealed record TrainSettings
     public Strategies.Gossip.GossipSettings? Gossip { get; init; }
 
     /// <summary>Ranks that compute gradients: all but the servers under ps.</summary>
-    public int Workers => Strategy == StrategyKind.ParameterServer ? Ranks - Servers : Ranks;
+    public int Workers => Strategy is StrategyKind.ParameterServer or StrategyKind.Downpour ? Ranks - Servers : Ranks;
 
     public string StrategyName => Strategy switch
     {
@@ -63,6 +69,8 @@ internal sealed record TrainSettings
         StrategyKind.ParameterServer => Async ? $"ps --async (servers {Servers}, staleness {Staleness})" : $"ps --sync (servers {Servers})",
         StrategyKind.FedAvg or StrategyKind.FedProx or StrategyKind.FedAvgM => Federated?.Describe() ?? Strategy.ToString().ToLowerInvariant(),
         StrategyKind.Gossip => Gossip?.Describe() ?? "gossip",
+        StrategyKind.Hybrid => $"hybrid ({Stages} stages x {Ranks / Stages} replicas, layers per stage {string.Join(",", Split)}, micro-batches {MicroBatches})",
+        StrategyKind.Downpour => $"downpour ({(Ranks - Servers) / Stages} replicas of {Stages} stage{(Stages == 1 ? "" : "s")}, {Servers} server{(Servers == 1 ? "" : "s")}, push every {PushEvery}, fetch every {FetchEvery})",
         _ => $"pipeline (stages {string.Join(",", Split)} layers, micro-batches {MicroBatches})",
     };
 }

@@ -13,6 +13,8 @@ internal static class StrategyFactory
         StrategyKind.ParameterServer => new ParameterServerStrategy(context),
         StrategyKind.Pipeline => new PipelineStrategy(context),
         StrategyKind.Gossip => new Gossip.GossipStrategy(context),
+        StrategyKind.Hybrid => new HybridStrategy(context),
+        StrategyKind.Downpour => new DownpourStrategy(context),
         _ => throw new ArgumentOutOfRangeException(nameof(context), context.Settings.Strategy, "unknown strategy"),
     };
 }
