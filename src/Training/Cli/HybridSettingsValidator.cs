@@ -42,8 +42,9 @@ internal static class HybridSettingsValidator
                 : $"hybrid: --ranks {ranks} is not a multiple of --stages {stages}; the ranks form a grid of stages x replicas.");
         int replicas = workers / stages;
         int smallestShare = options.BatchSize / replicas;
-        if (smallestShare < options.MicroBatches)
-            throw new TrainingException($"--batch-size {options.BatchSize} over {replicas} replicas gives a replica {smallestShare} samples per step, fewer than --micro-batches {options.MicroBatches}; every micro-batch needs at least one sample.");
+        // A single stage runs its share as one micro-batch (GpipeStage), so --micro-batches matters only with more.
+        if (smallestShare < (stages == 1 ? 1 : options.MicroBatches))
+            throw new TrainingException($"--batch-size {options.BatchSize} over {replicas} replicas gives a replica {smallestShare} samples per step, fewer than {(stages == 1 ? "1" : $"--micro-batches {options.MicroBatches}")}; every micro-batch needs at least one sample.");
         if (options.Split is { } text && text.Split(',').Length != stages)
             throw new TrainingException($"--split '{text}' names {text.Split(',').Length} stages, but --stages is {stages}; give one entry per stage.");
         int[] split = SettingsValidator.ValidateSplit(options.Split, layerCount, stages);

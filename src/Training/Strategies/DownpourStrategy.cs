@@ -277,7 +277,7 @@ internal sealed class DownpourStrategy : IStrategy
         double saved = sums[3] == 0 ? 0 : 1 - (double)sums[2] / sums[3];
         return
         [
-            $"downpour: {_replicas} model replica{(_replicas == 1 ? "" : "s")} of {_stages} stage{(_stages == 1 ? "" : "s")} (layers per stage {string.Join(",", settings.Split)}, {settings.MicroBatches} micro-batches), " +
+            $"downpour: {_replicas} model replica{(_replicas == 1 ? "" : "s")} of {_stages} stage{(_stages == 1 ? "" : "s")} (layers per stage {string.Join(",", settings.Split)}, {_stage?.MicroBatches ?? settings.MicroBatches} micro-batches), " +
             $"{_servers} server{(_servers == 1 ? "" : "s")} (slices of {string.Join(",", _shards.Select(s => s.Length))} parameters), push every {settings.PushEvery} step{(settings.PushEvery == 1 ? "" : "s")}, fetch every {settings.FetchEvery}",
             $"pushes: {sums[0]} stage pushes and {sums[1]} fetches; {sums[2] / 1e6:F1} MB pushed instead of {sums[3] / 1e6:F1} MB dense (sparse encoding saved {100 * saved:F1}%)",
             $"async: {sums[4]} server updates; staleness (updates to a pushed piece between the pusher's fetch and its push) mean {(double)sums[5] / Math.Max(sums[6], 1):F1}, max {max[0]}",

@@ -47,7 +47,8 @@ internal sealed class GpipeStage : IDisposable
         var settings = context.Settings;
         Stage = pipeline.Rank;
         Stages = pipeline.Size;
-        _micro = settings.MicroBatches;
+        // A single stage has no pipeline to fill: cutting its rows would only shrink the matrix products.
+        _micro = Stages == 1 ? 1 : settings.MicroBatches;
         int maxMicro = (maxRows + _micro - 1) / _micro;
         FirstLayer = split.Take(Stage).Sum();
         var sizes = settings.Layers.Skip(FirstLayer).Take(split[Stage] + 1).ToArray();
@@ -70,6 +71,9 @@ internal sealed class GpipeStage : IDisposable
         _gradientSums = Model.GradientTensors.Select(g => context.Backend.Allocate<float>(g.Length)).ToArray();
         _sends = new List<Request>(_micro);
     }
+
+    /// <summary>Micro-batches per step: --micro-batches, or 1 for a single-stage pipeline.</summary>
+    public int MicroBatches => _micro;
 
     public int Stage { get; }
     public int Stages { get; }

@@ -115,7 +115,7 @@ internal sealed class HybridStrategy : IStrategy
         Span<double> sums = [_stage.WaitSeconds, _allReduceWaitSeconds, _stepSeconds];
         _context.World.AllReduce(sums, ReduceOp.Sum);
         var settings = _context.Settings;
-        int micro = settings.MicroBatches, stages = _stage.Stages;
+        int micro = _stage.MicroBatches, stages = _stage.Stages;
         double ideal = (double)(stages - 1) / (micro + stages - 1);
         double time = Math.Max(sums[2], 1e-9);
         return

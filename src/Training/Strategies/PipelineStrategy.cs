@@ -62,7 +62,7 @@ internal sealed class PipelineStrategy : IStrategy
     {
         Span<double> sums = [_stage.WaitSeconds, _stepSeconds];
         _context.World.AllReduce(sums, ReduceOp.Sum);
-        int micro = _context.Settings.MicroBatches;
+        int micro = _stage.MicroBatches;
         double ideal = (double)(_stage.Stages - 1) / (micro + _stage.Stages - 1);
         return
         [
