@@ -62,6 +62,7 @@ internal static class ReproducibleSum
         // Header: block exponents, then the non-finite flag, then +addends and -addends (max of both = min and max).
         int[] header = ArrayPool<int>.Shared.Rent(blocks + 3);
         long[]? nonFiniteCounts = null;
+        T[]? gathered = null;
         try
         {
             var head = header.AsSpan(0, blocks + 3);
@@ -85,8 +86,16 @@ internal static class ReproducibleSum
                 throw new NotSupportedException($"rank {comm.Rank}: reproducible sum of {total} addends per element ({comm.Size} ranks x {addendCount}); at most {MaxAddends} fit the exact 64-bit accumulator.");
             bool anyNonFinite = head[blocks] != 0;
 
-            var acc = comm.ReproducibleScratch(count);
-            if (addendCount == 0) acc.Clear();
+            // The integers are summed by a ReduceScatter (exact in any order), each rank converts only its own shard
+            // back to floats, and an AllGather of those floats finishes: the wire carries longs for half the AllReduce
+            // and floats for the other half, and the conversion back is split over the ranks. The shard boundaries
+            // need not follow the blocks: every rank knows every block's scale from the header.
+            int size = comm.Size;
+            int shard = (count + size - 1) / size;
+            int padded = shard * size;
+            var acc = comm.ReproducibleScratch(padded);
+            acc.Slice(count).Clear();
+            if (addendCount == 0) acc.Slice(0, count).Clear();
             for (int b = 0; b < blocks; b++)
             {
                 int start = b * BlockElements, length = Math.Min(BlockElements, count - start);
@@ -94,17 +103,26 @@ internal static class ReproducibleSum
                 for (int a = 0; a < addendCount; a++)
                     Accumulate(addends.Slice(a * count + start, length), scale, acc.Slice(start, length), overwrite: a == 0);
             }
-            comm.AllReduce(acc, ReduceOp.Sum, inner);
+            if (size > 1) comm.ReduceScatter(acc, ReduceOp.Sum, inner);
             // The non-finite counts are taken before the result is written: in place, result and addends are one buffer.
             if (anyNonFinite)
             {
                 nonFiniteCounts = ArrayPool<long>.Shared.Rent(Math.Max(count, 1));
                 CountNonFinite(comm, addends, addendCount, nonFiniteCounts.AsSpan(0, count), inner);
             }
-            for (int b = 0; b < blocks; b++)
+            if (padded == count)
             {
-                int start = b * BlockElements, length = Math.Min(BlockElements, count - start);
-                ToFloat(acc.Slice(start, length), Scale<T>(head[b]), result.Slice(start, length));
+                ConvertShard(acc, head, comm.Rank * shard, shard, count, result);
+                if (size > 1) comm.AllGather(result, inner);
+            }
+            else
+            {
+                gathered = ArrayPool<T>.Shared.Rent(padded);
+                var all = gathered.AsSpan(0, padded);
+                all.Slice(count).Clear();
+                ConvertShard(acc, head, comm.Rank * shard, shard, count, all);
+                comm.AllGather(all, inner);
+                all.Slice(0, count).CopyTo(result);
             }
             if (nonFiniteCounts is not null) ApplyNonFinite(nonFiniteCounts.AsSpan(0, count), result);
         }
@@ -112,6 +130,24 @@ internal static class ReproducibleSum
         {
             ArrayPool<int>.Shared.Return(header);
             if (nonFiniteCounts is not null) ArrayPool<long>.Shared.Return(nonFiniteCounts);
+            if (gathered is not null) ArrayPool<T>.Shared.Return(gathered);
+        }
+    }
+
+    /// <summary>
+    /// The elements [first, first + length) of the summed integers, cut at <paramref name="count"/>, back to floats
+    /// into the same positions of <paramref name="result"/>, each with its block's scale.
+    /// </summary>
+    private static void ConvertShard<T>(ReadOnlySpan<long> sums, ReadOnlySpan<int> head, int first, int length, int count, Span<T> result)
+        where T : unmanaged
+    {
+        int end = Math.Min(first + length, count);
+        for (int start = first; start < end;)
+        {
+            int block = start / BlockElements;
+            int stop = Math.Min((block + 1) * BlockElements, end);
+            ToFloat(sums.Slice(start, stop - start), Scale<T>(head[block]), result.Slice(start, stop - start));
+            start = stop;
         }
     }
 
