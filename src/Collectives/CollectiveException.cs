@@ -28,6 +28,9 @@ public sealed class CommunicationTimeoutException : CollectiveException
 {
     /// <summary>Creates the exception.</summary>
     public CommunicationTimeoutException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with the timeout that caused it (e.g. a collective's own, naming the peer).</summary>
+    public CommunicationTimeoutException(string message, Exception? inner) : base(message, inner) { }
 }
 
 /// <summary>

@@ -47,7 +47,8 @@ internal static class SettingsValidator
             "tree" => AllReduceAlgorithm.Tree,
             "rd" or "recursive-doubling" => AllReduceAlgorithm.RecursiveDoubling,
             "native" => AllReduceAlgorithm.Native,
-            _ => throw new TrainingException($"--algorithm '{options.Algorithm}' is unknown; use auto, ring, tree, rd (recursive doubling) or native."),
+            "hierarchical" or "hier" => AllReduceAlgorithm.Hierarchical,
+            _ => throw new TrainingException($"--algorithm '{options.Algorithm}' is unknown; use auto, ring, tree, rd (recursive doubling), native or hierarchical."),
         };
         if (algorithm == AllReduceAlgorithm.Native && launchedRanks is null)
             throw new TrainingException("--algorithm native needs the MPI transport (run under mpiexec); in-process ranks have no native AllReduce.");

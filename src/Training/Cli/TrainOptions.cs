@@ -11,7 +11,7 @@ internal sealed class TrainOptions
     [Option("ranks", HelpText = "Number of in-process ranks (threads). Default 8 when not started by mpiexec; under mpiexec the world size comes from mpiexec -n and this must be omitted or equal.")]
     public int? Ranks { get; set; }
 
-    [Option("algorithm", Default = "auto", HelpText = "AllReduce algorithm for ddp: auto, ring, tree, rd (recursive doubling) or native (the transport's own, MPI_Allreduce under MPI).")]
+    [Option("algorithm", Default = "auto", HelpText = "AllReduce algorithm for ddp: auto, ring, tree, rd (recursive doubling), native (the transport's own, MPI_Allreduce under MPI) or hierarchical (reduce inside each node, ring across nodes, gather inside each node; needs the same number of ranks on every node).")]
     public string Algorithm { get; set; } = "auto";
 
     [Option("layers", Default = "784,256,128,10", HelpText = "MLP layer sizes from input to output, comma-separated. The first must match the data's features and the last its classes.")]

@@ -61,6 +61,13 @@ internal static class MpiJob
         return Run(path, $"{launcherArgs} dotnet {AppPath} {appArgs}", timeout, environment);
     }
 
+    /// <summary>Runs <c>launcher LAUNCHER-ARGS PROGRAM-AND-ARGS</c>: another program than the test app (e.g. Train.dll) on the caller's launcher command line.</summary>
+    public static Result LaunchProgram(string launcher, string launcherArgs, string programAndArgs, TimeSpan timeout, IReadOnlyDictionary<string, string> environment)
+    {
+        var path = Find(launcher) ?? throw new InvalidOperationException($"{launcher} is not on PATH");
+        return Run(path, $"{launcherArgs} {programAndArgs}", timeout, environment);
+    }
+
     /// <summary>
     /// Runs two MPICH ranks whose environments differ (hydra's MPMD form, <c>-n 1 -env K V ... : -n 1 ...</c>): rank 0
     /// gets <paramref name="rankZeroEnvironment"/> on top of the common environment.
