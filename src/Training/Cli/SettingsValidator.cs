@@ -26,7 +26,8 @@ internal static class SettingsValidator
             "fedprox" => StrategyKind.FedProx,
             "fedavgm" => StrategyKind.FedAvgM,
             "gossip" => StrategyKind.Gossip,
-            _ => throw new TrainingException($"--strategy '{options.Strategy}' is unknown; use ddp, zero, ps, pipeline, fedavg, fedprox, fedavgm or gossip."),
+            "p2p-ledger" => StrategyKind.P2PLedger,
+            _ => throw new TrainingException($"--strategy '{options.Strategy}' is unknown; use ddp, zero, ps, pipeline, fedavg, fedprox, fedavgm, gossip or p2p-ledger."),
         };
         int ranks;
         if (launchedRanks is int world)
@@ -150,6 +151,7 @@ internal static class SettingsValidator
             throw new TrainingException($"--export-onnx '{onnx}' is a directory; it must name the .onnx file to write (e.g. models/fashion/1/model.onnx).");
 
         var gossip = GossipSettingsValidator.Validate(options, strategy, ranks, options.Seed);
+        var ledger = LedgerSettingsValidator.Validate(options, strategy, ranks, ref federated);
 
         return new TrainSettings
         {
@@ -184,6 +186,7 @@ internal static class SettingsValidator
             Federated = federated,
             ParameterServerRule = RobustSettingsValidator.ValidateParameterServer(options, strategy, workers),
             Gossip = gossip,
+            Ledger = ledger,
         };
     }
 

@@ -15,4 +15,6 @@ internal enum StrategyKind
     FedAvgM,
     /// <summary>Decentralized SGD: neighbour averaging over a graph, no AllReduce in training (Strategies/Gossip).</summary>
     Gossip,
+    /// <summary>Peer-to-peer training with a verifiable update ledger (Biscotti): roles by stake, Multi-Krum, Shamir aggregation (Ledger/).</summary>
+    P2PLedger,
 }

@@ -52,6 +52,8 @@ internal sealed record TrainSettings
     public Privacy.DpSgdPlan? DpPlan { get; init; }
     /// <summary>Decentralized SGD's settings; null for the other strategies.</summary>
     public Strategies.Gossip.GossipSettings? Gossip { get; init; }
+    /// <summary>--strategy p2p-ledger's settings; null for the other strategies.</summary>
+    public Ledger.LedgerSettings? Ledger { get; init; }
 
     /// <summary>Ranks that compute gradients: all but the servers under ps.</summary>
     public int Workers => Strategy == StrategyKind.ParameterServer ? Ranks - Servers : Ranks;
@@ -63,6 +65,7 @@ internal sealed record TrainSettings
         StrategyKind.ParameterServer => Async ? $"ps --async (servers {Servers}, staleness {Staleness})" : $"ps --sync (servers {Servers})",
         StrategyKind.FedAvg or StrategyKind.FedProx or StrategyKind.FedAvgM => Federated?.Describe() ?? Strategy.ToString().ToLowerInvariant(),
         StrategyKind.Gossip => Gossip?.Describe() ?? "gossip",
+        StrategyKind.P2PLedger => Ledger?.Describe() ?? "p2p-ledger",
         _ => $"pipeline (stages {string.Join(",", Split)} layers, micro-batches {MicroBatches})",
     };
 }
