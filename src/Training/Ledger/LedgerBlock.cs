@@ -33,10 +33,9 @@ internal sealed record LedgerBlock(
     VerifierSignature[] Signatures,
     float[] Payload)
 {
-    private byte[]? _hash;
-
-    /// <summary>SHA-256 of the canonical header encoding (<see cref="LedgerBlockCodec.EncodeHeader"/>).</summary>
-    public byte[] Hash => _hash ??= LedgerDigest.Of(LedgerBlockCodec.EncodeHeader(this));
+    /// <summary>SHA-256 of the canonical header encoding (<see cref="LedgerBlockCodec.EncodeHeader"/>). Computed on each
+    /// call rather than cached: a record copy made with <c>with</c> must never carry the original's hash.</summary>
+    public byte[] Hash => LedgerDigest.Of(LedgerBlockCodec.EncodeHeader(this));
 
     /// <summary>The hash's short hex form, as messages name a block.</summary>
     public string ShortHash => LedgerDigest.Short(Hash);

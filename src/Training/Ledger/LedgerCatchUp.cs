@@ -28,12 +28,37 @@ internal sealed class LedgerCatchUp
     /// <summary>Posts the receive for the next request from any peer.</summary>
     public void Listen() => _pending = _world.Irecv<long>(_request, Communicator.AnySource, RequestTag);
 
+    /// <summary>
+    /// Waits (at most <paramref name="wait"/> each) for <paramref name="requests"/> requests and answers them: at start,
+    /// every peer knows from the exchanged heights which peers are behind and that they ask the lowest tallest peer.
+    /// </summary>
+    public void ServeExpected(LedgerChain chain, int requests, TimeSpan wait)
+    {
+        for (int i = 0; i < requests; i++)
+        {
+            try { _pending!.Wait(wait); }
+            catch (CommunicationTimeoutException) { return; }   // it will be served at the start of a round
+            Serve(chain);
+        }
+    }
+
+    /// <summary>Completes this peer's own posted request receive with a message to itself, so no receive is left
+    /// posted when the peer ends (MPI frees its requests at finalize).</summary>
+    public void Close()
+    {
+        _exchange.Send(BitConverter.GetBytes(-1L), _world.Rank, RequestTag);
+        try { _pending?.Wait(_exchange.Timeout); }
+        catch (CommunicationTimeoutException) { }
+        _pending = null;
+    }
+
     /// <summary>Answers a request that arrived, if any; returns the blocks sent.</summary>
     public int Serve(LedgerChain chain)
     {
         if (_pending is not { IsCompleted: true } pending) return 0;
         pending.Test();
         int peer = pending.Status.Source;
+        if (peer == _world.Rank) return 0;
         long height = Math.Clamp(_request[0], 0, chain.Height);
         var blocks = chain.Blocks.Skip((int)height + 1).ToArray();
         var header = new byte[8];

@@ -105,8 +105,11 @@ internal sealed class LedgerProtocol
             foreach (int p in all) verdicts[p] = verdict;
         }
         int verdictCapacity = 4 + _peers * (4 + LedgerDigest.Bytes) + LedgerBlockCodec.SignatureBytes;
+        // A peer may stop at a quorum; an aggregator waits for every verdict, since the signatures it puts in the block
+        // must be the same as the other aggregators' for their blocks to be the same block.
         var quorum = (Func<IReadOnlyDictionary<int, byte[]>, bool>)(got => Agreed(round, head.Hash, roles, got) is not null);
-        var gotVerdicts = _exchange.Exchange(round, LedgerPhase.Verdict, verdicts, roles.Verifiers, verdictCapacity, quorum);
+        var gotVerdicts = _exchange.Exchange(round, LedgerPhase.Verdict, verdicts, roles.Verifiers, verdictCapacity,
+            roles.Aggregators.Contains(_me) ? null : quorum);
         var agreed = Agreed(round, head.Hash, roles, gotVerdicts);
 
         // Shares of accepted updates to the aggregators.
@@ -140,7 +143,11 @@ internal sealed class LedgerProtocol
             foreach (int a in roles.Aggregators) partials[a] = partial;
         }
         int partialCapacity = 8 + 4 * _peers + 8 * _length;
-        var gotPartials = _exchange.Exchange(round, LedgerPhase.Partial, partials, aggregatorIndex >= 0 ? roles.Aggregators : [], partialCapacity);
+        // Enough: t summed shares over every accepted peer (the best any aggregator can do); else wait for all of them.
+        string everyone = agreed is { } full ? string.Join(",", full.Accepted.Select(a => a.Peer)) : "";
+        var complete = (Func<IReadOnlyDictionary<int, byte[]>, bool>)(got =>
+            got.Values.Count(p => p.Length >= 8 && ContributorKey(p) == everyone) >= roles.ShareThreshold);
+        var gotPartials = _exchange.Exchange(round, LedgerPhase.Partial, partials, aggregatorIndex >= 0 ? roles.Aggregators : [], partialCapacity, complete);
 
         // Blocks.
         var proposals = new Dictionary<int, byte[]>();
@@ -281,6 +288,12 @@ internal sealed class LedgerProtocol
         var best = groups.Values.Where(g => g.Signatures.Count >= roles.Quorum)
             .OrderByDescending(g => g.Signatures.Count).ThenBy(g => g.Signatures[0].Peer).FirstOrDefault();
         return best.Accepted is null ? null : (best.Accepted, [.. best.Signatures]);
+    }
+
+    private string ContributorKey(byte[] partial)
+    {
+        int count = BinaryPrimitives.ReadInt32LittleEndian(partial.AsSpan(4));
+        return count < 0 || count > _peers || partial.Length < 8 + 4 * count ? "?" : string.Join(",", MemoryMarshal.Cast<byte, int>(partial.AsSpan(8, 4 * count)).ToArray());
     }
 
     private static byte[] EncodePartial(int x, List<int> contributors, ulong[] sum)

@@ -85,6 +85,11 @@ internal static class LedgerTrainer
             caughtUp = fetched;
             refusals.AddRange(problems);
         }
+        else if (me == Array.IndexOf(heights, tallest))
+        {
+            // The peers behind at start (restarted with a shorter file) ask this peer first: answer them before round one.
+            catchUp.ServeExpected(chain, Enumerable.Range(0, peers).Count(p => heights[p] < tallest && p != ledger.LatePeer), wait);
+        }
         else if (chain.Height < tallest)
         {
             int source = Array.IndexOf(heights, tallest);
@@ -113,6 +118,7 @@ internal static class LedgerTrainer
             outcomes.Add(outcome);
             if (lead) Report(report, settings, peers, round, outcome, evaluator.Accuracy(chain.Model), file.LastRecordBytes, exchange.BytesSent, attack);
         }
+        catchUp.Close();
         exchange.Drain();
 
         string modelDigest = LedgerDigest.Hex(LedgerDigest.Of(chain.Model));
