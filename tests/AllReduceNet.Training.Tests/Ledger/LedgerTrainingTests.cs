@@ -50,7 +50,7 @@ public sealed class LedgerTrainingTests
     public void A_late_peer_fetches_and_verifies_the_ledger_and_ends_with_the_same_model()
     {
         using var dir = new TempDirectory();
-        var results = LedgerRun.Run($"--ranks 5 --rounds 6 --ledger-late-peer 3:4 --ledger-timeout 1 --ledger-dir {dir.Path}");
+        var results = LedgerRun.Run($"--ranks 5 --rounds 6 --ledger-late-peer 3:6 --ledger-timeout 3 --ledger-dir {dir.Path}");
         var late = results[3];
         Assert.True(late.CaughtUp > 0 && late.FirstRound > 1, $"the late peer fetched {late.CaughtUp} blocks and started at round {late.FirstRound}");
         Assert.Equal(late.FirstRound - 1, late.CaughtUp);
