@@ -24,6 +24,8 @@ internal static class FederatedSettingsValidator
             StrategyKind.FedAvg => FederatedAlgorithm.FedAvg,
             StrategyKind.FedProx => FederatedAlgorithm.FedProx,
             StrategyKind.FedAvgM => FederatedAlgorithm.FedAvgM,
+            // p2p-ledger peers train locally as fedavg clients do (one client per peer; Ledger/).
+            StrategyKind.P2PLedger => FederatedAlgorithm.FedAvg,
             _ => null,
         };
         if (algorithm is not FederatedAlgorithm federated)

@@ -28,7 +28,8 @@ internal static class SettingsValidator
             "gossip" => StrategyKind.Gossip,
             "hybrid" => StrategyKind.Hybrid,
             "downpour" => StrategyKind.Downpour,
-            _ => throw new TrainingException($"--strategy '{options.Strategy}' is unknown; use ddp, zero, ps, pipeline, hybrid, downpour, fedavg, fedprox, fedavgm or gossip."),
+            "p2p-ledger" => StrategyKind.P2PLedger,
+            _ => throw new TrainingException($"--strategy '{options.Strategy}' is unknown; use ddp, zero, ps, pipeline, hybrid, downpour, fedavg, fedprox, fedavgm, gossip or p2p-ledger."),
         };
         int ranks;
         if (launchedRanks is int world)
@@ -156,6 +157,7 @@ internal static class SettingsValidator
             throw new TrainingException($"--export-onnx '{onnx}' is a directory; it must name the .onnx file to write (e.g. models/fashion/1/model.onnx).");
 
         var gossip = GossipSettingsValidator.Validate(options, strategy, ranks, options.Seed);
+        var ledger = LedgerSettingsValidator.Validate(options, strategy, ranks, ref federated);
 
         return new TrainSettings
         {
@@ -193,6 +195,7 @@ internal static class SettingsValidator
             Federated = federated,
             ParameterServerRule = RobustSettingsValidator.ValidateParameterServer(options, strategy, workers),
             Gossip = gossip,
+            Ledger = ledger,
         };
     }
 

@@ -19,4 +19,6 @@ internal enum StrategyKind
     Hybrid,
     /// <summary>DistBelief's Downpour SGD: model-parallel replicas and a sharded asynchronous parameter server (Strategies/DownpourStrategy).</summary>
     Downpour,
+    /// <summary>Peer-to-peer training with a verifiable update ledger (Biscotti): roles by stake, Multi-Krum, Shamir aggregation (Ledger/).</summary>
+    P2PLedger,
 }

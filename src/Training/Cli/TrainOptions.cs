@@ -247,4 +247,34 @@ internal sealed class TrainOptions
 
     [Option("secure-groups", HelpText = "--secure-aggregation with --aggregator: secure aggregation inside random groups of G clients each round, then the robust rule over the group means (the server learns each group's sum; f in the rule counts groups).")]
     public int? SecureGroups { get; set; }
+
+    [Option("ledger-dir", HelpText = "p2p-ledger: directory of each peer's ledger file (peer-N.ledger, append-only, fsynced) and signing key (peer-N.key); a rerun with the same directory continues the ledger (default ledger).")]
+    public string? LedgerDir { get; set; }
+
+    [Option("ledger-timeout", HelpText = "p2p-ledger: seconds a protocol step waits for a peer before dropping it from the round (step k of the round waits k times this) (default 30).")]
+    public double? LedgerTimeout { get; set; }
+
+    [Option("ledger-verifiers", HelpText = "p2p-ledger: verifiers drawn by stake each round; they run Multi-Krum and sign the accepted updates; a block needs more than half of their signatures (default min(3, peers)).")]
+    public int? LedgerVerifiers { get; set; }
+
+    [Option("ledger-aggregators", HelpText = "p2p-ledger: aggregators drawn by stake each round; each holds one Shamir share of every accepted update, more than half of them rebuild the sum (default min(3, peers)).")]
+    public int? LedgerAggregators { get; set; }
+
+    [Option("ledger-noise", HelpText = "p2p-ledger: standard deviation of the Gaussian noise the noisers add to each delta element the verifiers see (default 0: no noise).")]
+    public double? LedgerNoise { get; set; }
+
+    [Option("ledger-noisers", HelpText = "p2p-ledger --ledger-noise: noisers drawn by stake each round (default min(2, peers)).")]
+    public int? LedgerNoisers { get; set; }
+
+    [Option("ledger-krum-f", HelpText = "p2p-ledger: f of the verifiers' Multi-Krum: the n - f best-scored updates are accepted (default (peers - 3) / 2).")]
+    public int? LedgerKrumF { get; set; }
+
+    [Option("ledger-stake", HelpText = "p2p-ledger: every peer's stake in genesis; each update that enters a block adds 1 (default 10).")]
+    public long? LedgerStake { get; set; }
+
+    [Option("ledger-late-peer", HelpText = "p2p-ledger simulation: RANK:SECONDS: that peer takes part in genesis, is away for SECONDS (the others drop it after --ledger-timeout), then fetches and verifies the ledger from a neighbour and joins.")]
+    public string? LedgerLatePeer { get; set; }
+
+    [Option("ledger-tamper", HelpText = "p2p-ledger simulation: this peer, when an aggregator, proposes blocks whose delta it changed after hashing; honest peers refuse them, naming the block and the peer.")]
+    public int? LedgerTamper { get; set; }
 }

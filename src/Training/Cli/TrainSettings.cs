@@ -58,6 +58,8 @@ internal sealed record TrainSettings
     public Privacy.DpSgdPlan? DpPlan { get; init; }
     /// <summary>Decentralized SGD's settings; null for the other strategies.</summary>
     public Strategies.Gossip.GossipSettings? Gossip { get; init; }
+    /// <summary>--strategy p2p-ledger's settings; null for the other strategies.</summary>
+    public Ledger.LedgerSettings? Ledger { get; init; }
 
     /// <summary>Ranks that compute gradients: all but the servers under ps.</summary>
     public int Workers => Strategy is StrategyKind.ParameterServer or StrategyKind.Downpour ? Ranks - Servers : Ranks;
@@ -71,6 +73,7 @@ internal sealed record TrainSettings
         StrategyKind.Gossip => Gossip?.Describe() ?? "gossip",
         StrategyKind.Hybrid => $"hybrid ({Stages} stages x {Ranks / Stages} replicas, layers per stage {string.Join(",", Split)}, micro-batches {MicroBatches})",
         StrategyKind.Downpour => $"downpour ({(Ranks - Servers) / Stages} replicas of {Stages} stage{(Stages == 1 ? "" : "s")}, {Servers} server{(Servers == 1 ? "" : "s")}, push every {PushEvery}, fetch every {FetchEvery})",
+        StrategyKind.P2PLedger => Ledger?.Describe() ?? "p2p-ledger",
         _ => $"pipeline (stages {string.Join(",", Split)} layers, micro-batches {MicroBatches})",
     };
 }

@@ -29,6 +29,7 @@ internal static class Trainer
         ReportWriter report, Action<int, int>? afterStep = null)
     {
         // Federated rounds are not epochs over a global batch sequence: they have their own loop (Federated/).
+        if (settings.Ledger is not null) return Ledger.LedgerTrainer.Run(world, settings, data, report);
         if (settings.Federated is not null) return Federated.FederatedTrainer.Run(world, settings, data, initial, report, afterStep);
         using var backend = KernelBackends.Create(settings.Device, KernelThreads.PerRank(settings.Ranks));
         var clock = new CommunicationClock();
