@@ -7,8 +7,8 @@ namespace AllReduceNet.Privacy;
 public enum MaskGenerator
 {
     /// <summary>
-    /// ChaCha8 with a 128-bit key (a stream cipher: its output is indistinguishable from random without the key, with
-    /// a wide margin over the best known attacks, which reach 7 rounds); about twice as fast per word as Philox here.
+    /// ChaCha8 with a 128-bit key: a stream cipher (published attacks reach 7 rounds, at far beyond practical cost),
+    /// 1.7 to 2.3 times Philox's words per CPU second here (AVX-512).
     /// </summary>
     ChaCha8,
 
