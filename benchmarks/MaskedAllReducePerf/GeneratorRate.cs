@@ -51,8 +51,9 @@ public static class GeneratorRate
     {
         bool inProcess = comm.TransportName.StartsWith("in-process", StringComparison.Ordinal);
         addTile();
-        comm.Barrier();
+        // Read before the barrier: once it releases, ranks that run first would generate before rank 0's reading.
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        comm.Barrier();
         var watch = Stopwatch.StartNew();
         for (long done = 0; done < words; done += Tile) addTile();
         var seconds = new[] { watch.Elapsed.TotalSeconds };
