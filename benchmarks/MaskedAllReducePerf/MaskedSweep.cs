@@ -19,12 +19,14 @@ public static class MaskedSweep
         var ring = new CollectiveOptions { Algorithm = AllReduceAlgorithm.Ring };
         var maskedRing = ring with { SegmentBytes = segmentBytes };
         var allPairs = MaskedAllReduce.Create(comm, new MaskedAllReduceOptions { ClipRange = 1f });
+        var philox = MaskedAllReduce.Create(comm, new MaskedAllReduceOptions { ClipRange = 1f, Generator = MaskGenerator.Philox });
         var unfused = MaskedAllReduce.Create(comm, new MaskedAllReduceOptions { ClipRange = 1f, FuseIntoRing = false });
         var near = neighbours > 0 ? MaskedAllReduce.Create(comm, new MaskedAllReduceOptions { ClipRange = 1f, Neighbours = neighbours }) : null;
-        var variants = new List<(string Name, Action<float[]> Call)> { ("plain ring", d => comm.AllReduce<float>(d, ReduceOp.Sum, ring)) };
-        variants.Add(($"masked ring, all {comm.Size - 1} peers", d => allPairs.Sum(d, maskedRing)));
-        variants.Add(($"unfused masked, all {comm.Size - 1}", d => unfused.Sum(d, ring)));
-        if (near is not null) variants.Add(($"masked ring, {near.Peers.Count} neighbours", d => near.Sum(d, maskedRing)));
+        var variants = new List<(string Name, Action<float[]> Call, MaskedAllReduce? Masked)> { ("plain ring", d => comm.AllReduce<float>(d, ReduceOp.Sum, ring), null) };
+        variants.Add(($"masked ring chacha8, all {comm.Size - 1}", d => allPairs.Sum(d, maskedRing), allPairs));
+        variants.Add(($"masked ring philox, all {comm.Size - 1}", d => philox.Sum(d, maskedRing), philox));
+        variants.Add(($"unfused chacha8, all {comm.Size - 1}", d => unfused.Sum(d, ring), unfused));
+        if (near is not null) variants.Add(($"masked ring chacha8, {near.Peers.Count} nbrs", d => near.Sum(d, maskedRing), near));
 
         var rows = new List<MaskedRow>();
         var slowest = new double[1];
@@ -61,7 +63,7 @@ public static class MaskedSweep
             double plainBus = 0, plainCpu = 0;
             for (int v = 0; v < variants.Count; v++)
             {
-                bool exact = v == 0 || Check(comm, variants[v].Call, data, v == 1 ? allPairs : v == 2 ? unfused : near!);
+                bool exact = v == 0 || Check(comm, variants[v].Call, data, variants[v].Masked!);
                 double algbw = bytes / best[v] / 1e9, busbw = algbw * 2 * (comm.Size - 1) / comm.Size;
                 if (v == 0) (plainBus, plainCpu) = (busbw, bestCpu[v]);
                 rows.Add(new MaskedRow(bytes, variants[v].Name, best[v], algbw, busbw, busbw / plainBus, exact, bestCpu[v], plainCpu / bestCpu[v]));
@@ -91,9 +93,9 @@ public static class MaskedSweep
     public static void Print(Communicator comm, List<MaskedRow> rows)
     {
         Console.WriteLine($"# masked ring AllReduce vs plain ring: {comm.TransportName}, {comm.Size} ranks, float sum, best round, slowest rank");
-        Console.WriteLine($"# {"size",10} {"variant",-32} {"time(us)",12} {"algbw(GB/s)",12} {"busbw(GB/s)",12} {"x plain",8} {"exact",6} {"cpu(us)",10} {"cpu x plain",11}");
+        Console.WriteLine($"# {"size",10} {"variant",-34} {"time(us)",12} {"algbw(GB/s)",12} {"busbw(GB/s)",12} {"x plain",8} {"exact",6} {"cpu(us)",10} {"cpu x plain",11}");
         foreach (var r in rows)
-            Console.WriteLine($"  {FormatSize(r.Bytes),10} {r.Variant,-32} {r.Seconds * 1e6,12:F0} {r.AlgBw,12:F3} {r.BusBw,12:F3} {r.RatioToPlain,8:F2} {(r.Exact ? "yes" : "NO"),6} {r.CpuSeconds * 1e6,10:F0} {r.CpuRatioToPlain,11:F2}");
+            Console.WriteLine($"  {FormatSize(r.Bytes),10} {r.Variant,-34} {r.Seconds * 1e6,12:F0} {r.AlgBw,12:F3} {r.BusBw,12:F3} {r.RatioToPlain,8:F2} {(r.Exact ? "yes" : "NO"),6} {r.CpuSeconds * 1e6,10:F0} {r.CpuRatioToPlain,11:F2}");
     }
 
     private static string FormatSize(long bytes) => bytes >= 1 << 20 ? $"{bytes >> 20} MiB" : bytes >= 1024 ? $"{bytes >> 10} KiB" : $"{bytes} B";

@@ -12,6 +12,7 @@ using AllReduceNet.Privacy;
 //   --rounds N       rounds, each timing every variant once in turn; the best round of each variant counts; default 3
 //   --neighbours K   the neighbour variant's K; default 1 (0 leaves it out)
 //   --segment-bytes B  segment size of the masked rings (the plain ring keeps its transport's default); default: the masked ring's
+// Then times the mask generators alone (ChaCha8, Philox) and prints the ratio they allow at each size: the bound.
 // Prints one row per size and variant: time per call (slowest rank), algbw, busbw = algbw x 2(N-1)/N, and the ratio
 // of busbw to the plain ring's; exit 1 when a masked result differs from the plain quantized sum.
 string? Option(string name) => Array.IndexOf(args, name) is int i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
@@ -27,7 +28,9 @@ if (MpiRuntime.IsLaunchedByMpiexec)
     try
     {
         var rows = AllReduceNet.MaskedPerf.MaskedSweep.Run(world, sizes, iters, rounds, neighbours, segmentBytes);
+        var rate = AllReduceNet.MaskedPerf.GeneratorRate.Measure(world, 16 << 20, rounds);
         if (world.Rank == 0) AllReduceNet.MaskedPerf.MaskedSweep.Print(world, rows);
+        if (world.Rank == 0) AllReduceNet.MaskedPerf.GeneratorRate.Print(world, rate, rows);
         world.Barrier();
         return rows.Any(r => !r.Exact) ? 1 : 0;
     }
@@ -41,7 +44,9 @@ if (MpiRuntime.IsLaunchedByMpiexec)
 var perRank = InProcessWorld.Run(ranks, comm =>
 {
     var rows = AllReduceNet.MaskedPerf.MaskedSweep.Run(comm, sizes, iters, rounds, neighbours, segmentBytes);
+    var rate = AllReduceNet.MaskedPerf.GeneratorRate.Measure(comm, 16 << 20, rounds);
     if (comm.Rank == 0) AllReduceNet.MaskedPerf.MaskedSweep.Print(comm, rows);
+    if (comm.Rank == 0) AllReduceNet.MaskedPerf.GeneratorRate.Print(comm, rate, rows);
     return rows;
 });
 return perRank[0].Any(r => !r.Exact) ? 1 : 0;

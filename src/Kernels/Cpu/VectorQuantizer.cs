@@ -13,6 +13,28 @@ internal static class VectorQuantizer
     public static void Quantize(ReadOnlySpan<float> x, Span<int> q, float clip, float scale)
     {
         int i = 0;
+        // 16 at a time where 512-bit vectors are fast (Zen 5: the same ops on full-width units, half the instructions).
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var hi = Vector512.Create(clip);
+            var lo = Vector512.Create(-clip);
+            var s = Vector512.Create(scale);
+            var half = Vector512.Create(0.5f);
+            var exactFrom = Vector512.Create(8388608f); // 2^23
+            ref float xr = ref MemoryMarshal.GetReference(x);
+            ref int qr = ref MemoryMarshal.GetReference(q);
+            for (; i + 16 <= x.Length; i += 16)
+            {
+                Vector512<float> v = Vector512.LoadUnsafe(ref xr, (nuint)i);
+                Vector512<float> c = Vector512.ConditionalSelect(Vector512.GreaterThan(v, hi), hi, v);
+                c = Vector512.ConditionalSelect(Vector512.LessThan(c, lo), lo, c);
+                Vector512<float> y = c * s;
+                Vector512<float> r = Vector512.Floor(y + half);
+                r = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(Vector512.Abs(y), exactFrom), y, r);
+                r = Vector512.ConditionalSelect(Vector512.Equals(v, v), r, Vector512<float>.Zero); // NaN -> 0
+                Vector512.ConvertToInt32(r).StoreUnsafe(ref qr, (nuint)i);
+            }
+        }
         if (Vector256.IsHardwareAccelerated)
         {
             var hi = Vector256.Create(clip);

@@ -11,7 +11,7 @@ namespace AllReduceNet.Privacy;
 /// <summary>
 /// A sum AllReduce of float vectors in which no rank sees another rank's plain vector or any partial sum over a proper
 /// subset of ranks: each rank quantizes its vector to 32-bit fixed point and adds pairwise zero-sum masks
-/// (+PRG(s_ij) for a peer j &gt; i, -PRG(s_ij) for j &lt; i; PRG = Philox4x32-10, seeds from ECDH P-256 and HKDF, fresh
+/// (+PRG(s_ij) for a peer j &gt; i, -PRG(s_ij) for j &lt; i; PRG = ChaCha8 or Philox4x32-10, seeds from ECDH P-256 and HKDF, fresh
 /// for every call) before an ordinary integer AllReduce (any algorithm: ring, tree, recursive doubling, MPI's own),
 /// whose sums wrap modulo 2^32. The masks cancel in the total, so after dequantization the result equals the plain
 /// sum of the quantized vectors exactly, bitwise identical on every rank. On the ring (and Auto) the quantizing,
@@ -32,7 +32,7 @@ public sealed class MaskedAllReduce
     /// <summary>Elements quantized and masked as one unit: 64 KiB of integers, which stay in L2 while every peer's mask is added.</summary>
     private const int BlockElements = 16384;
 
-    private const int OptionBytes = 16;
+    private const int OptionBytes = 20;
     private readonly Communicator _communicator;
     private readonly PairwiseMaskKeys _keys;
     private readonly ParallelOptions _parallel;
@@ -100,6 +100,8 @@ public sealed class MaskedAllReduce
         var format = MaskedFormat.Choose(options, size);
         if (options.Neighbours is < 1)
             throw new PrivacyException($"Neighbours must be at least 1 (or null for all pairs), but was {options.Neighbours}.");
+        if (!Enum.IsDefined(options.Generator))
+            throw new PrivacyException($"Generator must be ChaCha8 or Philox, but was {(int)options.Generator}.");
         if (options.MaxThreads < 1)
             throw new PrivacyException($"MaxThreads must be at least 1, but was {options.MaxThreads}.");
         var keys = PairwiseMaskKeys.Agree(rank, PeersOf(rank, size, options.Neighbours), keyPair, gathered, stride);
@@ -125,7 +127,7 @@ public sealed class MaskedAllReduce
         // no buffer is touched besides the caller's; on a memory-bound machine that is a third less traffic per pass.
         if (UsesFusedRing(options))
         {
-            MaskedRing.Run(_communicator, data, PeersForCall(_calls++), Format, options);
+            MaskedRing.Run(_communicator, data, PeersForCall(_calls++), Format, Options.Generator, options);
             return;
         }
         var integers = MemoryMarshal.Cast<float, int>(data);
@@ -166,7 +168,7 @@ public sealed class MaskedAllReduce
             {
                 int length = Math.Min(BlockElements, n - start);
                 VectorQuantizer.Quantize(x.Slice(start, length), masked.Slice(start, length), clip, scale);
-                PhiloxMasking.AddMasks(masked, start, length, peers);
+                MaskStreams.AddMasks(Options.Generator, masked, start, length, peers);
             }
             return;
         }
@@ -181,7 +183,7 @@ public sealed class MaskedAllReduce
                     int start = b * BlockElements, length = Math.Min(BlockElements, n - start);
                     var q = new Span<int>((int*)destination, n);
                     VectorQuantizer.Quantize(new ReadOnlySpan<float>((float*)source + start, length), q.Slice(start, length), clip, scale);
-                    PhiloxMasking.AddMasks(q, start, length, peers);
+                    MaskStreams.AddMasks(Options.Generator, q, start, length, peers);
                 });
             }
         }
@@ -192,7 +194,7 @@ public sealed class MaskedAllReduce
 
     /// <summary>The fused ring's <see cref="Sum"/>, with <paramref name="observeSent"/> shown every reduce-scatter segment as it is sent (for the tests).</summary>
     internal void SumObservingSends(Span<float> data, CollectiveOptions? options, Action<int, ReadOnlySpan<int>> observeSent) =>
-        MaskedRing.Run(_communicator, data, PeersForCall(_calls++), Format, options, observeSent);
+        MaskedRing.Run(_communicator, data, PeersForCall(_calls++), Format, Options.Generator, options, observeSent);
 
     /// <summary>Every peer's seed for call <paramref name="call"/> and the sign of its mask (+ for a higher rank).</summary>
     internal MaskPeer[] PeersForCall(long call)
@@ -236,11 +238,12 @@ public sealed class MaskedAllReduce
         BinaryPrimitives.WriteInt32LittleEndian(target[4..], options.FractionalBits ?? -1);
         BinaryPrimitives.WriteInt32LittleEndian(target[8..], options.Neighbours ?? -1);
         BinaryPrimitives.WriteInt32LittleEndian(target[12..], options.FuseIntoRing ? 1 : 0);
+        BinaryPrimitives.WriteInt32LittleEndian(target[16..], (int)options.Generator);
     }
 
     private static string Describe(ReadOnlySpan<byte> o)
     {
         int bits = BinaryPrimitives.ReadInt32LittleEndian(o[4..]), k = BinaryPrimitives.ReadInt32LittleEndian(o[8..]);
-        return $"ClipRange {BinaryPrimitives.ReadSingleLittleEndian(o)}, FractionalBits {(bits == -1 ? "auto" : bits)}, Neighbours {(k == -1 ? "all" : k)}, FuseIntoRing {BinaryPrimitives.ReadInt32LittleEndian(o[12..]) == 1}";
+        return $"ClipRange {BinaryPrimitives.ReadSingleLittleEndian(o)}, FractionalBits {(bits == -1 ? "auto" : bits)}, Neighbours {(k == -1 ? "all" : k)}, FuseIntoRing {BinaryPrimitives.ReadInt32LittleEndian(o[12..]) == 1}, Generator {(MaskGenerator)BinaryPrimitives.ReadInt32LittleEndian(o[16..])}";
     }
 }

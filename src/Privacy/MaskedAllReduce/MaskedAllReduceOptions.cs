@@ -35,6 +35,13 @@ public sealed record MaskedAllReduceOptions
     /// </summary>
     public bool FuseIntoRing { get; init; } = true;
 
+    /// <summary>
+    /// The generator that expands each pair's seed into its mask: <see cref="MaskGenerator.ChaCha8"/> (the default, a
+    /// stream cipher) or <see cref="MaskGenerator.Philox"/> (the kernels' generator, faster on GPUs, not cryptographic).
+    /// Every rank must pass the same value.
+    /// </summary>
+    public MaskGenerator Generator { get; init; } = MaskGenerator.ChaCha8;
+
     /// <summary>Threads one call may use to quantize, mask and dequantize; default 1 (ranks are usually one per core already).</summary>
     public int MaxThreads { get; init; } = 1;
 }

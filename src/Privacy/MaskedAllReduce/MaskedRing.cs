@@ -58,12 +58,12 @@ internal static class MaskedRing
     /// </summary>
     /// <exception cref="CommunicationTimeoutException">A neighbour did not send or receive in time; names the step.</exception>
     public static unsafe void Run(Communicator communicator, Span<float> data, MaskPeer[] peers, FixedPointFormat format,
-        CollectiveOptions? options, Action<int, ReadOnlySpan<int>>? observeSent = null)
+        MaskGenerator generator, CollectiveOptions? options, Action<int, ReadOnlySpan<int>>? observeSent = null)
     {
         int n = communicator.Size, count = data.Length;
         if (n == 1)
         {
-            Reduce(data, MemoryMarshal.Cast<float, int>(data), 0, count, peers, format, ReadOnlySpan<int>.Empty, final: true);
+            Reduce(data, MemoryMarshal.Cast<float, int>(data), 0, count, peers, format, generator, ReadOnlySpan<int>.Empty, final: true);
             return;
         }
         int units = (count + Alignment - 1) / Alignment;
@@ -77,7 +77,7 @@ internal static class MaskedRing
             fixed (int* slots = scratch)
             {
                 var pipeline = new Pipeline(communicator, new PointerMemory<float>(pointer, count).Memory, new PointerMemory<int>(slots, scratch.Length).Memory,
-                    peers, format, chunkElements, segmentElements, options?.Timeout ?? communicator.DefaultTimeout, observeSent);
+                    peers, format, generator, chunkElements, segmentElements, options?.Timeout ?? communicator.DefaultTimeout, observeSent);
                 pipeline.Run();
             }
         }
@@ -102,6 +102,7 @@ internal static class MaskedRing
         private readonly Memory<int> _slots;
         private readonly MaskPeer[] _peers;
         private readonly FixedPointFormat _format;
+        private readonly MaskGenerator _generator;
         private readonly int _n, _rank, _left, _right, _chunkElements, _segmentElements, _segments, _total;
         private readonly TimeSpan _timeout;
         private readonly Stopwatch _clock = Stopwatch.StartNew();
@@ -110,13 +111,14 @@ internal static class MaskedRing
         private readonly Request?[] _receives = new Request?[ReceivesInFlight];
 
         public Pipeline(Communicator comm, Memory<float> data, Memory<int> slots, MaskPeer[] peers, FixedPointFormat format,
-            int chunkElements, int segmentElements, TimeSpan timeout, Action<int, ReadOnlySpan<int>>? observeSent)
+            MaskGenerator generator, int chunkElements, int segmentElements, TimeSpan timeout, Action<int, ReadOnlySpan<int>>? observeSent)
         {
             _comm = comm;
             _data = data;
             _slots = slots;
             _peers = peers;
             _format = format;
+            _generator = generator;
             _n = comm.Size;
             _rank = comm.Rank;
             _left = (_rank - 1 + _n) % _n;
@@ -167,7 +169,7 @@ internal static class MaskedRing
             if (IsReduceStep(step))
             {
                 var integers = MemoryMarshal.Cast<float, int>(_data.Span);
-                if (step == 0) Reduce(_data.Span, integers, start, length, _peers, _format, ReadOnlySpan<int>.Empty, final: false);
+                if (step == 0) Reduce(_data.Span, integers, start, length, _peers, _format, _generator, ReadOnlySpan<int>.Empty, final: false);
                 _observeSent?.Invoke(step, integers.Slice(start, length));
             }
             // Integers during reduce-scatter, floats (the total) during all-gather: the same four bytes an element.
@@ -202,7 +204,7 @@ internal static class MaskedRing
             if (status.ByteCount != (long)length * sizeof(int))
                 throw new PrivacyException($"rank {_rank}: the masked ring AllReduce received {status.ByteCount} bytes from rank {_left} at step {step}, segment {item % _segments}, where {length * sizeof(int)} were expected: the ranks passed vectors of different lengths.");
             if (!IsReduceStep(step)) return;
-            Reduce(_data.Span, MemoryMarshal.Cast<float, int>(_data.Span), start, length, _peers, _format,
+            Reduce(_data.Span, MemoryMarshal.Cast<float, int>(_data.Span), start, length, _peers, _format, _generator,
                 _slots.Span.Slice(slot * _segmentElements, length), final: step == _n - 2);
         }
 
@@ -237,7 +239,7 @@ internal static class MaskedRing
     /// element is loaded from memory once and stored once.
     /// </summary>
     internal static void Reduce(Span<float> data, Span<int> integers, int start, int length, MaskPeer[] peers,
-        FixedPointFormat format, ReadOnlySpan<int> received, bool final)
+        FixedPointFormat format, MaskGenerator generator, ReadOnlySpan<int> received, bool final)
     {
         float clip = format.ClipRange, scale = format.Scale, inverse = 1f / format.Scale;
         for (int offset = 0; offset < length; offset += TileElements)
@@ -245,7 +247,7 @@ internal static class MaskedRing
             int at = start + offset, tile = Math.Min(TileElements, length - offset);
             var q = integers.Slice(at, tile);
             VectorQuantizer.Quantize(data.Slice(at, tile), q, clip, scale);
-            PhiloxMasking.AddMasks(integers, at, tile, peers);
+            MaskStreams.AddMasks(generator, integers, at, tile, peers);
             if (!received.IsEmpty) TensorPrimitives.Add(q, received.Slice(offset, tile), q);
             if (final) Dequantize(q, data.Slice(at, tile), inverse);
         }
@@ -256,6 +258,14 @@ internal static class MaskedRing
     internal static void Dequantize(ReadOnlySpan<int> q, Span<float> output, float inverse)
     {
         int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            ref int s = ref MemoryMarshal.GetReference(q);
+            ref float o = ref MemoryMarshal.GetReference(output);
+            var factor = Vector512.Create(inverse);
+            for (; i + 16 <= q.Length; i += 16)
+                (Vector512.ConvertToSingle(Vector512.LoadUnsafe(ref s, (nuint)i)) * factor).StoreUnsafe(ref o, (nuint)i);
+        }
         if (Vector256.IsHardwareAccelerated)
         {
             ref int s = ref MemoryMarshal.GetReference(q);

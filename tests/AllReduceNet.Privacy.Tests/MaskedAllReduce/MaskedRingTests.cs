@@ -99,6 +99,53 @@ public class MaskedRingTests
         }
     }
 
+    /// <summary>Both generators, fused and unfused, on rank counts where chunks cut the 256-word ChaCha batches: exact against the plain quantized sum.</summary>
+    [Theory]
+    [InlineData(MaskGenerator.ChaCha8, 3)]
+    [InlineData(MaskGenerator.ChaCha8, 5)]
+    [InlineData(MaskGenerator.Philox, 3)]
+    [InlineData(MaskGenerator.Philox, 6)]
+    public void EachGenerator_FusedAndUnfused_EqualThePlainQuantizedSum(MaskGenerator generator, int ranks)
+    {
+        int[] counts = [17, 16 * ranks + 1, 20_011];
+        var options = new MaskedAllReduceOptions { ClipRange = 1f, Generator = generator };
+        int bits = MaskedFormat.FinestSafeBits(1f, ranks);
+        var results = InProcessWorld.Run(ranks, comm =>
+        {
+            var masked = Masked.Create(comm, options);
+            return counts.Select((count, c) =>
+            {
+                var fused = MaskedReference.Input(comm.Rank, count, 1f, seed: c);
+                var unfused = (float[])fused.Clone();
+                masked.Sum(fused, new CollectiveOptions { Algorithm = AllReduceAlgorithm.Ring, SegmentBytes = 1024 });
+                masked.Sum(unfused, new CollectiveOptions { Algorithm = AllReduceAlgorithm.Tree });
+                return (fused, unfused);
+            }).ToArray();
+        }, World);
+        for (int c = 0; c < counts.Length; c++)
+        {
+            var expected = MaskedReference.QuantizedSum(Enumerable.Range(0, ranks).Select(r => MaskedReference.Input(r, counts[c], 1f, seed: c)).ToArray(), 1f, bits);
+            for (int r = 0; r < ranks; r++)
+            {
+                Assert.Equal(-1, MaskedReference.FirstDifference(expected, results[r][c].fused));
+                Assert.Equal(-1, MaskedReference.FirstDifference(expected, results[r][c].unfused));
+            }
+        }
+    }
+
+    /// <summary>The generator is part of the agreed options: a rank with another one is named, not left to produce garbage.</summary>
+    [Fact]
+    public void DifferentGenerators_AreNamed()
+    {
+        var error = Assert.Throws<RankFailedException>(() => InProcessWorld.Run(3, comm =>
+        {
+            Masked.Create(comm, new MaskedAllReduceOptions { Generator = comm.Rank == 1 ? MaskGenerator.Philox : MaskGenerator.ChaCha8 });
+        }, World));
+        var privacy = Assert.IsType<PrivacyException>(error.InnerException);
+        Assert.Contains("rank 1 has", privacy.Message);
+        Assert.Contains("Generator Philox", privacy.Message);
+    }
+
     [Fact]
     public void DifferentLengths_FailWithANamedError_NotAHang()
     {

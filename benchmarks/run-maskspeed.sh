@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Reproduces "maskspeed 2" of benchmarks/RESULTS-federated.md: the masked ring AllReduce (ChaCha8 and Philox masks,
+# fused into the ring; ChaCha8 unfused) against the plain float ring in the same run, on 2, 4 and 8 in-process ranks
+# and on 2 MPICH processes, then the mask generators alone (words per second) and the bound they put on the ratio.
+# Usage: benchmarks/run-maskspeed.sh   (from the repository root; builds Release first unless SKIP_BUILD=1)
+# Raw outputs, each headed by the time, load and commit: benchmarks/results/masked/maskspeed2-*.txt (OUT= to change).
+set -euo pipefail
+[ "${SKIP_BUILD:-0}" = 1 ] || dotnet build benchmarks/MaskedAllReducePerf -c Release -v q -nologo > /dev/null
+B=benchmarks/MaskedAllReducePerf/bin/Release/net10.0/MaskedAllReducePerf.dll
+OUT=${OUT:-benchmarks/results/masked}
+mkdir -p "$OUT"
+run() {
+  local name=$1; shift
+  {
+    echo "# $(date -u '+%Y-%m-%d %H:%M:%S UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg), commit $(git rev-parse --short HEAD), $(nproc) cores"
+    echo "# command: $*"
+    "$@"
+  } 2>&1 | tee "$OUT/maskspeed2-$name.txt"
+}
+run 2ranks dotnet "$B" --ranks 2 --sizes 1,16,64 --iters 5 --rounds 3 --neighbours 0
+run 4ranks dotnet "$B" --ranks 4 --sizes 1,16,64 --iters 5 --rounds 3 --neighbours 1
+run 8ranks dotnet "$B" --ranks 8 --sizes 1,16,64 --iters 5 --rounds 3 --neighbours 1
+if command -v mpiexec.mpich > /dev/null; then
+  run mpich-2 mpiexec.mpich -n 2 dotnet "$B" --sizes 1,16,64 --iters 5 --rounds 3 --neighbours 0
+else
+  echo "mpiexec.mpich not found: the MPICH row is left out (apt-get install mpich)"
+fi
