@@ -88,7 +88,7 @@ internal static class StatusPage
             traffic.Times[0], traffic.Times[^1], 0, 1);
         plot.StackedAreas(traffic.Times, traffic.Versions.Select(v => ($"v{v.Version}", v.Share)).ToArray());
         double rate = traffic.RequestsPerSecond.Length == 0 ? 0 : traffic.RequestsPerSecond[^1];
-        return plot.Render() + $"<p class=\"note\">Latest interval: {E(Number(rate, "0.#"))} requests/s.</p>";
+        return $"<div>{plot.Render()}<p class=\"note\">Latest interval: {E(Number(rate, "0.#"))} requests/s.</p></div>";
     }
 
     private static string AccuracyPlot(ModelStatus model, string id, StatusView view)

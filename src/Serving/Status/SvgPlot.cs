@@ -14,6 +14,11 @@ internal sealed class SvgPlot
     public const double Width = 640, Height = 190;
     private const double Left = 52, Right = 12, Top = 22, Bottom = 24;
 
+    /// <summary>Series of at most this many points get a dot per value.</summary>
+    private const int DotsUpTo = 40;
+
+    private int _thresholds;
+
     /// <summary>Colours of the series, in order (colour-blind-safe Okabe-Ito palette).</summary>
     public static readonly string[] Palette = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"];
 
@@ -63,9 +68,11 @@ internal sealed class SvgPlot
         }
         if (path.Length > 0)
             _body.Append($"<path class=\"series\" d=\"{path}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"{(dashed ? " stroke-dasharray=\"6 3\"" : "")}><title>{E(label)}</title></path>");
-        // Lone points (one sample between gaps) would be invisible as a path: each value also gets a small dot with its figure.
+        // A dot with its figure as tooltip on each value of a short series, and on lone values (between gaps), which a
+        // path would not show; on a long series, dots on every sample would hide the line's dashes.
+        bool Has(int i) => i >= 0 && i < times.Count && values[i] is { } v && double.IsFinite(v);
         for (int i = 0; i < times.Count; i++)
-            if (values[i] is { } v && double.IsFinite(v))
+            if (values[i] is { } v && double.IsFinite(v) && (times.Count <= DotsUpTo || (!Has(i - 1) && !Has(i + 1))))
                 _body.Append($"<circle class=\"point\" cx=\"{F(X(times[i]))}\" cy=\"{F(Y(v))}\" r=\"2\" fill=\"{colour}\"><title>{E(label)}: {E(v.ToString(format, CultureInfo.InvariantCulture))} at {Time(times[i])}</title></circle>");
     }
 
@@ -107,7 +114,9 @@ internal sealed class SvgPlot
     {
         double y = Y(value);
         _body.Append($"<line class=\"threshold\" x1=\"{F(Left)}\" x2=\"{F(Width - Right)}\" y1=\"{F(y)}\" y2=\"{F(y)}\" stroke=\"#C00000\" stroke-width=\"1.2\" stroke-dasharray=\"4 3\"><title>{E(label)}</title></line>");
-        _body.Append($"<text x=\"{F(Width - Right - 2)}\" y=\"{F(y - 3)}\" text-anchor=\"end\" class=\"threshold-label\">{E(label)}</text>");
+        // Each further threshold's label moves left, so that labels of close thresholds do not overprint.
+        double labelX = Width - Right - 2 - 150 * (_thresholds++ % 3);
+        _body.Append($"<text x=\"{F(labelX)}\" y=\"{F(y - 3)}\" text-anchor=\"end\" class=\"threshold-label\">{E(label)}</text>");
     }
 
     /// <summary>A ring around a point that alarmed.</summary>
