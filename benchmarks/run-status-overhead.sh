@@ -5,7 +5,8 @@
 # tested, back to back: --drift-min-interval-ms 0 --drift-cpu-share 1, the behaviour before the cap), on with the
 # default cap (--drift-min-interval-ms 1000 --drift-cpu-share 0.1), and capped with GET /status fetched every second.
 # The four run interleaved, STATUS_ROUNDS times (2), STATUS_SECONDS each (10); every figure is a ratio to "off" of the
-# same round, so a loaded machine shifts the rounds, not the ratios (much).
+# same round; the server's CPU time per request (from /proc) is reported beside the throughput, since on a loaded
+# machine it is the steadier figure.
 # Usage: benchmarks/run-status-overhead.sh [MODEL_DIR]   (from the repository root; builds Release first)
 #   MODEL_DIR: a version directory from Train.dll --export-model (model.ckpt, preprocess.json, reference.json). Without
 #   it, one is trained: 784,256,128,10 (the default), 1 epoch, 1 rank, seed 1.
@@ -44,6 +45,11 @@ cp "$MODEL"/model.ckpt "$MODEL"/preprocess.json "$WORK/without/fashion/1/"
 # One image of bytes i mod 256, as a 1-row infer request.
 seq -s, 0 783 | awk -F, '{printf "{\"inputs\":[{\"name\":\"input\",\"shape\":[1,784],\"datatype\":\"FP32\",\"data\":["; for (i = 1; i <= NF; i++) printf "%s%d", (i > 1 ? "," : ""), $i % 256; printf "]}]}"}' > "$WORK/infer-1.json"
 
+CLOCK_TICKS=$(getconf CLK_TCK)
+# CPU time of the server (user + system, in clock ticks, from /proc): CPU per request hardly depends on what else the
+# machine runs, while requests per second do; both are reported.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
+
 run() {  # run NAME REPOSITORY POLL(0|1) SERVE-ARGS...
   local name=$1 repo=$2 poll=$3; shift 3
   dotnet "$SERVE" --models "$WORK/$repo" --urls "http://127.0.0.1:$PORT" --max-batch 1 --log-format text "$@" > "$WORK/$name.log" 2>&1 &
@@ -54,11 +60,13 @@ run() {  # run NAME REPOSITORY POLL(0|1) SERVE-ARGS...
     ( while true; do curl -s -o /dev/null "http://127.0.0.1:$PORT/status"; sleep 1; done ) &
     POLL_PID=$!
   fi
-  local line windows
+  local line windows cpu_before cpu_after
+  cpu_before=$(cpu_ticks)
   line=$(WRK_BODY=$WORK/infer-1.json timeout $((SECONDS_PER_RUN + 60)) wrk -t2 -c16 -d"${SECONDS_PER_RUN}"s --latency --timeout 5s \
     -s benchmarks/serving-wrk.lua "http://127.0.0.1:$PORT/v2/models/fashion/infer" | grep '^rps=')
+  cpu_after=$(cpu_ticks)
   windows=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^allreducenet_drift_windows_total/ {s += $2} END {print s + 0}')
-  echo "round=$ROUND name=$name $line windows=$windows loadavg=$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$WORK/figures.txt"
+  echo "round=$ROUND name=$name $line windows=$windows cpu_s=$(( (cpu_after - cpu_before) / CLOCK_TICKS )).$(( (cpu_after - cpu_before) % CLOCK_TICKS * 100 / CLOCK_TICKS )) loadavg=$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$WORK/figures.txt"
   stop_server
 }
 
@@ -74,10 +82,11 @@ echo "== throughput relative to drift off, per round (then the mean over the rou
 awk '
   { for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
     rps[f["round"], f["name"]] = f["rps"]; p99[f["round"], f["name"]] = f["p99_ms"]; w[f["round"], f["name"]] = f["windows"]
+    cpu[f["round"], f["name"]] = 1000 * f["cpu_s"] / f["requests"]
     if (!(f["name"] in seen)) { seen[f["name"]] = 1; order[++n] = f["name"] } if (f["round"] > rounds) rounds = f["round"] }
   END {
-    printf "%-15s %12s %10s %10s %10s\n", "run", "req/s", "ratio", "p99 ms", "windows"
-    for (k = 1; k <= n; k++) { name = order[k]; sum = 0
-      for (r = 1; r <= rounds; r++) { ratio = rps[r, name] / rps[r, "off"]; sum += ratio
-        printf "%-15s %12.1f %10.3f %10.1f %10d   (round %d)\n", name, rps[r, name], ratio, p99[r, name], w[r, name], r }
-      printf "%-15s %12s %10.3f   (mean ratio over %d rounds)\n", name, "", sum / rounds, rounds } }' "$WORK/figures.txt"
+    printf "%-15s %10s %8s %10s %8s %10s %8s\n", "run", "req/s", "ratio", "CPU ms/req", "ratio", "p99 ms", "windows"
+    for (k = 1; k <= n; k++) { name = order[k]; sum = 0; csum = 0
+      for (r = 1; r <= rounds; r++) { ratio = rps[r, name] / rps[r, "off"]; sum += ratio; cratio = cpu[r, name] / cpu[r, "off"]; csum += cratio
+        printf "%-15s %10.1f %8.3f %10.3f %8.3f %10.1f %8d   (round %d)\n", name, rps[r, name], ratio, cpu[r, name], cratio, p99[r, name], w[r, name], r }
+      printf "%-15s %10s %8.3f %10s %8.3f   (mean ratios over %d rounds)\n", name, "", sum / rounds, "", csum / rounds, rounds } }' "$WORK/figures.txt"

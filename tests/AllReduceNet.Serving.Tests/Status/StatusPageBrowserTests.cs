@@ -73,7 +73,7 @@ public sealed class StatusPageBrowserTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>An experiment v1 against v2 (50/50, sticky by user), 300 clean images then 300 brightened ones, each
+    /// <summary>An experiment v1 against v2 (60/40, sticky by user), 200 clean images then 200 brightened ones, each
     /// labeled through the feedback endpoint (which feeds the drift monitor and the experiment), sent in bursts so that
     /// the sampler sees several intervals; then the drift tests are awaited and a last sample taken.</summary>
     private static async Task DriveTraffic(WebApplication app, HttpClient client)
@@ -87,7 +87,7 @@ public sealed class StatusPageBrowserTests(ITestOutputHelper output)
             using var started = await client.SendAsync(start);
             Assert.Equal(HttpStatusCode.Created, started.StatusCode);
         }
-        const int Rows = 600, Burst = 50;
+        const int Rows = 400, Burst = 50;
         for (int i = 0; i < Rows; i++)
         {
             var image = StatusModels.Image(i);
