@@ -27,6 +27,10 @@ internal static class StatusEndpoints
 
     public static void Map(WebApplication app)
     {
+        // The sampler (a hosted service) needs the experiment registry, which reads the experiment logs: made here,
+        // inside ServingApp.Build, an unreadable log is refused at start with its message (Serve prints it, exit 2)
+        // instead of failing the host's start with a stack trace.
+        app.Services.GetRequiredService<ExperimentRegistry>();
         app.MapGet("/status", (HttpContext context) =>
         {
             // A fresh nonce per answer: the page's own inline script runs, nothing injected could.
