@@ -17,6 +17,8 @@ command -v munged >/dev/null 2>&1 || need+=(munge)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v iperf3 >/dev/null 2>&1 || need+=(iperf3)
+# The status page test takes a screenshot of GET /status in headless Chromium (about 120 packages, 350 MB).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 
 if [ ${#need[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then

@@ -38,7 +38,9 @@ internal static class RequestMetrics
                 var metrics = context.RequestServices.GetRequiredService<ServingMetrics>();
                 metrics.InFlight.WithLabels(model.Name, model.Version).Dec();
                 metrics.Requests.WithLabels(model.Name, model.Version, context.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
-                metrics.RequestSeconds.WithLabels(model.Name, model.Version).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                metrics.RequestSeconds.WithLabels(model.Name, model.Version).Observe(seconds);
+                context.RequestServices.GetService<Status.ServedTraffic>()?.Record(model, context.Response.StatusCode, seconds * 1000);
             }
         }
     }

@@ -29,6 +29,7 @@ public static class ServingApp
         builder.Services.AddSingleton<ExperimentRegistry>();
         builder.Services.AddSingleton<IFeedbackObserver>(services => services.GetRequiredService<ExperimentRegistry>().Outcomes);
         Drift.DriftEndpoints.AddServices(builder);
+        Status.StatusEndpoints.AddServices(builder);
         // Stopping waits for the queues to drain, so the models (disposed when stopped) outlive every batch.
         builder.Services.AddHostedService(services => services.GetRequiredService<BatchScheduler>());
 
@@ -43,6 +44,7 @@ public static class ServingApp
         RepositoryEndpoints.Map(app);
         ExperimentEndpoints.Map(app);
         Drift.DriftEndpoints.Map(app);
+        Status.StatusEndpoints.Map(app);
         app.MapMetrics("/metrics", app.Services.GetRequiredService<ServingMetrics>().Registry);
         app.MapFallback(context => throw ApiException.NotFound($"no endpoint {context.Request.Method} {context.Request.Path}; see docs/serving.md."));
         return app;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using AllReduceNet.Training.Checkpoints;
 using AllReduceNet.Training.Reference;
 
@@ -7,7 +8,9 @@ namespace AllReduceNet.Serving.Drift;
 /// Watches one served model version. The request path only records (a lock, a list append, a dictionary insert):
 /// the request's id, its rows and its predicted classes, kept for <see cref="DriftOptions.StoreRows"/> rows. Every
 /// <see cref="DriftOptions.Step"/> rows a background task tests the latest <see cref="DriftOptions.Window"/> rows with
-/// a <see cref="DriftDetector"/>; a window that comes due while one is being tested waits for the next record after it.
+/// a <see cref="DriftDetector"/>; a window that comes due while one is being tested, or sooner than the pause the
+/// previous test earned (<see cref="DriftOptions.MinIntervalMs"/>, <see cref="DriftOptions.CpuShare"/>), waits for the
+/// next record after that.
 /// Feedback (true labels by request id) feeds the accuracy over the latest labeled rows. Versions without reference
 /// statistics (ONNX models, older checkpoints) still record and take feedback; their drift is reported unavailable.
 /// </summary>
@@ -26,8 +29,10 @@ internal sealed class DriftMonitor
     private readonly LinkedList<RecordedRequest> _requests = new();
     private readonly Dictionary<string, RecordedRequest> _byId = new(StringComparer.Ordinal);
     private readonly Queue<bool> _labeled = new();
-    private readonly LinkedList<object> _history = new();
+    private readonly LinkedList<DriftWindowSummary> _history = new();
     private long _storedRows, _rowsSeen, _rowsSinceWindow, _windows, _labeledCorrect, _feedbackRows;
+    /// <summary>Stopwatch timestamp before which no window test starts (the CPU cap).</summary>
+    private long _nextTestAllowed;
     private Task? _evaluation;
     private (DriftReport Report, long EndRow, DateTime At, int Labeled, int Correct)? _latest;
     private string? _error;
@@ -68,7 +73,8 @@ internal sealed class DriftMonitor
             }
             _rowsSeen += rows;
             _rowsSinceWindow += rows;
-            if (Unavailable is null && _rowsSinceWindow >= _options.Step && _storedRows >= _options.Window && _evaluation is not { IsCompleted: false })
+            if (Unavailable is null && _rowsSinceWindow >= _options.Step && _storedRows >= _options.Window && _evaluation is not { IsCompleted: false }
+                && Stopwatch.GetTimestamp() >= _nextTestAllowed)
             {
                 _rowsSinceWindow = 0;
                 var window = LatestRows();
@@ -164,9 +170,26 @@ internal sealed class DriftMonitor
                     drift = accuracyDrift, feedback_rows = _feedbackRows, window_labeled = latest?.Labeled, window_accuracy = latest is { Labeled: > 0 } w ? (double)w.Correct / w.Labeled : (double?)null,
                 },
                 thresholds = _options.Thresholds,
-                history = _history.ToArray(),
+                history = _history.Select(w => new
+                {
+                    end_row = w.EndRow, at = w.At, features_drifted = w.FeaturesDrifted, drifted_share = w.DriftedShare, dataset_drift = w.DatasetDrift,
+                    mmd_p_value = w.MmdPValue, prediction_p_value = w.PredictionPValue, drift = w.Drift, window_accuracy = w.WindowAccuracy,
+                }).ToArray(),
             };
         }
+    }
+
+    /// <summary>The latest tested windows, oldest first (at most <see cref="HistoryLength"/>), for the status page.</summary>
+    public DriftWindowSummary[] Windows()
+    {
+        lock (_gate) return _history.ToArray();
+    }
+
+    /// <summary>The feedback accuracy over the latest labeled rows (null before the first label), how many rows that
+    /// is, and the validation accuracy of the reference (null without one).</summary>
+    public (double? Accuracy, int Labeled, double? Reference) FeedbackAccuracy()
+    {
+        lock (_gate) return (_labeled.Count == 0 ? null : (double)_labeledCorrect / _labeled.Count, _labeled.Count, _reference?.ValidationAccuracy);
     }
 
     /// <summary>The latest Window rows: (request, first row used) from the newest request backwards.</summary>
@@ -186,6 +209,7 @@ internal sealed class DriftMonitor
 
     private void Evaluate(List<(RecordedRequest Request, int FirstRow)> window, long endRow)
     {
+        long started = Stopwatch.GetTimestamp();
         try
         {
             int features = _model.InputSize, rows = 0;
@@ -210,6 +234,12 @@ internal sealed class DriftMonitor
             _logger.LogError(e, "drift test of model {Model} version {Version} failed", _model.Name, _model.Version);
             lock (_gate) _error = e.Message;
         }
+        finally
+        {
+            // Wall time, not CPU time: on a busy machine the test's own waits count too, so the cap errs towards testing less.
+            double pauseMs = Math.Max(_options.MinIntervalMs, Stopwatch.GetElapsedTime(started).TotalMilliseconds / _options.CpuShare);
+            lock (_gate) _nextTestAllowed = started + (long)(pauseMs * Stopwatch.Frequency / 1000);
+        }
     }
 
     private void Publish(DriftReport report, long endRow, int labeled, int correct)
@@ -221,12 +251,8 @@ internal sealed class DriftMonitor
             _latest = (report, endRow, DateTime.UtcNow, labeled, correct);
             _windows++;
             _error = null;
-            _history.AddLast(new
-            {
-                end_row = endRow, at = DateTime.UtcNow, features_drifted = report.Drifted, drifted_share = report.DriftedShare,
-                dataset_drift = report.DatasetDrift, mmd_p_value = report.MmdPValue, prediction_p_value = report.PredictionPValue, drift = report.Drift,
-                window_accuracy = labeled > 0 ? (double)correct / labeled : (double?)null,
-            });
+            _history.AddLast(new DriftWindowSummary(endRow, DateTime.UtcNow, report.Drifted, report.DriftedShare, report.DatasetDrift,
+                report.MmdPValue, report.PredictionPValue, report.Drift, labeled > 0 ? (double)correct / labeled : null));
             if (_history.Count > HistoryLength) _history.RemoveFirst();
         }
         string[] labels = [_model.Name, _model.Version];

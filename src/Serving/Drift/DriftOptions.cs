@@ -49,6 +49,14 @@ internal sealed record DriftOptions
     /// <summary>Labels needed before the accuracy is judged (<c>--drift-min-labels</c>).</summary>
     public int MinLabels { get; init; } = 100;
 
+    /// <summary>Least time from the start of one window's test to the start of the next (<c>--drift-min-interval-ms</c>):
+    /// under saturation a window is due several times a second, and tests run back to back took a core from the requests.</summary>
+    public int MinIntervalMs { get; init; } = 1000;
+
+    /// <summary>Most of one core the window tests may use on average (<c>--drift-cpu-share</c>): after a test that took
+    /// T, the next starts no sooner than T / share after it began, so a slow machine tests less often rather than serving less.</summary>
+    public double CpuShare { get; init; } = 0.1;
+
     /// <summary>The per-feature test the rule chooses for this window size.</summary>
     public FeatureDriftTest ChosenFeatureTest => FeatureTest != FeatureDriftTest.Auto ? FeatureTest
         : Window <= 1000 ? FeatureDriftTest.Ks : FeatureDriftTest.Wasserstein;
@@ -72,6 +80,8 @@ internal sealed record DriftOptions
             PredictionPValue = Probability(configuration, "drift-prediction-p-value", options.PredictionPValue),
             AccuracyDrop = Probability(configuration, "drift-accuracy-drop", options.AccuracyDrop),
             MinLabels = Integer(configuration, "drift-min-labels", options.MinLabels, 1),
+            MinIntervalMs = Integer(configuration, "drift-min-interval-ms", options.MinIntervalMs, 0),
+            CpuShare = Probability(configuration, "drift-cpu-share", options.CpuShare, allowOne: true),
         };
         if (configuration["drift-feature-test"] is { } test)
             options = options with
@@ -118,6 +128,6 @@ internal sealed record DriftOptions
         window = Window, step = Step, feature_test = ChosenFeatureTest.ToString().ToLowerInvariant(),
         ks_p_value = KsPValue, wasserstein = WassersteinThreshold, psi = PsiThreshold, drift_share = DriftShare,
         mmd_p_value = MmdPValue, mmd_permutations = Permutations, prediction_p_value = PredictionPValue,
-        accuracy_drop = AccuracyDrop, min_labels = MinLabels,
+        accuracy_drop = AccuracyDrop, min_labels = MinLabels, min_interval_ms = MinIntervalMs, cpu_share = CpuShare,
     };
 }
