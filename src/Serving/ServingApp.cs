@@ -43,6 +43,7 @@ public static class ServingApp
         RepositoryEndpoints.Map(app);
         ExperimentEndpoints.Map(app);
         Drift.DriftEndpoints.Map(app);
+        Drift.FeedbackExportEndpoint.Map(app);
         app.MapMetrics("/metrics", app.Services.GetRequiredService<ServingMetrics>().Registry);
         app.MapFallback(context => throw ApiException.NotFound($"no endpoint {context.Request.Method} {context.Request.Path}; see docs/serving.md."));
         return app;
