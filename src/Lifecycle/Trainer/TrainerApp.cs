@@ -23,6 +23,8 @@ public static class TrainerApp
         builder.Services.AddHostedService<RetrainSchedule>();
         var app = builder.Build();
         var service = app.Services.GetRequiredService<RetrainService>();
+        // Stopping cancels a running job (its Train.dll is killed); wait for it to be recorded as failed.
+        app.Lifetime.ApplicationStopped.Register(() => service.Idle.Wait(TimeSpan.FromSeconds(30)));
         ServiceHost.MapCommon(app, service.NotReady);
         app.MapPost("/retrain", RetrainAsync).AddEndpointFilter(KeyAuthorization.Require(options.ApiKey, $"--api-key (or {TrainerOptions.ApiKeyVariable})"));
         app.MapGet("/jobs", (RetrainService jobs) => Results.Json(new
