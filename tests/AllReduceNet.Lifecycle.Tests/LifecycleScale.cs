@@ -20,10 +20,11 @@ internal sealed record LifecycleScale(string Name, int? TrainSamples, int? Valid
         Epochs: 2, RetrainEpochs: 2, ExtraWeight: 8, CleanRows: 600, DriftWindow: 200, DriftStep: 100, ConsecutiveWindows: 4,
         ExperimentMinSamples: 150, BatchRows: 20, Deadline: TimeSpan.FromMinutes(4));
 
-    // The whole data set: validation on all 10,000 test images; the stream draws from test images 0..4999 (labels fed
-    // back, so v2 trains on them) and the versions are compared on 5000..9999, which no version trained on.
-    public static LifecycleScale Full { get; } = new("full", null, null, 0, 5000, 5000,
-        Epochs: 3, RetrainEpochs: 3, ExtraWeight: 10, CleanRows: 1000, DriftWindow: 500, DriftStep: 250, ConsecutiveWindows: 8,
+    // The whole data set: validation on all 10,000 test images; the stream draws from test images 0..6999 (labels fed
+    // back, so v2 trains on them) and the versions are compared on 7000..9999, which no version trained on. The
+    // monitor waits for 16 drifted windows in a row (about 4,000 shifted rows), so that the retrain has that many labels.
+    public static LifecycleScale Full { get; } = new("full", null, null, 0, 7000, 3000,
+        Epochs: 3, RetrainEpochs: 3, ExtraWeight: 15, CleanRows: 1000, DriftWindow: 500, DriftStep: 250, ConsecutiveWindows: 16,
         ExperimentMinSamples: 200, BatchRows: 25, Deadline: TimeSpan.FromMinutes(30));
 
     public static LifecycleScale FromEnvironment() =>
