@@ -45,6 +45,7 @@ public static class ServingApp
         ExperimentEndpoints.Map(app);
         Drift.DriftEndpoints.Map(app);
         Status.StatusEndpoints.Map(app);
+        Drift.FeedbackExportEndpoint.Map(app);
         app.MapMetrics("/metrics", app.Services.GetRequiredService<ServingMetrics>().Registry);
         app.MapFallback(context => throw ApiException.NotFound($"no endpoint {context.Request.Method} {context.Request.Path}; see docs/serving.md."));
         return app;

@@ -14,7 +14,7 @@ namespace AllReduceNet.Serving.Drift;
 /// Feedback (true labels by request id) feeds the accuracy over the latest labeled rows. Versions without reference
 /// statistics (ONNX models, older checkpoints) still record and take feedback; their drift is reported unavailable.
 /// </summary>
-internal sealed class DriftMonitor
+internal sealed partial class DriftMonitor
 {
     /// <summary>Windows kept for GET /drift's history.</summary>
     public const int HistoryLength = 100;

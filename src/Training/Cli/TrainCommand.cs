@@ -43,6 +43,7 @@ internal static class TrainCommand
             {
                 settings = SettingsValidator.Validate(parsed.Value, mpiWorld);
                 data = LoadData(parsed.Value, settings);
+                data = RetrainInputs.AddExtraData(parsed.Value, data);
                 // Federated: a partition that cannot be made (too few samples for the clients) is refused before any rank starts.
                 // So are secure-aggregation settings whose sum could overflow the modulus (the range depends on the largest client).
                 if (settings.Federated is { } federated)
@@ -51,6 +52,7 @@ internal static class TrainCommand
                     federated.SecureAggregation?.CreateSettings(federated.ClientsPerRound, partition.Clients.Max(c => c.Length), new Model.ParameterLayout(settings.Layers).Count + 1);
                 }
                 initial = settings.Resume ? LoadCheckpoint(settings) : null;
+                initial ??= RetrainInputs.WarmStart(parsed.Value, settings);
                 if (initial?.Privacy is not null && settings.Dp is null)
                     throw new TrainingException($"--resume: checkpoint {settings.CheckpointPath} was trained with --dp; resume it with --dp (and its clip and noise), or its privacy accounting would stop.");
                 if (settings.Dp is not null)

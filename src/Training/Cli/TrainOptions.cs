@@ -113,6 +113,15 @@ internal sealed class TrainOptions
     [Option("export-onnx", HelpText = "At the end of training, write the model as ONNX (opset 13) to this file: input 'input' [batch, features] of raw values (the preprocessing is in the graph), outputs 'probabilities' and 'class'. Serve.dll serves it as NAME/VERSION/model.onnx. With --resume and --epochs no higher than the checkpoint's, exports without training.")]
     public string? ExportOnnx { get; set; }
 
+    [Option("extra-data", HelpText = "Also train on the labeled rows of this file (raw inputs, preprocessed like the training data; format in docs/lifecycle.md), e.g. the feedback a server collected (Lifecycle.dll trainer writes it).")]
+    public string? ExtraData { get; set; }
+
+    [Option("extra-weight", HelpText = "--extra-data: each of its rows is put into the training set this many times (an integer from 1 to 1000; default 1), so that a few recent labels count against the whole reference set.")]
+    public int? ExtraWeight { get; set; }
+
+    [Option("init-from", HelpText = "Start from this checkpoint's parameters (warm start; the layers must match) instead of seeded initialization; epochs, optimizer state and schedule start afresh. Not with --resume.")]
+    public string? InitFrom { get; set; }
+
     [Option("topology", HelpText = "gossip: the graph whose neighbours average each step: ring (default), torus (rows x cols, needs a rank count that is a rectangle), exponential (neighbours at distances 2^k) or random:K (each rank links to K seeded random others; connected). docs/gossip.md.")]
     public string? Topology { get; set; }
 
