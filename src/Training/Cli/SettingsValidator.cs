@@ -26,7 +26,8 @@ internal static class SettingsValidator
             "fedprox" => StrategyKind.FedProx,
             "fedavgm" => StrategyKind.FedAvgM,
             "gossip" => StrategyKind.Gossip,
-            _ => throw new TrainingException($"--strategy '{options.Strategy}' is unknown; use ddp, zero, ps, pipeline, fedavg, fedprox, fedavgm or gossip."),
+            "hogwild" => StrategyKind.Hogwild,
+            _ => throw new TrainingException($"--strategy '{options.Strategy}' is unknown; use ddp, zero, ps, pipeline, fedavg, fedprox, fedavgm, gossip or hogwild."),
         };
         int ranks;
         if (launchedRanks is int world)
@@ -70,7 +71,8 @@ internal static class SettingsValidator
             "adam" => OptimizerKind.Adam,
             _ => throw new TrainingException($"--optimizer '{options.Optimizer}' is unknown; use sgd or adam."),
         };
-        bool asyncPs = strategy == StrategyKind.ParameterServer && options.Async;
+        // Hogwild, like ps --async, applies stale gradients: the same defaults (lr 0.2, no momentum).
+        bool asyncPs = strategy == StrategyKind.ParameterServer && options.Async || strategy == StrategyKind.Hogwild;
         float lr = options.LearningRate ?? (kind == OptimizerKind.Adam ? 1e-3f : asyncPs ? 0.2f : 0.05f);
         var federated = FederatedSettingsValidator.Validate(options, strategy);
         var dp = DpSettingsValidator.Validate(options, strategy);
@@ -150,6 +152,8 @@ internal static class SettingsValidator
             throw new TrainingException($"--export-onnx '{onnx}' is a directory; it must name the .onnx file to write (e.g. models/fashion/1/model.onnx).");
 
         var gossip = GossipSettingsValidator.Validate(options, strategy, ranks, options.Seed);
+        var compress = CompressionSettingsValidator.Validate(options, strategy, algorithm);
+        HogwildSettingsValidator.Validate(options, strategy, launchedRanks, kind, momentum);
 
         return new TrainSettings
         {
@@ -168,6 +172,7 @@ internal static class SettingsValidator
             Secure = options.Secure,
             SecureClip = options.SecureClip,
             SecureNeighbours = options.SecureNeighbours,
+            Compress = compress,
             Reproducible = options.Reproducible,
             ReproducibleParts = options.ReproducibleParts,
             Servers = options.Servers,

@@ -15,4 +15,6 @@ internal enum StrategyKind
     FedAvgM,
     /// <summary>Decentralized SGD: neighbour averaging over a graph, no AllReduce in training (Strategies/Gossip).</summary>
     Gossip,
+    /// <summary>Lock-free asynchronous SGD on one shared copy of the parameters, in-process only (Strategies/Hogwild).</summary>
+    Hogwild,
 }

@@ -13,6 +13,7 @@ internal static class StrategyFactory
         StrategyKind.ParameterServer => new ParameterServerStrategy(context),
         StrategyKind.Pipeline => new PipelineStrategy(context),
         StrategyKind.Gossip => new Gossip.GossipStrategy(context),
+        StrategyKind.Hogwild => new Hogwild.HogwildStrategy(context),
         _ => throw new ArgumentOutOfRangeException(nameof(context), context.Settings.Strategy, "unknown strategy"),
     };
 }
