@@ -112,9 +112,10 @@ public class GradientCompressorTests
         const int n = 37;
         var results = SumOnce(ranks, w => new Fp16Compressor(w, new CollectiveOptions { Algorithm = AllReduceAlgorithm.Ring }, n), seed => RandomVector(n, seed));
         AssertIdenticalOnAllRanks(results.Select(r => r.Bucket).ToArray());
+        var inputs = Enumerable.Range(0, ranks).Select(r => RandomVector(n, r * 1000)).ToArray();
         for (int i = 0; i < n; i++)
         {
-            float expected = Enumerable.Range(0, ranks).Sum(r => RandomVector(n, r * 1000)[i]);
+            float expected = inputs.Sum(input => input[i]);
             Assert.True(MathF.Abs(expected - results[0].Bucket[i]) <= ranks * 1e-3f, $"entry {i}: {results[0].Bucket[i]} vs {expected}");
         }
         Assert.Equal(WireBytes.AllReduce(n, 2, ranks), results[0].Compressor.BytesSent);
@@ -190,15 +191,18 @@ public class GradientCompressorTests
             }
             return (total, c.Residual(0).ToArray());
         });
+        var inputs = new double[n];
+        for (int r = 0; r < ranks; r++)
+            for (int step = 0; step < steps; step++)
+            {
+                var input = RandomVector(n, r * 1000 + step);
+                for (int i = 0; i < n; i++) inputs[i] += input[i];
+            }
         for (int i = 0; i < n; i++)
         {
-            double inputs = 0, residuals = 0;
-            for (int r = 0; r < ranks; r++)
-            {
-                for (int step = 0; step < steps; step++) inputs += RandomVector(n, r * 1000 + step)[i];
-                residuals += all[r].Item2[i];
-            }
-            Assert.True(Math.Abs(inputs - (all[0].total[i] + residuals)) < 1e-4, $"entry {i}: inputs {inputs}, sent {all[0].total[i]} + kept {residuals}");
+            double residuals = 0;
+            for (int r = 0; r < ranks; r++) residuals += all[r].Item2[i];
+            Assert.True(Math.Abs(inputs[i] - (all[0].total[i] + residuals)) < 1e-4, $"entry {i}: inputs {inputs[i]}, sent {all[0].total[i]} + kept {residuals}");
         }
     }
 

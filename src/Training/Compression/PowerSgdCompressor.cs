@@ -138,20 +138,27 @@ internal sealed class PowerSgdCompressor : IGradientCompressor
         _bytesSent += WireBytes.AllReduce(r * m + n, sizeof(float), ranks) + WireBytes.AllReduce(r * n, sizeof(float), ranks);
     }
 
-    /// <summary>Gram-Schmidt on the r rows of <paramref name="rows"/> (the columns of P), each of length m; a row that
-    /// is (numerically) zero stays zero.</summary>
+    /// <summary>
+    /// Gram-Schmidt on the r rows of <paramref name="rows"/> (the columns of P), each of length m, with the projection
+    /// done twice ("twice is enough": one pass leaves rounding along the earlier rows that normalizing a small
+    /// remainder would blow up). A row that loses all but 1e-4 of its norm to the earlier ones is dependent on them
+    /// (P has lower rank than r): it is cleared rather than normalized from rounding noise; error feedback keeps what
+    /// it would have carried.
+    /// </summary>
     private static void Orthonormalize(Span<float> rows, int r, int m)
     {
         for (int j = 0; j < r; j++)
         {
             var row = rows.Slice(j * m, m);
-            for (int k = 0; k < j; k++)
-            {
-                var earlier = rows.Slice(k * m, m);
-                TensorPrimitives.MultiplyAdd(earlier, -TensorPrimitives.Dot(row, earlier), row, row);
-            }
+            float before = TensorPrimitives.Norm(row);
+            for (int pass = 0; pass < 2; pass++)
+                for (int k = 0; k < j; k++)
+                {
+                    var earlier = rows.Slice(k * m, m);
+                    TensorPrimitives.MultiplyAdd(earlier, -TensorPrimitives.Dot(row, earlier), row, row);
+                }
             float norm = TensorPrimitives.Norm(row);
-            if (norm > 1e-30f) TensorPrimitives.Multiply(row, 1f / norm, row);
+            if (norm > 1e-4f * before && norm > 1e-30f) TensorPrimitives.Multiply(row, 1f / norm, row);
             else row.Clear();
         }
     }
