@@ -29,7 +29,8 @@ internal static class SettingsValidator
             "hybrid" => StrategyKind.Hybrid,
             "downpour" => StrategyKind.Downpour,
             "p2p-ledger" => StrategyKind.P2PLedger,
-            _ => throw new TrainingException($"--strategy '{options.Strategy}' is unknown; use ddp, zero, ps, pipeline, hybrid, downpour, fedavg, fedprox, fedavgm, gossip or p2p-ledger."),
+            "hogwild" => StrategyKind.Hogwild,
+            _ => throw new TrainingException($"--strategy '{options.Strategy}' is unknown; use ddp, zero, ps, pipeline, hybrid, downpour, hogwild, fedavg, fedprox, fedavgm, gossip or p2p-ledger."),
         };
         int ranks;
         if (launchedRanks is int world)
@@ -74,8 +75,8 @@ internal static class SettingsValidator
             "adam" => OptimizerKind.Adam,
             _ => throw new TrainingException($"--optimizer '{options.Optimizer}' is unknown; use sgd or adam."),
         };
-        // Downpour's servers apply each replica's push on arrival, as ps --async does: the same defaults.
-        bool asyncPs = (strategy == StrategyKind.ParameterServer && options.Async) || strategy == StrategyKind.Downpour;
+        // Downpour's servers and Hogwild, like ps --async, apply stale gradients on arrival: the same defaults (lr 0.2, no momentum).
+        bool asyncPs = (strategy == StrategyKind.ParameterServer && options.Async) || strategy == StrategyKind.Downpour || strategy == StrategyKind.Hogwild;
         float lr = options.LearningRate ?? (kind == OptimizerKind.Adam ? 1e-3f : asyncPs ? 0.2f : 0.05f);
         var federated = FederatedSettingsValidator.Validate(options, strategy);
         var dp = DpSettingsValidator.Validate(options, strategy);
@@ -158,6 +159,8 @@ internal static class SettingsValidator
 
         var gossip = GossipSettingsValidator.Validate(options, strategy, ranks, options.Seed);
         var ledger = LedgerSettingsValidator.Validate(options, strategy, ranks, ref federated);
+        var compress = CompressionSettingsValidator.Validate(options, strategy, algorithm);
+        HogwildSettingsValidator.Validate(options, strategy, launchedRanks, kind, momentum);
 
         return new TrainSettings
         {
@@ -176,6 +179,7 @@ internal static class SettingsValidator
             Secure = options.Secure,
             SecureClip = options.SecureClip,
             SecureNeighbours = options.SecureNeighbours,
+            Compress = compress,
             Reproducible = options.Reproducible,
             ReproducibleParts = options.ReproducibleParts,
             Servers = options.Servers,

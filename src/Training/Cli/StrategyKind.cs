@@ -21,4 +21,6 @@ internal enum StrategyKind
     Downpour,
     /// <summary>Peer-to-peer training with a verifiable update ledger (Biscotti): roles by stake, Multi-Krum, Shamir aggregation (Ledger/).</summary>
     P2PLedger,
+    /// <summary>Lock-free asynchronous SGD on one shared copy of the parameters, in-process only (Strategies/Hogwild).</summary>
+    Hogwild,
 }

@@ -5,7 +5,7 @@ namespace AllReduceNet.Training.Cli;
 /// <summary>The command line, as CommandLineParser binds it; <see cref="SettingsValidator"/> turns it into <see cref="TrainSettings"/>.</summary>
 internal sealed class TrainOptions
 {
-    [Option("strategy", Default = "ddp", HelpText = "Parallel strategy: ddp (data parallel, bucketed AllReduce), zero (sharded optimizer state: reduce-scatter + all-gather), ps (parameter server, with --servers and --sync or --async), pipeline (GPipe model parallel, with --micro-batches), or federated over simulated clients (docs/federated.md): fedavg, fedprox (with --mu), fedavgm (with --server-momentum), or gossip (decentralized SGD, neighbour averaging over --topology; docs/gossip.md).")]
+    [Option("strategy", Default = "ddp", HelpText = "Parallel strategy: ddp (data parallel, bucketed AllReduce), zero (sharded optimizer state: reduce-scatter + all-gather), ps (parameter server, with --servers and --sync or --async), pipeline (GPipe model parallel, with --micro-batches), or federated over simulated clients (docs/federated.md): fedavg, fedprox (with --mu), fedavgm (with --server-momentum), or gossip (decentralized SGD, neighbour averaging over --topology; docs/gossip.md), or hogwild (in-process only: the ranks are threads updating one shared copy of the parameters without locks; docs/hogwild.md).")]
     public string Strategy { get; set; } = "ddp";
 
     [Option("ranks", HelpText = "Number of in-process ranks (threads). Default 8 when not started by mpiexec; under mpiexec the world size comes from mpiexec -n and this must be omitted or equal.")]
@@ -58,6 +58,9 @@ internal sealed class TrainOptions
 
     [Option("secure", HelpText = "ddp: sum the gradients with the masked AllReduce (AllReduceNet.Privacy): each rank quantizes its gradient to 32-bit fixed point and adds pairwise masks, so no rank sees another's gradient or a partial sum (docs/masked-allreduce.md).")]
     public bool Secure { get; set; }
+
+    [Option("compress", HelpText = "ddp: send the gradients compressed (docs/compression.md): fp16 (half precision AllReduce), bf16 (bfloat16 on the wire, summed in fp32), topk:RATIO (the largest RATIO of each bucket's entries with error feedback, sparse all-gather; e.g. topk:0.01) or powersgd:RANK (PowerSGD rank-RANK approximation of each weight matrix with error feedback; e.g. powersgd:4).")]
+    public string? Compress { get; set; }
 
     [Option("secure-clip", Default = 1f, HelpText = "ddp --secure: gradient elements are clipped to [-C, C] before quantization; the fractional bits are the most that cannot overflow for C and the ranks.")]
     public float SecureClip { get; set; } = 1f;

@@ -24,6 +24,8 @@ internal sealed record TrainSettings
     public float SecureClip { get; init; } = 1f;
     /// <summary>ddp --secure: mask with this many ranks on either side; null for all pairs.</summary>
     public int? SecureNeighbours { get; init; }
+    /// <summary>ddp --compress: the gradient compressor (docs/compression.md); null sends fp32.</summary>
+    public Compression.CompressionSpec? Compress { get; init; }
     /// <summary>ddp: each global batch's gradient is the exact sum of <see cref="ReproducibleParts"/> fixed micro-batches' gradients, so the model does not depend on the rank count.</summary>
     public bool Reproducible { get; init; }
     /// <summary>ddp --reproducible: micro-batches per global batch (a multiple of the rank count).</summary>
@@ -66,7 +68,8 @@ internal sealed record TrainSettings
 
     public string StrategyName => Strategy switch
     {
-        StrategyKind.Ddp => "ddp",
+        StrategyKind.Ddp => Compress is { } compress ? $"ddp --compress {compress}" : "ddp",
+        StrategyKind.Hogwild => "hogwild",
         StrategyKind.Zero => "zero",
         StrategyKind.ParameterServer => Async ? $"ps --async (servers {Servers}, staleness {Staleness})" : $"ps --sync (servers {Servers})",
         StrategyKind.FedAvg or StrategyKind.FedProx or StrategyKind.FedAvgM => Federated?.Describe() ?? Strategy.ToString().ToLowerInvariant(),

@@ -19,6 +19,7 @@ internal sealed class DdpStrategy : IStrategy
     private readonly ModelReplica _replica;
     private readonly Optimizer _optimizer;
     private readonly GradientBuckets _buckets;
+    private double? _bytesPerStep;
 
     public DdpStrategy(StrategyContext context)
     {
@@ -40,6 +41,7 @@ internal sealed class DdpStrategy : IStrategy
     {
         var world = _context.World;
         var tally = default(EpochTally);
+        long bytesBefore = _buckets.BytesSent;
         for (int step = 0; step < sampler.StepCount; step++)
         {
             _buckets.BeginStep();
@@ -48,8 +50,11 @@ internal sealed class DdpStrategy : IStrategy
             using (Timeline.Span(world, "optimizer step", "train")) _optimizer.Step();
             onStep(step);
         }
+        _bytesPerStep = (double)(_buckets.BytesSent - bytesBefore) / Math.Max(1, sampler.StepCount);
         return tally;
     }
+
+    public double? BytesPerStep => _bytesPerStep;
 
     // Every rank holds the same full state already.
     public Checkpoint Gather(int completedEpochs) => ReplicaCheckpoint.Gather(_context, _replica, _optimizer, completedEpochs);
@@ -62,11 +67,18 @@ internal sealed class DdpStrategy : IStrategy
             $"optimizer state per rank: {_optimizer.StateBytes / 1024.0:F1} KiB (full replica)",
         };
         if (_buckets.SecureMode is { } secure) lines.Add(secure);
+        if (_bytesPerStep is double bytes && _context.World.Size > 1)
+        {
+            double uncompressed = Compression.WireBytes.AllReduce(_context.Layout.Count, sizeof(float), _context.World.Size);
+            lines.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"gradient bytes sent per rank and step: {bytes / 1024:F1} KiB ({uncompressed / Math.Max(bytes, 1):F1}x fewer than the fp32 ring's {uncompressed / 1024:F1} KiB)"));
+        }
         return lines;
     }
 
     public void Dispose()
     {
+        _buckets.Dispose();
         _replica.Dispose();
         _optimizer.Dispose();
     }

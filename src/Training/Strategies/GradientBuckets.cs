@@ -2,6 +2,7 @@ using System.Diagnostics;
 using AllReduceNet.Collectives;
 using AllReduceNet.Collectives.Diagnostics;
 using AllReduceNet.Privacy;
+using AllReduceNet.Training.Compression;
 using AllReduceNet.Training.Model;
 
 namespace AllReduceNet.Training.Strategies;
@@ -24,8 +25,14 @@ namespace AllReduceNet.Training.Strategies;
 /// dequantized when the step waits for it. No rank sees another rank's gradient; the sum differs from the plain one
 /// by at most ranks / 2^(f+1) per element (docs/masked-allreduce.md).
 /// </para>
+/// <para>
+/// With --compress each bucket goes through an <see cref="IGradientCompressor"/> instead (docs/compression.md), as
+/// soon as its layer is ready: on the rank's <see cref="CompressionWorker"/> thread with overlap (a compressor may run
+/// several collectives per bucket and keeps state between steps, so there is no single collective to start), on
+/// the compute thread with --no-overlap.
+/// </para>
 /// </summary>
-internal sealed class GradientBuckets
+internal sealed class GradientBuckets : IDisposable
 {
     private readonly StrategyContext _context;
     private readonly Mlp _model;
@@ -34,6 +41,9 @@ internal sealed class GradientBuckets
     private readonly List<CollectiveHandle> _pending = [];
     private readonly MaskedAllReduce? _masked;
     private readonly List<MaskedSumHandle> _maskedPending = [];
+    private readonly IGradientCompressor? _compressor;
+    private readonly CompressionWorker? _compressionWorker;
+    private long _uncompressedBytesSent;
 
     public GradientBuckets(StrategyContext context, Mlp model)
     {
@@ -45,7 +55,18 @@ internal sealed class GradientBuckets
         // Collective (a key exchange): every rank builds its buckets at the same point of the run.
         if (settings.Secure && context.World.Size > 1)
             _masked = MaskedAllReduce.Create(context.World, new MaskedAllReduceOptions { ClipRange = settings.SecureClip, Neighbours = settings.SecureNeighbours }, context.Collective);
+        if (settings.Compress is { } compress && context.World.Size > 1)
+        {
+            _compressor = GradientCompressors.Create(compress, context.World, context.Collective, context.Layout, settings.Seed);
+            if (_overlap) _compressionWorker = new CompressionWorker(_compressor, context.World.Rank, context.World.DefaultTimeout);
+        }
     }
+
+    /// <summary>Bytes this rank has sent for the buckets so far (counted as <see cref="WireBytes"/> says).</summary>
+    public long BytesSent => _compressor?.BytesSent ?? _uncompressedBytesSent;
+
+    /// <summary>The --compress compressor; null without --compress or with one rank (tests).</summary>
+    internal IGradientCompressor? Compressor => _compressor;
 
     /// <summary>The masked AllReduce's format and peers, for the run's description; null without --secure.</summary>
     public string? SecureMode => _masked is { } m
@@ -53,7 +74,9 @@ internal sealed class GradientBuckets
           $"(error <= {m.ErrorBound:E2} per element), masks with {(m.Peers.Count == _context.World.Size - 1 ? "all" : m.Peers.Count.ToString())} peers"
         : null;
 
-    public string Mode => _overlap
+    public string Mode => _compressor is not null
+        ? _compressor.Describe() + (_overlap ? "; on a thread of its own, overlapping the backward pass" : "; blocking, per bucket as each layer's gradient is ready (--no-overlap)")
+        : _overlap
         ? "non-blocking AllReduce started per bucket as soon as its layer's gradient is ready (overlaps the backward pass)"
         : "blocking AllReduce per bucket as each layer's gradient is ready (--no-overlap)";
 
@@ -71,6 +94,19 @@ internal sealed class GradientBuckets
         var layout = _context.Layout;
         int offset = layout.LayerOffset(layer), length = layout.LayerLength(layer);
         _model.ReadLayerGradients(layer, _gradients.AsSpan(offset, length));
+        if (_compressionWorker is not null)
+        {
+            _compressionWorker.Enqueue(layer, _gradients.AsMemory(offset, length));
+            return;
+        }
+        if (_compressor is not null)
+        {
+            long begin = Stopwatch.GetTimestamp();
+            using (Timeline.Span(world, "compressed bucket", "train")) _compressor.Sum(layer, _gradients.AsSpan(offset, length));
+            _context.Clock.Add(begin);
+            return;
+        }
+        _uncompressedBytesSent += WireBytes.AllReduce(length, sizeof(float), world.Size);
         if (_masked is not null)
         {
             if (_overlap)
@@ -107,6 +143,7 @@ internal sealed class GradientBuckets
             _pending.Clear();
             foreach (var handle in _maskedPending) handle.Wait();
             _maskedPending.Clear();
+            _compressionWorker?.WaitAll();
         }
         _context.Clock.Add(start);
         if (_context.World.Size == 1) return;
@@ -114,4 +151,6 @@ internal sealed class GradientBuckets
         for (int l = 0; l < layout.LayerCount; l++)
             _model.WriteLayerGradients(l, _gradients.AsSpan(layout.LayerOffset(l), layout.LayerLength(l)));
     }
+
+    public void Dispose() => _compressionWorker?.Dispose();
 }

@@ -27,4 +27,7 @@ internal interface IStrategy : IDisposable
 
     /// <summary>How far the ranks' replicas are from their mean after the last <see cref="Gather"/>; null where they are identical by construction.</summary>
     double? ConsensusDistance => null;
+
+    /// <summary>Bytes this rank sent per step of the last epoch for the gradients, where the strategy counts them (ddp); else null.</summary>
+    double? BytesPerStep => null;
 }

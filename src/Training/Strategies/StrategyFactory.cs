@@ -15,6 +15,7 @@ internal static class StrategyFactory
         StrategyKind.Gossip => new Gossip.GossipStrategy(context),
         StrategyKind.Hybrid => new HybridStrategy(context),
         StrategyKind.Downpour => new DownpourStrategy(context),
+        StrategyKind.Hogwild => new Hogwild.HogwildStrategy(context),
         _ => throw new ArgumentOutOfRangeException(nameof(context), context.Settings.Strategy, "unknown strategy"),
     };
 }

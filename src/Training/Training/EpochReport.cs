@@ -10,4 +10,6 @@ internal sealed record EpochReport(int Epoch, int Epochs, string Strategy, int R
     public double? Delta { get; init; }
     /// <summary>--dp: the data set's ε over every run in the privacy ledger, or null.</summary>
     public double? DatasetEpsilon { get; init; }
+    /// <summary>ddp: bytes rank 0 sent per step for the gradients (compressed or not), or null.</summary>
+    public double? BytesPerStep { get; init; }
 }

@@ -85,6 +85,7 @@ internal sealed class ReportWriter
             record["dataset_epsilon"] = r.DatasetEpsilon is double d && double.IsFinite(d) ? d : null!;
         }
         if (r.ConsensusDistance is { } distance) record["consensus_distance"] = distance;
+        if (r.BytesPerStep is { } bytesPerStep) record["bytes_per_step"] = bytesPerStep;
         File.AppendAllText(_jsonPath, JsonSerializer.Serialize(record) + "\n");
     }
 

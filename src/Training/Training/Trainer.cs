@@ -96,6 +96,7 @@ internal static class Trainer
                     Epsilon = epsilon?.Epsilon,
                     Delta = dp?.Delta,
                     DatasetEpsilon = datasetEpsilon?.Epsilon,
+                    BytesPerStep = strategy.BytesPerStep,
                 });
             }
             // The checkpoint is on disk before any rank starts the next epoch.
