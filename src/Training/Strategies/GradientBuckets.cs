@@ -3,6 +3,7 @@ using AllReduceNet.Collectives;
 using AllReduceNet.Collectives.Diagnostics;
 using AllReduceNet.Privacy;
 using AllReduceNet.Training.Model;
+using AllReduceNet.Training.Training;
 
 namespace AllReduceNet.Training.Strategies;
 
@@ -81,6 +82,7 @@ internal sealed class GradientBuckets
             long begin = Stopwatch.GetTimestamp();
             _masked.Sum(_gradients.AsSpan(offset, length), _context.Collective);
             _context.Clock.Add(begin);
+            _context.Phases.Add(TrainingPhase.AllReduceWait, begin);
             return;
         }
         if (_overlap)
@@ -92,6 +94,7 @@ internal sealed class GradientBuckets
         using (Timeline.Span(world, "bucket AllReduce", "train"))
             world.AllReduce(_gradients.AsSpan(offset, length), ReduceOp.Sum, _context.Collective);
         _context.Clock.Add(start);
+        _context.Phases.Add(TrainingPhase.AllReduceWait, start);
     }
 
     /// <summary>Waits for all buckets (the time blocked here is the communication the backward pass did not hide) and
@@ -109,6 +112,7 @@ internal sealed class GradientBuckets
             _maskedPending.Clear();
         }
         _context.Clock.Add(start);
+        _context.Phases.Add(TrainingPhase.AllReduceWait, start);
         if (_context.World.Size == 1) return;
         var layout = _context.Layout;
         for (int l = 0; l < layout.LayerCount; l++)

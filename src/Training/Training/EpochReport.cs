@@ -10,4 +10,6 @@ internal sealed record EpochReport(int Epoch, int Epochs, string Strategy, int R
     public double? Delta { get; init; }
     /// <summary>--dp: the data set's ε over every run in the privacy ledger, or null.</summary>
     public double? DatasetEpsilon { get; init; }
+    /// <summary>Seconds of the epoch per <see cref="TrainingPhase"/>, mean over the ranks; null where the strategy measures none.</summary>
+    public double[]? PhaseSeconds { get; init; }
 }
