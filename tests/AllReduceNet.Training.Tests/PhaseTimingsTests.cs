@@ -9,15 +9,16 @@ public class PhaseTimingsTests
     private static readonly string[] Phases = ["data_loading", "forward", "backward", "allreduce_wait", "optimizer", "other"];
 
     [Theory]
-    [InlineData("ddp", false)]
-    [InlineData("ddp", true)]
-    [InlineData("zero", false)]
-    public void Each_epoch_reports_its_phases_and_they_add_up_to_the_epoch(string strategy, bool noOverlap)
+    [InlineData("ddp", 1, false)]
+    [InlineData("ddp", 2, false)]
+    [InlineData("ddp", 2, true)]
+    [InlineData("zero", 2, false)]
+    public void Each_epoch_reports_its_phases_and_they_add_up_to_the_epoch(string strategy, int ranks, bool noOverlap)
     {
         using var dir = new TempDirectory();
         string log = dir.File("log.jsonl");
         var output = new StringWriter();
-        string[] args = ["--strategy", strategy, "--ranks", "2", "--synthetic", "480", "--layers", "12,32,16,3", "--batch-size", "24",
+        string[] args = ["--strategy", strategy, "--ranks", ranks.ToString(), "--synthetic", "480", "--layers", "12,32,16,3", "--batch-size", "24",
             "--epochs", "2", "--no-checkpoint", "--log-json", log, .. (noOverlap ? new[] { "--no-overlap" } : [])];
         Assert.Equal(0, TrainCommand.Run(args, output, TextWriter.Null));
         Assert.Matches(@"\[data \d+\.\d\d fwd \d+\.\d\d bwd \d+\.\d\d wait \d+\.\d\d opt \d+\.\d\d s\]", output.ToString());
@@ -33,11 +34,13 @@ public class PhaseTimingsTests
             // Every step runs a forward and a backward pass and an optimizer step: none of them can take no time at all.
             foreach (string name in new[] { "forward", "backward", "optimizer" })
                 Assert.True(phases.GetProperty(name).GetDouble() > 0, $"{name} took no time");
-            // The phases are measured on the compute thread, one after the other: they cannot add up to more than the epoch.
             double measured = Phases.SkipLast(1).Sum(name => phases.GetProperty(name).GetDouble());
             double epoch = root.GetProperty("epoch_seconds").GetDouble();
-            Assert.InRange(measured, 0, epoch * 1.0001);
-            Assert.Equal(epoch - measured, phases.GetProperty("other").GetDouble(), 6);
+            Assert.Equal(Math.Max(0, epoch - measured), phases.GetProperty("other").GetDouble(), 6);
+            // One rank measures its phases one after the other inside the epoch it times: they cannot add up to more.
+            // (With several, the phases are a mean over ranks and the epoch is rank 0's: a rank that leaves the
+            // epoch's opening barrier first starts its first step before rank 0 starts the clock.)
+            if (ranks == 1) Assert.InRange(measured, 0, epoch * 1.0001);
         }
     }
 

@@ -6,7 +6,7 @@ namespace AllReduceNet.Training.Training;
 /// Where one rank's epoch went: wall time summed per <see cref="TrainingPhase"/>. Strategies measure with
 /// <see cref="Measure"/> (a struct scope: nothing is allocated per step); the trainer resets it each epoch and
 /// averages it over the ranks for the report. Phases are measured on the compute thread only, so they do not overlap
-/// and their sum is at most the epoch's time; the rest (barriers, progress, the epoch's bookkeeping) is "other".
+/// and their sum is at most this rank's time in the epoch; the rest (progress, the step's bookkeeping) is "other".
 /// </summary>
 internal sealed class PhaseTimings
 {

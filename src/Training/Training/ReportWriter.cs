@@ -90,7 +90,8 @@ internal sealed class ReportWriter
         {
             var byName = new Dictionary<string, double>();
             for (int p = 0; p < phaseSeconds.Length; p++) byName[PhaseTimings.Names[p]] = phaseSeconds[p];
-            // The rest of the epoch: barriers, progress output, the per-step bookkeeping between phases.
+            // The rest of the epoch: progress output, the per-step bookkeeping between phases. The phases are a mean over
+            // ranks and the epoch is rank 0's, so with skew between ranks they can exceed it: then "other" is 0.
             byName["other"] = Math.Max(0, r.Seconds - phaseSeconds.Sum());
             record["phase_seconds"] = byName;
         }
