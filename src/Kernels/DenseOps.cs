@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace AllReduceNet.Kernels;
 
 /// <summary>
@@ -162,19 +164,28 @@ public static class DenseOps
         kernels.AtLeast(logits, total, "batch * classes");
         kernels.AtLeast(labels, batch, "batch");
         kernels.AtLeast(logitsGradient, total, "batch * classes");
-        var hostLabels = new int[batch];
-        labels.CopyTo(hostLabels);
-        for (int r = 0; r < batch; r++)
+        // Called every training step: the host scratch comes from the pool, not from the garbage collector.
+        var hostLabels = ArrayPool<int>.Shared.Rent(batch);
+        var rowLoss = ArrayPool<float>.Shared.Rent(batch);
+        try
         {
-            if ((uint)hostLabels[r] >= (uint)classes)
-                ThrowHelper.ThrowOutOfRange(nameof(labels), hostLabels[r], $"labels[{r}] = {hostLabels[r]} is outside [0, {classes}).");
+            labels.CopyTo(hostLabels.AsSpan(0, batch));
+            for (int r = 0; r < batch; r++)
+            {
+                if ((uint)hostLabels[r] >= (uint)classes)
+                    ThrowHelper.ThrowOutOfRange(nameof(labels), hostLabels[r], $"labels[{r}] = {hostLabels[r]} is outside [0, {classes}).");
+            }
+            kernels.SoftmaxCrossEntropyCore(logits, labels, logitsGradient, rowLoss, batch, classes);
+            // Host sum in row order and in double: deterministic and exact enough.
+            double sum = 0;
+            for (int r = 0; r < batch; r++) sum += rowLoss[r];
+            return (float)(sum / batch);
         }
-        var rowLoss = new float[batch];
-        kernels.SoftmaxCrossEntropyCore(logits, labels, logitsGradient, rowLoss, batch, classes);
-        // Host sum in row order and in double: deterministic and exact enough.
-        double sum = 0;
-        for (int r = 0; r < batch; r++) sum += rowLoss[r];
-        return (float)(sum / batch);
+        finally
+        {
+            ArrayPool<float>.Shared.Return(rowLoss);
+            ArrayPool<int>.Shared.Return(hostLabels);
+        }
     }
 }
 

@@ -31,6 +31,32 @@ public class ThreadCapTests
         Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), actual.Select(BitConverter.SingleToInt32Bits));
     }
 
+    // Fewer rows than columns: the product is split by columns among the threads (each packs its own part of B);
+    // 3 threads cut the panels unevenly, k past one KC block accumulates, n past one NC block takes two passes.
+    [Theory]
+    [InlineData(128, 784, 256, false, false, 2)]
+    [InlineData(128, 128, 256, false, true, 2)]
+    [InlineData(37, 300, 531, true, false, 3)]
+    [InlineData(5, 1000, 1043, true, true, 3)]
+    public void A_column_split_product_gives_the_same_bits_as_one_thread(int m, int k, int n, bool transposeA, bool transposeB, int threads)
+    {
+        using var single = KernelBackends.Create("cpu", maxThreads: 1);
+        using var several = KernelBackends.Create("cpu", maxThreads: threads);
+        var random = new Random(m + k + n);
+        float[] a = random.RandomFloats(m * k), b = random.RandomFloats(k * n);
+        float[] Run(IKernelBackend backend)
+        {
+            using var da = backend.Upload<float>(a);
+            using var db = backend.Upload<float>(b);
+            using var dc = backend.Upload<float>(random.RandomFloats(m * n));   // overwritten, whatever it held
+            backend.MatMul(da, db, dc, m, k, n, transposeA, transposeB);
+            return dc.ToArray();
+        }
+        float[] expected = Run(single), actual = Run(several);
+        Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), actual.Select(BitConverter.SingleToInt32Bits));
+        Assert2.Close(Reference.MatMul(a, b, m, k, n, transposeA, transposeB), actual, 1e-5, 1e-5 * Math.Sqrt(k + 1), $"{m}x{k}x{n}");
+    }
+
     [Fact]
     public void Fewer_than_one_thread_is_refused() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => KernelBackends.Create("cpu", maxThreads: 0));

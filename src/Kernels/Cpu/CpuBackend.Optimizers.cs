@@ -10,10 +10,20 @@ internal sealed partial class CpuBackend
         float[] pa = A(parameters), ga = A(gradients), va = A(momentum);
         float lr = o.LearningRate, mu = o.Momentum, wd = o.WeightDecay;
         bool nesterov = o.Nesterov;
+        // Plain momentum SGD (no weight decay, no Nesterov) is two passes that read g, v and p where they lie; the
+        // scratch d (and its two copies) is only needed for g' = g + wd p and for Nesterov's look-ahead. The same
+        // operations on the same values either way, so the same bits.
+        bool scratch = wd != 0f || nesterov;
         ForBlocks(n, BlockSize, (start, len) =>
         {
             Span<float> p = pa.AsSpan(start, len), v = va.AsSpan(start, len);
             ReadOnlySpan<float> g = ga.AsSpan(start, len);
+            if (!scratch)
+            {
+                TensorPrimitives.MultiplyAdd(v, mu, g, v);           // v = mu v + g
+                TensorPrimitives.MultiplyAdd(v, -lr, p, p);          // p -= lr v
+                return;
+            }
             Span<float> d = stackalloc float[len];
             if (wd != 0f) TensorPrimitives.MultiplyAdd(p, wd, g, d); // g' = g + wd p
             else g.CopyTo(d);

@@ -20,7 +20,7 @@ internal static unsafe class CpuGemm
     private const int NC = 512;
 
     /// <summary>C = op(A) op(B) on at most <paramref name="maxThreads"/> threads. Every element of C gets the same
-    /// bits whatever the threads: chunks start at multiples of MR, so each MR-row sliver is the same either way.</summary>
+    /// bits whatever the threads and however the rows or columns are split among them (<see cref="Block"/>).</summary>
     public static void Multiply(float[] a, float[] b, float[] c, int m, int k, int n, bool transposeA, bool transposeB, int maxThreads)
     {
         if (m == 0 || n == 0) return;
@@ -32,27 +32,51 @@ internal static unsafe class CpuGemm
         int rsA = transposeA ? 1 : k, csA = transposeA ? m : 1;
         int rsB = transposeB ? 1 : n, csB = transposeB ? k : 1;
 
+        // Small products stay on the calling thread: a Parallel.For costs more than they do.
+        long flops = 2L * m * n * k;
+        if (flops < 2_000_000 || maxThreads == 1)
+        {
+            Block(a, b, c, 0, m, 0, n, k, n, rsA, csA, rsB, csB);
+            return;
+        }
+        if (m < n)
+        {
+            // Few rows (a batch of 128 against a layer 256 wide): split the columns, one chunk per thread, so each
+            // thread packs only its own part of B. Split by rows, every thread packed all of B, which for the
+            // first layer's 784 x 256 weights cost about a third of the product.
+            int panels = (n + NR - 1) / NR;
+            int columnChunks = Math.Min(maxThreads, panels);
+            int chunkColumns = (panels + columnChunks - 1) / columnChunks * NR;
+            columnChunks = (n + chunkColumns - 1) / chunkColumns;
+            Parallel.For(0, columnChunks, new ParallelOptions { MaxDegreeOfParallelism = maxThreads }, t =>
+            {
+                int j0 = t * chunkColumns;
+                Block(a, b, c, 0, m, j0, Math.Min(n, j0 + chunkColumns), k, n, rsA, csA, rsB, csB);
+            });
+            return;
+        }
         // Row chunks: a multiple of MR rows each, about two per core so a slow core does not hold everyone up.
         int workers = Math.Max(1, Math.Min(maxThreads * 2, (m + MR - 1) / MR));
-        long flops = 2L * m * n * k;
-        if (flops < 2_000_000 || maxThreads == 1) workers = 1;
         int chunk = ((m + workers - 1) / workers + MR - 1) / MR * MR;
         int chunks = (m + chunk - 1) / chunk;
         if (chunks == 1)
         {
-            RowChunk(a, b, c, 0, m, k, n, rsA, csA, rsB, csB);
+            Block(a, b, c, 0, m, 0, n, k, n, rsA, csA, rsB, csB);
         }
         else
         {
             Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = maxThreads }, t =>
             {
                 int i0 = t * chunk;
-                RowChunk(a, b, c, i0, Math.Min(m, i0 + chunk), k, n, rsA, csA, rsB, csB);
+                Block(a, b, c, i0, Math.Min(m, i0 + chunk), 0, n, k, n, rsA, csA, rsB, csB);
             });
         }
     }
 
-    private static void RowChunk(float[] a, float[] b, float[] c, int i0, int i1, int k, int n, int rsA, int csA, int rsB, int csB)
+    /// <summary>C[i0..i1, j0..j1] = op(A) op(B) for those rows and columns. Each element of C is the same sum in the
+    /// same order (k in blocks of KC, each block in order) wherever the block boundaries fall, so how the work is
+    /// split never changes a bit.</summary>
+    private static void Block(float[] a, float[] b, float[] c, int i0, int i1, int j0, int j1, int k, int n, int rsA, int csA, int rsB, int csB)
     {
         float[] packedB = ArrayPool<float>.Shared.Rent(KC * NC);
         float[] packedA = ArrayPool<float>.Shared.Rent(KC * MR);
@@ -60,9 +84,9 @@ internal static unsafe class CpuGemm
         {
             fixed (float* pa = a, pb = b, pc = c, ppb = packedB, ppa = packedA)
             {
-                for (int jc = 0; jc < n; jc += NC)
+                for (int jc = j0; jc < j1; jc += NC)
                 {
-                    int ncb = Math.Min(NC, n - jc);
+                    int ncb = Math.Min(NC, j1 - jc);
                     int panels = (ncb + NR - 1) / NR;
                     for (int pcIdx = 0; pcIdx < k; pcIdx += KC)
                     {

@@ -50,7 +50,9 @@ internal sealed partial class IlgpuBackend
         var r = Range(rows);
         _softmaxCrossEntropy(Threads(r), V(logits), V(labels), V(gradient), loss.View, classes, r);
         _accelerator.Synchronize();
-        loss.View.CopyToCPU(rowLoss);
+        // rowLoss may be longer than rows (a pooled array): copy exactly the rows.
+        ArrayView<float> rowLossView = loss.View;
+        rowLossView.CopyToCPU(rowLoss.AsSpan(0, rows));
         Transfers.CountDeviceToHost((long)rows * sizeof(float));
     }
 }

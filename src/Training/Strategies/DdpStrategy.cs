@@ -3,6 +3,7 @@ using AllReduceNet.Collectives.Diagnostics;
 using AllReduceNet.Training.Checkpoints;
 using AllReduceNet.Training.Data;
 using AllReduceNet.Training.Optim;
+using AllReduceNet.Training.Training;
 
 namespace AllReduceNet.Training.Strategies;
 
@@ -47,7 +48,8 @@ internal sealed class DdpStrategy : IStrategy
             _buckets.BeginStep();
             tally = _replica.ForwardBackward(sampler, step, world.Rank, world.Size, tally, _buckets.LayerReady);
             _buckets.EndStep();
-            using (Timeline.Span(world, "optimizer step", "train")) _optimizer.Step();
+            using (Timeline.Span(world, "optimizer step", "train"))
+            using (_context.Phases.Measure(TrainingPhase.Optimizer)) _optimizer.Step();
             onStep(step);
         }
         _bytesPerStep = (double)(_buckets.BytesSent - bytesBefore) / Math.Max(1, sampler.StepCount);

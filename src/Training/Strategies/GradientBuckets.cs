@@ -4,6 +4,7 @@ using AllReduceNet.Collectives.Diagnostics;
 using AllReduceNet.Privacy;
 using AllReduceNet.Training.Compression;
 using AllReduceNet.Training.Model;
+using AllReduceNet.Training.Training;
 
 namespace AllReduceNet.Training.Strategies;
 
@@ -117,6 +118,7 @@ internal sealed class GradientBuckets : IDisposable
             long begin = Stopwatch.GetTimestamp();
             _masked.Sum(_gradients.AsSpan(offset, length), _context.Collective);
             _context.Clock.Add(begin);
+            _context.Phases.Add(TrainingPhase.AllReduceWait, begin);
             return;
         }
         if (_overlap)
@@ -128,6 +130,7 @@ internal sealed class GradientBuckets : IDisposable
         using (Timeline.Span(world, "bucket AllReduce", "train"))
             world.AllReduce(_gradients.AsSpan(offset, length), ReduceOp.Sum, _context.Collective);
         _context.Clock.Add(start);
+        _context.Phases.Add(TrainingPhase.AllReduceWait, start);
     }
 
     /// <summary>Waits for all buckets (the time blocked here is the communication the backward pass did not hide) and
@@ -146,6 +149,7 @@ internal sealed class GradientBuckets : IDisposable
             _compressionWorker?.WaitAll();
         }
         _context.Clock.Add(start);
+        _context.Phases.Add(TrainingPhase.AllReduceWait, start);
         if (_context.World.Size == 1) return;
         var layout = _context.Layout;
         for (int l = 0; l < layout.LayerCount; l++)

@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using AllReduceNet.Kernels;
 using AllReduceNet.Collectives;
 using AllReduceNet.Collectives.Diagnostics;
 using AllReduceNet.Training.Data;
 using AllReduceNet.Training.Model;
 using AllReduceNet.Training.Privacy;
+using AllReduceNet.Training.Training;
 
 namespace AllReduceNet.Training.Strategies;
 
@@ -28,6 +30,7 @@ internal sealed class ModelReplica : IDisposable
     private readonly int _maxLocal;
     private long _privateSteps;
     private readonly Communicator _world;
+    private readonly PhaseTimings _phases;
 
     /// <summary>A replica for one of <paramref name="shares"/> ranks that split each global batch.</summary>
     public ModelReplica(StrategyContext context, int shares)
@@ -49,6 +52,7 @@ internal sealed class ModelReplica : IDisposable
             _noise = new NoiseShare(_dp.NoiseMultiplier * _dp.ClipNorm, shares, _dp.SecureRandom);
         }
         _world = context.World;
+        _phases = context.Phases;
     }
 
     /// <summary>The per-example norms and clip factors of the last DP-SGD step (tests); null without --dp.</summary>
@@ -66,17 +70,24 @@ internal sealed class ModelReplica : IDisposable
     public EpochTally ForwardBackward(EpochSampler sampler, int step, int share, int shares, EpochTally tally, Action<int>? layerReady = null, int? lossDivisor = null)
     {
         if (_dp is not null) return PrivateForwardBackward(sampler.Shard(step, share, shares), sampler.GlobalBatch, tally, layerReady);
-        var labels = _input.Load(sampler.Shard(step, share, shares));
+        ReadOnlySpan<int> labels;
+        using (_phases.Measure(TrainingPhase.DataLoading)) labels = _input.Load(sampler.Shard(step, share, shares));
         int n = labels.Length;
         float loss;
         int right;
         using (Timeline.Span(_world, "forward", "train"))
+        using (_phases.Measure(TrainingPhase.Forward))
         {
             var logits = Model.Forward(_activations, _input.Device, n);
             (loss, right) = _head.Compute(logits, labels, lossDivisor ?? sampler.GlobalBatch);
         }
         using (Timeline.Span(_world, "backward", "train"))
+        {
+            // --no-overlap blocks on each bucket inside the backward pass: that time is the wait's, not the backward's.
+            long start = Stopwatch.GetTimestamp(), waitAtStart = _phases.Ticks(TrainingPhase.AllReduceWait);
             Model.Backward(_activations, _input.Device, _head.Gradient, null, n, layerReady);
+            _phases.AddExcluding(TrainingPhase.Backward, start, TrainingPhase.AllReduceWait, waitAtStart);
+        }
         return new EpochTally(tally.LossSum + (double)loss * n, tally.Correct + right, tally.Samples + n);
     }
 

@@ -14,4 +14,6 @@ internal sealed record StrategyContext(Communicator World, TrainSettings Setting
     public ParameterLayout Layout { get; } = new(Settings.Layers);
     public CollectiveOptions Collective { get; } = new() { Algorithm = Settings.Algorithm };
     public LearningRateSchedule Schedule { get; } = new(Settings.Optimizer.LearningRate, Settings.CosineSchedule, Settings.Epochs);
+    /// <summary>Where this rank's epoch goes, per phase of the step (reset by the trainer each epoch).</summary>
+    public PhaseTimings Phases { get; } = new();
 }

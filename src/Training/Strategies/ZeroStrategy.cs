@@ -2,6 +2,7 @@ using AllReduceNet.Collectives;
 using AllReduceNet.Training.Checkpoints;
 using AllReduceNet.Training.Data;
 using AllReduceNet.Training.Optim;
+using AllReduceNet.Training.Training;
 
 namespace AllReduceNet.Training.Strategies;
 
@@ -55,9 +56,13 @@ internal sealed class ZeroStrategy : IStrategy
         {
             tally = _replica.ForwardBackward(sampler, step, world.Rank, world.Size, tally);
             _replica.Model.ReadGradients(_gradients.AsSpan(0, count));
-            _context.Clock.Time(() => world.ReduceScatter<float>(_gradients, _shardGradients, ReduceOp.Sum, options));
-            _optimizer.Step(_shardGradients.AsSpan(0, _owned), _parameters.AsSpan(_start, _owned));
-            _context.Clock.Time(() => world.AllGather(_parameters.AsSpan(), options));
+            // Both collectives block: their whole time is the step's communication wait.
+            using (_context.Phases.Measure(TrainingPhase.AllReduceWait))
+                _context.Clock.Time(() => world.ReduceScatter<float>(_gradients, _shardGradients, ReduceOp.Sum, options));
+            using (_context.Phases.Measure(TrainingPhase.Optimizer))
+                _optimizer.Step(_shardGradients.AsSpan(0, _owned), _parameters.AsSpan(_start, _owned));
+            using (_context.Phases.Measure(TrainingPhase.AllReduceWait))
+                _context.Clock.Time(() => world.AllGather(_parameters.AsSpan(), options));
             _replica.Model.WriteParameters(_parameters.AsSpan(0, count));
             onStep(step);
         }

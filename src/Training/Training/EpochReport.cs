@@ -12,4 +12,6 @@ internal sealed record EpochReport(int Epoch, int Epochs, string Strategy, int R
     public double? DatasetEpsilon { get; init; }
     /// <summary>ddp: bytes rank 0 sent per step for the gradients (compressed or not), or null.</summary>
     public double? BytesPerStep { get; init; }
+    /// <summary>Seconds of the epoch per <see cref="TrainingPhase"/>, mean over the ranks; null where the strategy measures none.</summary>
+    public double[]? PhaseSeconds { get; init; }
 }

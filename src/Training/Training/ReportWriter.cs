@@ -62,7 +62,8 @@ internal sealed class ReportWriter
         Line(string.Create(CultureInfo.InvariantCulture,
             $"epoch {r.Epoch,3}/{r.Epochs}  loss {r.Loss:F4}  train acc {100 * r.TrainAccuracy:F2}%  test acc {100 * r.TestAccuracy:F2}%  {r.SamplesPerSecond,8:F0} samples/s  {r.Seconds:F1} s  comm {100 * r.CommunicationShare:F0}%") +
             (r.Epsilon is double epsilon ? string.Create(CultureInfo.InvariantCulture, $"  epsilon {epsilon:F3} (delta {r.Delta:G3}; data set {r.DatasetEpsilon:F3})") : "") +
-            (r.ConsensusDistance is { } consensus ? string.Create(CultureInfo.InvariantCulture, $"  consensus {consensus:E2}") : ""));
+            (r.ConsensusDistance is { } consensus ? string.Create(CultureInfo.InvariantCulture, $"  consensus {consensus:E2}") : "") +
+            (r.PhaseSeconds is { } phases ? PhaseSummary(phases) : ""));
         if (_jsonPath is null) return;
         var record = new Dictionary<string, object>
         {
@@ -86,8 +87,21 @@ internal sealed class ReportWriter
         }
         if (r.ConsensusDistance is { } distance) record["consensus_distance"] = distance;
         if (r.BytesPerStep is { } bytesPerStep) record["bytes_per_step"] = bytesPerStep;
+        if (r.PhaseSeconds is { } phaseSeconds)
+        {
+            var byName = new Dictionary<string, double>();
+            for (int p = 0; p < phaseSeconds.Length; p++) byName[PhaseTimings.Names[p]] = phaseSeconds[p];
+            // The rest of the epoch: progress output, the per-step bookkeeping between phases. The phases are a mean over
+            // ranks and the epoch is rank 0's, so with skew between ranks they can exceed it: then "other" is 0.
+            byName["other"] = Math.Max(0, r.Seconds - phaseSeconds.Sum());
+            record["phase_seconds"] = byName;
+        }
         File.AppendAllText(_jsonPath, JsonSerializer.Serialize(record) + "\n");
     }
+
+    /// <summary>The epoch line's phase summary: seconds per phase, mean over the ranks.</summary>
+    private static string PhaseSummary(double[] s) => string.Create(CultureInfo.InvariantCulture,
+        $"  [data {s[(int)TrainingPhase.DataLoading]:F2} fwd {s[(int)TrainingPhase.Forward]:F2} bwd {s[(int)TrainingPhase.Backward]:F2} wait {s[(int)TrainingPhase.AllReduceWait]:F2} opt {s[(int)TrainingPhase.Optimizer]:F2} s]");
 
     private static string MaliciousAmong(int[] clients, int[]? malicious) => malicious is null ? "" : $" ({clients.Count(malicious.Contains)} malicious)";
 

@@ -62,6 +62,7 @@ internal static class Trainer
                 ? new EpochSampler(data.Train.Count, settings.BatchSize, settings.Seed, epoch)
                 : EpochSampler.Poisson(data.Train.Count, settings.BatchSize, samplingSecret, epoch);
             clock.Reset();
+            context.Phases.Reset();
             context.Schedule.SetEpoch(epoch);
             world.Barrier();
             long start = Stopwatch.GetTimestamp();
@@ -72,8 +73,10 @@ internal static class Trainer
                 afterStep?.Invoke(shownEpoch, step);
             });
             double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-            Span<double> sums = [tally.LossSum, tally.Correct, tally.Samples, clock.Elapsed.TotalSeconds / Math.Max(seconds, 1e-9)];
-            world.AllReduce(sums, ReduceOp.Sum);
+            var sums = new double[4 + PhaseTimings.PhaseCount];
+            (sums[0], sums[1], sums[2], sums[3]) = (tally.LossSum, tally.Correct, tally.Samples, clock.Elapsed.TotalSeconds / Math.Max(seconds, 1e-9));
+            context.Phases.CopySeconds(sums.AsSpan(4));
+            world.AllReduce(sums.AsSpan(), ReduceOp.Sum);
             state = strategy.Gather(epoch + 1);
             double testAccuracy = evaluator.Accuracy(state.Parameters);
             if (lead)
@@ -97,6 +100,7 @@ internal static class Trainer
                     Delta = dp?.Delta,
                     DatasetEpsilon = datasetEpsilon?.Epsilon,
                     BytesPerStep = strategy.BytesPerStep,
+                    PhaseSeconds = MeanOverRanks(sums.AsSpan(4), world.Size),
                 });
             }
             // The checkpoint is on disk before any rank starts the next epoch.
@@ -106,6 +110,17 @@ internal static class Trainer
         if (lead)
             foreach (string line in lines) report.Line(line);
         return state;
+    }
+
+    /// <summary>The ranks' mean seconds per phase, or null where the strategy measures none (pipeline, ps servers).</summary>
+    private static double[]? MeanOverRanks(ReadOnlySpan<double> phaseSums, int ranks)
+    {
+        double total = 0;
+        foreach (double x in phaseSums) total += x;
+        if (total <= 0) return null;
+        var mean = new double[phaseSums.Length];
+        for (int p = 0; p < mean.Length; p++) mean[p] = phaseSums[p] / ranks;
+        return mean;
     }
 
     /// <summary>DP-SGD's Poisson sampling key: drawn by rank 0 from the OS's secure generator and broadcast, so the ranks
