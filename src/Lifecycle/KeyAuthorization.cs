@@ -1,5 +1,4 @@
-using System.Security.Cryptography;
-using System.Text;
+using AllReduceNet.Serving;
 
 namespace AllReduceNet.Lifecycle;
 
@@ -15,8 +14,8 @@ internal static class KeyAuthorization
             var request = invocation.HttpContext.Request;
             if (expected is null)
                 throw new HttpProblem(StatusCodes.Status403Forbidden, $"management is disabled: start the service with {startOption} KEY, then send it as 'Authorization: Bearer KEY' or 'X-Api-Key: KEY'.");
-            string? sent = SentKey(request);
-            if (sent is null || !Matches(sent, expected))
+            string? sent = ApiKeys.Sent(request);
+            if (sent is null || !ApiKeys.Matches(sent, expected))
             {
                 invocation.HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
                 throw new HttpProblem(StatusCodes.Status401Unauthorized, sent is null
@@ -31,17 +30,4 @@ internal static class KeyAuthorization
     {
         if (key is not null) request.Headers.TryAddWithoutValidation("X-Api-Key", key);
     }
-
-    private static string? SentKey(HttpRequest request)
-    {
-        string? authorization = request.Headers.Authorization;
-        if (authorization is not null && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-            return authorization[7..].Trim();
-        string? header = request.Headers["X-Api-Key"];
-        return string.IsNullOrEmpty(header) ? null : header;
-    }
-
-    // Compared as hashes in constant time, so neither the key's length nor its prefix leaks through timing.
-    private static bool Matches(string sent, string expected) =>
-        CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(sent)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
 }

@@ -1,6 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
-
 namespace AllReduceNet.Serving;
 
 /// <summary>
@@ -18,8 +15,8 @@ internal static class ManagementAuthorization
             throw new ApiException(StatusCodes.Status403Forbidden,
                 $"repository management is disabled: start the server with --api-key KEY or the environment variable {ServingOptions.ApiKeyVariable}, "
                 + "then send the key as 'Authorization: Bearer KEY' or 'X-Api-Key: KEY'.");
-        string? sent = SentKey(context.Request);
-        if (sent is null || !Matches(sent, expected))
+        string? sent = ApiKeys.Sent(context.Request);
+        if (sent is null || !ApiKeys.Matches(sent, expected))
         {
             context.Response.Headers.WWWAuthenticate = "Bearer";
             throw new ApiException(StatusCodes.Status401Unauthorized, sent is null
@@ -28,17 +25,4 @@ internal static class ManagementAuthorization
         }
         return next(invocation);
     }
-
-    private static string? SentKey(HttpRequest request)
-    {
-        string? authorization = request.Headers.Authorization;
-        if (authorization is not null && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-            return authorization[7..].Trim();
-        string? header = request.Headers["X-Api-Key"];
-        return string.IsNullOrEmpty(header) ? null : header;
-    }
-
-    // Compared as hashes in constant time, so neither the key's length nor its prefix leaks through timing.
-    private static bool Matches(string sent, string expected) =>
-        CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(sent)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
 }
