@@ -102,11 +102,13 @@ public class HogwildSparseTests
     }
 
     [Theory]
-    [InlineData(UpdateMode.Hogwild)]
-    [InlineData(UpdateMode.OneLock)]
-    [InlineData(UpdateMode.StripedLocks)]
-    public void OneThreadEqualsSequentialBitwise(UpdateMode mode)
+    [InlineData("Hogwild")]
+    [InlineData("OneLock")]
+    [InlineData("StripedLocks")]
+    public void OneThreadEqualsSequentialBitwise(string modeName)
     {
+        // UpdateMode is internal to the benchmark, so the cases name it.
+        var mode = Enum.Parse<UpdateMode>(modeName);
         var data = SyntheticData(400, 1);
         var (sequential, _) = new SparseSgdTrainer(UpdateMode.Sequential, 1, 0.5f, 0.9f, 7).Train(data, 2);
         var (threaded, _) = new SparseSgdTrainer(mode, 1, 0.5f, 0.9f, 7).Train(data, 2);
