@@ -10,6 +10,9 @@ namespace AllReduceNet.Kernels;
 /// <typeparam name="T">An unmanaged element type (the kernels use <see cref="float"/> and <see cref="int"/>).</typeparam>
 public abstract class DeviceBuffer<T> : IDisposable where T : unmanaged
 {
+    // Only this assembly's backends derive buffers: every kernel rejects a buffer its backend did not create.
+    private protected DeviceBuffer() { }
+
     /// <summary>The number of elements.</summary>
     public abstract int Length { get; }
 
@@ -57,12 +60,12 @@ public abstract class DeviceBuffer<T> : IDisposable where T : unmanaged
     /// <summary>Copies host data into the buffer; the range was checked.</summary>
     /// <param name="source">Host data.</param>
     /// <param name="offset">First element written.</param>
-    protected abstract void CopyFromCore(ReadOnlySpan<T> source, int offset);
+    private protected abstract void CopyFromCore(ReadOnlySpan<T> source, int offset);
 
     /// <summary>Copies buffer elements to the host; the range was checked.</summary>
     /// <param name="offset">First element read.</param>
     /// <param name="destination">Host memory.</param>
-    protected abstract void CopyToCore(int offset, Span<T> destination);
+    private protected abstract void CopyToCore(int offset, Span<T> destination);
 
     /// <summary>Copies the whole buffer to a new host array.</summary>
     /// <returns>An array of <see cref="Length"/> elements.</returns>
@@ -87,7 +90,7 @@ public abstract class DeviceBuffer<T> : IDisposable where T : unmanaged
 
     /// <summary>Releases the memory held by a derived buffer.</summary>
     /// <param name="disposing">True when called from <see cref="Dispose()"/>.</param>
-    protected abstract void Dispose(bool disposing);
+    private protected abstract void Dispose(bool disposing);
 
     private void CheckRange(int offset, int length, string name)
     {

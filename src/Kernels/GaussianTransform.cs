@@ -9,7 +9,7 @@ namespace AllReduceNet.Kernels;
 /// other word read as a signed integer, θ = w·π·2⁻³¹ in [-π, π).
 /// One Philox block of four words yields four normals, so element k of a noise stream is lane k % 4 of block k / 4.
 /// </summary>
-public static class GaussianTransform
+internal static class GaussianTransform
 {
     /// <summary>2⁻³²: scales a 32-bit word to [0, 1).</summary>
     internal const float TwoToMinus32 = 1f / 4294967296f;

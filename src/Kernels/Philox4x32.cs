@@ -7,7 +7,7 @@ namespace AllReduceNet.Kernels;
 /// <param name="X1">Word 1.</param>
 /// <param name="X2">Word 2.</param>
 /// <param name="X3">Word 3.</param>
-public readonly record struct UInt4(uint X0, uint X1, uint X2, uint X3);
+internal readonly record struct UInt4(uint X0, uint X1, uint X2, uint X3);
 
 /// <summary>
 /// Philox4x32-10, the counter-based generator of Salmon, Moraes, Dror and Shaw, "Parallel Random Numbers: As Easy as
@@ -16,7 +16,7 @@ public readonly record struct UInt4(uint X0, uint X1, uint X2, uint X3);
 /// key) is a pure function, so any element of a stream is computed independently on any thread: that is why masks and
 /// noise use it. Plain static code with no arrays, so ILGPU compiles it into kernels and the CPU path calls it as is.
 /// </summary>
-public static class Philox4x32
+internal static class Philox4x32
 {
     private const uint M0 = 0xD2511F53u;
     private const uint M1 = 0xCD9E8D57u;

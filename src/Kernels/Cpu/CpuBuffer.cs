@@ -19,11 +19,11 @@ internal sealed class CpuBuffer<T> : DeviceBuffer<T> where T : unmanaged
 
     public override IKernelBackend Backend => _backend;
 
-    protected override void CopyFromCore(ReadOnlySpan<T> source, int offset) => source.CopyTo(Array.AsSpan(offset));
+    private protected override void CopyFromCore(ReadOnlySpan<T> source, int offset) => source.CopyTo(Array.AsSpan(offset));
 
-    protected override void CopyToCore(int offset, Span<T> destination) => Array.AsSpan(offset, destination.Length).CopyTo(destination);
+    private protected override void CopyToCore(int offset, Span<T> destination) => Array.AsSpan(offset, destination.Length).CopyTo(destination);
 
     public override void Clear() => System.Array.Clear(Array);
 
-    protected override void Dispose(bool disposing) => _array = null;
+    private protected override void Dispose(bool disposing) => _array = null;
 }

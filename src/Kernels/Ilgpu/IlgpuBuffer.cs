@@ -26,7 +26,7 @@ internal sealed class IlgpuBuffer<T> : DeviceBuffer<T> where T : unmanaged
 
     public override IKernelBackend Backend => _backend;
 
-    protected override void CopyFromCore(ReadOnlySpan<T> source, int offset)
+    private protected override void CopyFromCore(ReadOnlySpan<T> source, int offset)
     {
         if (source.Length == 0) return;
         // Kernels already queued may still read this range: the synchronous copy runs after them on the same stream.
@@ -37,7 +37,7 @@ internal sealed class IlgpuBuffer<T> : DeviceBuffer<T> where T : unmanaged
         View.SubView(offset, source.Length).CopyFromCPU(source);
     }
 
-    protected override void CopyToCore(int offset, Span<T> destination)
+    private protected override void CopyToCore(int offset, Span<T> destination)
     {
         if (destination.Length == 0) return;
         _backend.Synchronize();
@@ -49,7 +49,7 @@ internal sealed class IlgpuBuffer<T> : DeviceBuffer<T> where T : unmanaged
 
     public override void Clear() => View.MemSetToZero();
 
-    protected override void Dispose(bool disposing)
+    private protected override void Dispose(bool disposing)
     {
         _buffer?.Dispose();
         _buffer = null;
