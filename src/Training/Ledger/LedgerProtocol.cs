@@ -12,8 +12,8 @@ namespace AllReduceNet.Training.Ledger;
 /// One peer's side of a ledger round (Biscotti's round, docs/ledger.md), given its update <c>[n delta, n]</c>:
 /// <list type="number">
 /// <item>roles from the head block (<see cref="LedgerChain.NextRoles"/>);</item>
-/// <item>noise: each noiser sends every peer a fresh 32-byte seed; a peer adds the Gaussian noise they expand to the
-/// copy of its delta that the verifiers see (with --ledger-noise);</item>
+/// <item>noise: each noiser sends every peer a fresh secret 32-byte seed; a peer adds the Gaussian noise they expand to
+/// (<see cref="LedgerNoise"/>) to the copy of its delta that the verifiers see (with --ledger-noise);</item>
 /// <item>submit: the peer sends each verifier its weight, its (noised) delta and the digest of its fixed-point update;</item>
 /// <item>verdict: each verifier runs Multi-Krum over the deltas that arrived, and sends every peer the accepted set
 /// (peer, digest) with its ECDSA signature over it; a peer takes the set a quorum of valid signatures agree on;</item>
@@ -29,7 +29,6 @@ namespace AllReduceNet.Training.Ledger;
 /// </summary>
 internal sealed class LedgerProtocol
 {
-    private const int SeedBytes = 32;
     private readonly int _me, _peers, _length;
     private readonly LedgerSettings _settings;
     private readonly LedgerChain _chain;
@@ -74,13 +73,17 @@ internal sealed class LedgerProtocol
         for (int i = 0; i < parameters; i++) seen[i] = update[i] / weight;
         if (_settings.NoiseStd > 0 && roles.Noisers.Length > 0)
         {
-            var seeds = roles.Noisers.Contains(_me) ? all.ToDictionary(p => p, _ => RandomNumberGenerator.GetBytes(SeedBytes)) : [];
-            var received = _exchange.Exchange(round, LedgerPhase.Noise, seeds, roles.Noisers, SeedBytes);
+            var seeds = roles.Noisers.Contains(_me) ? all.ToDictionary(p => p, _ => LedgerNoise.NewSeed()) : [];
+            var received = _exchange.Exchange(round, LedgerPhase.Noise, seeds, roles.Noisers, LedgerNoise.SeedBytes);
             double std = _settings.NoiseStd / Math.Sqrt(roles.Noisers.Length);
-            foreach (var seed in received.Values.Where(s => s.Length == SeedBytes))
+            foreach (var (noiser, seed) in received)
             {
-                var random = new Random(BinaryPrimitives.ReadInt32LittleEndian(SHA256.HashData(seed)));
-                for (int i = 0; i < parameters; i++) seen[i] += (float)(std * GammaSampler.Normal(random));
+                if (seed.Length != LedgerNoise.SeedBytes)
+                {
+                    refusals.Add($"round {round}: noise seed from noiser {noiser} has {seed.Length} bytes, expected {LedgerNoise.SeedBytes}; ignored");
+                    continue;
+                }
+                LedgerNoise.Add(seen, LedgerNoise.StreamKey(seed, round, noiser, _me), std);
             }
         }
 
