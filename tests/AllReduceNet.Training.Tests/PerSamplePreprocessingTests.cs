@@ -38,7 +38,7 @@ public sealed class PerSamplePreprocessingTests
     {
         var blank = Enumerable.Repeat(37f, 2 * Features).ToArray();
         Preprocessing.PerSampleOfBytes.Apply(blank, Features);
-        Assert.All(blank, v => Assert.Equal(0f, v));
+        Assert.All(blank, v => Assert.Equal(0f, v, 6));
         Assert.Throws<InvalidOperationException>(() => Preprocessing.PerSampleOfBytes.Apply(new float[Features]));
         var e = Assert.Throws<ArgumentException>(() => Preprocessing.PerSampleOfBytes.Apply(new float[Features + 1], Features));
         Assert.Contains("not a whole number of rows", e.Message);

@@ -52,11 +52,12 @@ public sealed record Preprocessing(double Scale, double Mean, double Deviation, 
         for (int start = 0; start < values.Length; start += features)
         {
             var row = values.Slice(start, features);
-            // In double: a row's sum of squares in float loses the deviation of a nearly flat image.
-            double sum = 0, squares = 0;
-            foreach (float v in row) { double x = v * Scale; sum += x; squares += x * x; }
-            double mean = sum / features;
-            double deviation = Math.Sqrt(Math.Max(squares / features - mean * mean, 0));
+            // Two passes in double: sum-of-squares minus squared mean in float loses the deviation of a nearly flat image.
+            double sum = 0;
+            foreach (float v in row) sum += v * Scale;
+            double mean = sum / features, squares = 0;
+            foreach (float v in row) { double d = v * Scale - mean; squares += d * d; }
+            double deviation = Math.Sqrt(squares / features);
             double divisor = deviation < MinimumRowDeviation ? 1 : deviation;
             for (int i = 0; i < row.Length; i++) row[i] = (float)((row[i] * Scale - mean) / divisor);
         }
