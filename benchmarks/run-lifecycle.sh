@@ -3,8 +3,8 @@
 # real HTTP on loopback (Serve.dll, the trainer and the monitor of src/Lifecycle; Train.dll as child processes):
 # v1 trained on all of Fashion-MNIST (3 epochs); a seeded stream from test images 0..6999 turns to x' = 0.5 x + 100
 # after 1,000 clean rows, every answer labeled through the feedback endpoint; the monitor asks for a retrain after 16
-# drifted windows in a row (window 500, step 250); the trainer exports the feedback, retrains (3 epochs, warm start from
-# v1, feedback x 15), registers v2 and starts the A/B test; the stream goes on until the mSPRT decides. Then v1 and v2
+# drifted windows in a row (window 500, step 250); the trainer exports the feedback, retrains (3 epochs, the trainer's default
+# --normalize per-sample, from scratch, feedback x 15), registers v2 and starts the A/B test; the stream goes on until the mSPRT decides. Then v1 and v2
 # are scored on test images 7000..9999, which no version trained on: the goal is v2 on the shifted images within 1
 # point of v1 on the clean ones.
 # It is the end-to-end test of tests/AllReduceNet.Lifecycle.Tests at LIFECYCLE_SCALE=full (the test suite runs it small).

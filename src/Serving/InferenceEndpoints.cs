@@ -22,7 +22,7 @@ internal static class InferenceEndpoints
     {
         var model = models.Get(name, version);
         // Applied by the server to every input value: x' = (x * scale - mean) / deviation.
-        var preprocess = new { scale = model.Preprocess.Scale, mean = model.Preprocess.Mean, deviation = model.Preprocess.Deviation };
+        var preprocess = new { scale = model.Preprocess.Scale, mean = model.Preprocess.Mean, deviation = model.Preprocess.Deviation, per_sample = model.Preprocess.PerSample };
         return ServingApp.Json(new
         {
             name,

@@ -54,7 +54,7 @@ internal abstract class ServedModel : IDisposable
         {
             // A copy: the caller's rows (a request's own array when it runs alone) stay as sent.
             input = (float[])input.Clone();
-            Preprocess.Apply(input);
+            Preprocess.Apply(input, InputSize);
         }
         var probabilities = new float[rows * Classes];
         for (int start = 0; start < rows; start += ChunkRows)

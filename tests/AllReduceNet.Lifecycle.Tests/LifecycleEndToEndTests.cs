@@ -24,6 +24,8 @@ public sealed class LifecycleEndToEndTests(ITestOutputHelper output) : IDisposab
         Assert.True(job.RootElement.GetProperty("feedback_rows").GetInt32() >= scale.CleanRows, "the job trained on the labeled feedback");
         Assert.True(job.RootElement.GetProperty("experiment_started").GetBoolean());
         Assert.True(File.Exists(Path.Combine(_work, "models", "fashion", "2", "reference.json")), "v2 is in the repository with its reference statistics");
+        Assert.True(AllReduceNet.Training.Checkpoints.Preprocessing.Read(Path.Combine(_work, "models", "fashion", "2", "preprocess.json")).PerSample,
+            "the trainer's default retrains with --normalize per-sample");
 
         using var experiment = JsonDocument.Parse(result.ExperimentJson);
         Assert.Equal("promoted", experiment.RootElement.GetProperty("state").GetString());

@@ -128,6 +128,7 @@ public sealed class TrainerServiceTests : IDisposable
     [InlineData("--retrain-every", "-1h")]
     [InlineData("--retrain-every", "NaN")]
     [InlineData("--job-timeout", "0s")]
+    [InlineData("--normalize", "zscore")]
     [InlineData("--server", "not a url")]
     public void Unusable_trainer_options_are_refused_at_start_naming_the_option(string option, string value)
     {

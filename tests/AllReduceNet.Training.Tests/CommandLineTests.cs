@@ -35,6 +35,7 @@ public class CommandLineTests
     [InlineData("--algorithm native --ranks 2", "--algorithm native needs the MPI transport")]
     [InlineData("--lr-schedule step", "--lr-schedule 'step' is unknown")]
     [InlineData("--normalize zscore", "--normalize 'zscore' is unknown")]
+    [InlineData("--normalize per-sample --export-onnx m.onnx", "--export-onnx cannot carry --normalize per-sample")]
     [InlineData("--export-model models/fashion/latest", "must be a NAME/VERSION directory with a numeric VERSION")]
     [InlineData("--export-model 1", "must be a NAME/VERSION directory with a numeric VERSION")]
     [InlineData("--strategy ps --ranks 3 --sync --async", "--sync and --async exclude each other")]

@@ -45,8 +45,17 @@ internal sealed class RetrainRun(TrainerOptions options, RetrainJob job, ILogger
             args.AddRange(["--checkpoint", Path.Combine(directory, "train.ckpt")]);
         if (!options.Launcher.AddsLogJson && !options.TrainArgs.Contains("--log-json")) args.AddRange(["--log-json", Path.Combine(directory, "train.jsonl")]);
         if (rows > 0) args.AddRange(["--extra-data", feedback, "--extra-weight", options.ExtraWeight.ToString(CultureInfo.InvariantCulture)]);
-        string controlCheckpoint = Path.Combine(repository, control.ToString(CultureInfo.InvariantCulture), "model.ckpt");
-        if (options.WarmStart && File.Exists(controlCheckpoint)) args.AddRange(["--init-from", controlCheckpoint]);
+        string? normalize = options.TrainArgs.Contains("--normalize") ? null : options.Normalize;
+        if (normalize is not null) args.AddRange(["--normalize", normalize]);
+        string controlDirectory = Path.Combine(repository, control.ToString(CultureInfo.InvariantCulture));
+        string controlCheckpoint = Path.Combine(controlDirectory, "model.ckpt");
+        if (options.WarmStart && File.Exists(controlCheckpoint))
+        {
+            // The control's parameters only help when its inputs were prepared the same way; a per-sample model is
+            // never a good start for a globally standardized one, nor the other way round.
+            if (SameInputPreparation(controlDirectory, normalize)) args.AddRange(["--init-from", controlCheckpoint]);
+            else logger.LogInformation("Job {Id}: v{Control} was trained with another input normalization than --normalize {Normalize}; v{Next} trains from scratch.", job.Id, control, normalize, next);
+        }
         int exit = await TrainAsync(args, directory, cancel);
         if (exit != 0)
             throw new RetrainFailure($"Train.dll ({options.Launcher}) exited with code {exit}{LastError(job.Log)}; its output is in {job.Log}.");
@@ -90,6 +99,15 @@ internal sealed class RetrainRun(TrainerOptions options, RetrainJob job, ILogger
             return lines.Length == 0 ? null : string.Join('\n', lines[Math.Max(0, lines.Length - TailLines)..]);
         }
         catch (IOException) { return null; }
+    }
+
+    /// <summary>Whether the control's preprocess.json is per sample exactly when the new version will be; true when unknown.</summary>
+    private static bool SameInputPreparation(string controlDirectory, string? normalize)
+    {
+        string path = Path.Combine(controlDirectory, AllReduceNet.Training.Checkpoints.Preprocessing.FileName);
+        if (normalize is null || !File.Exists(path)) return true;
+        try { return AllReduceNet.Training.Checkpoints.Preprocessing.Read(path).PerSample == (normalize == "per-sample"); }
+        catch (AllReduceNet.Training.Checkpoints.CheckpointException) { return true; }
     }
 
     private static List<long> Versions(string repository) => !Directory.Exists(repository) ? [] :

@@ -25,6 +25,9 @@ internal sealed record TrainerOptions
     public int MaxFeedbackRows { get; init; } = 100_000;
     public int MinFeedbackRows { get; init; }
     public bool WarmStart { get; init; } = true;
+    /// <summary>Train.dll's --normalize for the new version (per-sample by default: blind to brightness and contrast
+    /// shifts, which a global standardization fitted on the clean data is not); null leaves it to --train-args.</summary>
+    public string? Normalize { get; init; } = "per-sample";
     public TimeSpan? RetrainEvery { get; init; }
     public TimeSpan JobTimeout { get; init; } = TimeSpan.FromHours(2);
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(60);
@@ -63,6 +66,7 @@ internal sealed record TrainerOptions
             MaxFeedbackRows = read.Integer("max-feedback-rows", 100_000, 1, 100_000),
             MinFeedbackRows = read.Integer("min-feedback-rows", 0, 0, 100_000),
             WarmStart = read.Boolean("warm-start", true),
+            Normalize = ReadNormalize(read.Optional("normalize") ?? "per-sample"),
             RetrainEvery = read.Duration("retrain-every"),
             JobTimeout = read.Duration("job-timeout") ?? TimeSpan.FromHours(2),
             RequestTimeout = read.Duration("request-timeout") ?? TimeSpan.FromSeconds(60),
@@ -72,6 +76,13 @@ internal sealed record TrainerOptions
             ExperimentMinSamples = read.Integer("experiment-min-samples", 200, 1, 10_000_000),
         };
     }
+
+    private static string? ReadNormalize(string value) => value.Trim().ToLowerInvariant() switch
+    {
+        "per-sample" or "standardize" or "scale" => value.Trim().ToLowerInvariant(),
+        "train-args" => null,
+        _ => throw new LifecycleConfigurationException($"--normalize '{value}' is unknown; use per-sample, standardize, scale or train-args (Train.dll's own default or its --normalize in --train-args)."),
+    };
 
     private static string[] Split(string? text) => text is null ? [] : text.Split((char[])[' ', '\t', '\n'], StringSplitOptions.RemoveEmptyEntries);
 }

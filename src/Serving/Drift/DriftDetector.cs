@@ -46,7 +46,7 @@ internal sealed class DriftDetector : IDisposable
     {
         int features = _reference.FeatureCount;
         var input = raw[..(rows * features)].ToArray();
-        _preprocess.Apply(input);
+        _preprocess.Apply(input, features);
         var (probabilities, activations) = _probe.Run(input, rows);
 
         var ks = new double[features];

@@ -32,7 +32,7 @@ internal static class RetrainInputs
             throw new TrainingException($"--extra-data '{path}' is labeled for {extra.Classes} classes, but the training data has {train.Classes}.");
         if (extra.Count == 0) return data with { Description = data.Description + $"; --extra-data '{path}' is empty" };
         // The file holds raw rows as clients sent them: the same transform as the training inputs makes them features.
-        data.Preprocess?.Apply(extra.Inputs);
+        data.Preprocess?.Apply(extra.Inputs, extra.Features);
         long rows = train.Count + (long)extra.Count * weight;
         if (rows * train.Features > Array.MaxLength)
             throw new TrainingException($"--extra-data '{path}' x --extra-weight {weight} makes {rows} training rows, too many for one array; lower the weight.");

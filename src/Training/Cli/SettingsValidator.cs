@@ -143,8 +143,11 @@ internal static class SettingsValidator
 
         if (options.Synthetic is int synthetic && synthetic < options.BatchSize)
             throw new TrainingException($"--synthetic {synthetic} is smaller than --batch-size {options.BatchSize}: not one step per epoch.");
-        if (options.Normalize.Trim().ToLowerInvariant() is not ("standardize" or "scale"))
-            throw new TrainingException($"--normalize '{options.Normalize}' is unknown; use standardize or scale.");
+        string normalize = options.Normalize.Trim().ToLowerInvariant();
+        if (normalize is not ("standardize" or "scale" or "per-sample"))
+            throw new TrainingException($"--normalize '{options.Normalize}' is unknown; use standardize, scale or per-sample.");
+        if (normalize == "per-sample" && options.ExportOnnx is not null)
+            throw new TrainingException("--export-onnx cannot carry --normalize per-sample (the graph holds only a fixed standardization); use --export-model, or standardize or scale.");
         if (options.Resume && options.NoCheckpoint) throw new TrainingException("--resume needs a checkpoint, but --no-checkpoint was given.");
         if (options.ExportModel is { } export)
         {

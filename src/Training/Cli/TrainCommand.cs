@@ -97,7 +97,7 @@ internal static class TrainCommand
     {
         TrainTestData data = options.Synthetic is int samples
             ? SyntheticDataset.Create(samples, Math.Max(samples / 4, 1), settings.Layers[0], settings.Layers[^1], settings.Seed)
-            : FashionMnist.Load(options.Data ?? FashionMnist.DefaultDirectory, options.Normalize.Trim().ToLowerInvariant() == "standardize");
+            : FashionMnist.Load(options.Data ?? FashionMnist.DefaultDirectory, options.Normalize.Trim().ToLowerInvariant());
         if (data.Train.Features != settings.Layers[0])
             throw new TrainingException($"--layers starts with {settings.Layers[0]} inputs, but the data has {data.Train.Features} features per sample.");
         if (data.Train.Classes != settings.Layers[^1])

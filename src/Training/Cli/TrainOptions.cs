@@ -47,7 +47,7 @@ internal sealed class TrainOptions
     [Option("data", HelpText = "Directory with the Fashion-MNIST IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz). Default " + AllReduceNet.Training.Data.FashionMnist.DefaultDirectory + " (sudo apt-get install dataset-fashion-mnist).")]
     public string? Data { get; set; }
 
-    [Option("normalize", Default = "standardize", HelpText = "Fashion-MNIST pixels: standardize (subtract the training mean, divide by the deviation; trains best) or scale (to [0, 1]: blank pixels stay 0, so first-layer gradients and ps pushes are sparse).")]
+    [Option("normalize", Default = "standardize", HelpText = "Fashion-MNIST pixels: standardize (subtract the training mean, divide by the deviation; trains best) or scale (to [0, 1]: blank pixels stay 0, so first-layer gradients and ps pushes are sparse), or per-sample (each image minus its own mean, divided by its own deviation: the model ignores brightness and contrast changes of a whole image; the retraining default of Lifecycle.dll trainer, docs/lifecycle.md).")]
     public string Normalize { get; set; } = "standardize";
 
     [Option("synthetic", HelpText = "Train on a synthetic data set of this many training samples (test set a quarter of it) instead of Fashion-MNIST; its features and classes follow --layers.")]

@@ -14,12 +14,25 @@ internal static class FashionMnist
 
     /// <summary>Loads the four files from <paramref name="directory"/>.</summary>
     /// <exception cref="TrainingException">The directory or a file is missing or damaged.</exception>
-    public static TrainTestData Load(string directory, bool standardize = true)
+    /// <param name="directory">Where the IDX files are.</param>
+    /// <param name="normalize">standardize (one training-set mean and deviation), scale (to [0, 1]) or per-sample (each image by its own mean and deviation).</param>
+    public static TrainTestData Load(string directory, string normalize = "standardize")
     {
+        bool standardize = normalize == "standardize";
         if (!Directory.Exists(directory))
             throw new TrainingException($"data directory '{directory}' does not exist. {HowToGet}");
         var train = LoadPair(directory, "train");
         var test = LoadPair(directory, "t10k");
+        if (normalize == "per-sample")
+        {
+            // IdxReader scales bytes to [0, 1]; a per-image standardization does not care, the served transform (on raw
+            // bytes) gives the same features.
+            var perImage = Preprocessing.PerSampleOfBytes with { Scale = 1 };
+            perImage.Apply(train.Inputs, train.Features);
+            perImage.Apply(test.Inputs, test.Features);
+            return new TrainTestData(train, test, $"Fashion-MNIST from {directory} ({train.Count} train, {test.Count} test; each image standardized by its own mean and deviation)",
+                Preprocessing.PerSampleOfBytes);
+        }
         if (!standardize)
             return new TrainTestData(train, test, $"Fashion-MNIST from {directory} ({train.Count} train, {test.Count} test; pixels scaled to [0, 1])",
                 new Preprocessing(1 / 255.0, 0, 1));

@@ -45,9 +45,11 @@ internal static class MlpOnnxExport
     /// <param name="sizes">Layer widths from input to output (at least two).</param>
     /// <param name="parameters">The flat parameter vector in <see cref="ParameterLayout"/> order.</param>
     /// <param name="preprocess">Applied to the input inside the graph (nothing is added for the identity).</param>
-    /// <exception cref="ArgumentException">The parameter vector does not fit the sizes.</exception>
+    /// <exception cref="ArgumentException">The parameter vector does not fit the sizes, or the preprocessing is per sample.</exception>
     public static byte[] Encode(IReadOnlyList<int> sizes, ReadOnlySpan<float> parameters, Preprocessing preprocess)
     {
+        if (preprocess.PerSample)
+            throw new ArgumentException("a per-sample standardization cannot be put into the graph (only a fixed x * a - b is); export with --export-model instead.", nameof(preprocess));
         var layout = new ParameterLayout(sizes);
         if (parameters.Length != layout.Count)
             throw new ArgumentException($"the parameter vector holds {parameters.Length} floats, but layers {string.Join(",", sizes)} need {layout.Count}.", nameof(parameters));
