@@ -49,8 +49,12 @@ internal static class MaskedRing
     /// <summary>Elements handled at once inside a segment: 16 KiB, so quantize, mask, add and dequantize stay in L1.</summary>
     private const int TileElements = 4096;
 
-    /// <summary>Segment bytes when the options do not say: large enough that a rendezvous per segment is cheap, small enough to stay in L2.</summary>
-    public const int DefaultSegmentBytes = 256 << 10;
+    /// <summary>
+    /// Segment bytes when the options do not say: large enough that a rendezvous per segment is cheap, and the two
+    /// receive slots (1 MiB) still fit in L2. 512 KiB measured 2 to 12 % faster than 256 KiB on 2 ranks and the same
+    /// on 4 and 8 (benchmarks/RESULTS-federated.md, "maskspeed 3"); 1 MiB was slower at 1 MiB on 4 ranks.
+    /// </summary>
+    public const int DefaultSegmentBytes = 512 << 10;
 
     /// <summary>
     /// Runs the masked ring in place: <paramref name="data"/> holds this rank's vector on entry and the dequantized
