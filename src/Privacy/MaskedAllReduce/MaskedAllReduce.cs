@@ -114,9 +114,9 @@ public sealed class MaskedAllReduce
     /// </summary>
     /// <param name="data">This rank's vector in; the sum out. The work is done in this memory, so after an exception it holds masked integers, not the input.</param>
     /// <param name="options">
-    /// Options of the AllReduce (algorithm, timeout, segment size); null means the defaults. Ring and Auto (with
-    /// <see cref="MaskedAllReduceOptions.MaxThreads"/> 1) run the fused <see cref="MaskedRing"/>; the other algorithms
-    /// quantize and mask the whole vector, then run that algorithm's integer AllReduce.
+    /// Options of the AllReduce (algorithm, timeout, segment size); null means the defaults. Ring, and Auto on
+    /// in-process ranks (with <see cref="MaskedAllReduceOptions.MaxThreads"/> 1), run the fused <see cref="MaskedRing"/>;
+    /// the other algorithms, and Auto under MPI, quantize and mask the whole vector, then run that algorithm's integer AllReduce.
     /// </param>
     /// <exception cref="CollectiveMismatchException">Ranks passed different lengths (with validation on; the unfused path).</exception>
     /// <exception cref="PrivacyException">The fused ring received a segment of another length than its own: ranks passed different lengths.</exception>
@@ -206,12 +206,19 @@ public sealed class MaskedAllReduce
     }
 
     /// <summary>
-    /// The ring (and Auto, whose large messages go to the ring) runs as <see cref="MaskedRing"/>, with the masking inside
-    /// the ring; the other algorithms, and several threads per rank, run as quantize and mask, then that algorithm's
-    /// integer AllReduce, then dequantize.
+    /// The ring runs as <see cref="MaskedRing"/>, with the masking inside the ring; so does Auto on in-process ranks.
+    /// Auto on other transports, the other algorithms, and several threads per rank run as quantize and mask, then
+    /// that algorithm's integer AllReduce, then dequantize: under MPICH the integer AllReduce takes the shared-memory
+    /// channel's single-copy path, which the fused ring's point-to-point messages do not, and measured 1.4x to 2.1x
+    /// the fused ring's busbw on 2 processes (benchmarks/RESULTS-federated.md, "maskspeed 3").
     /// </summary>
-    private bool UsesFusedRing(CollectiveOptions? options) =>
-        Options.FuseIntoRing && Options.MaxThreads == 1 && (options?.Algorithm ?? AllReduceAlgorithm.Auto) is AllReduceAlgorithm.Ring or AllReduceAlgorithm.Auto;
+    internal bool UsesFusedRing(CollectiveOptions? options) =>
+        Options.FuseIntoRing && Options.MaxThreads == 1 && (options?.Algorithm ?? AllReduceAlgorithm.Auto) switch
+        {
+            AllReduceAlgorithm.Ring => true,
+            AllReduceAlgorithm.Auto => _communicator.TransportName.StartsWith("in-process", StringComparison.Ordinal),
+            _ => false,
+        };
 
     internal void Release(int[] buffer) => ArrayPool<int>.Shared.Return(buffer);
 

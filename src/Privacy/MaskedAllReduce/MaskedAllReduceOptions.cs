@@ -29,8 +29,9 @@ public sealed record MaskedAllReduceOptions
     public int? Neighbours { get; init; }
 
     /// <summary>
-    /// True (the default): on the ring and Auto, with <see cref="MaxThreads"/> 1, quantize, mask and dequantize segment
-    /// by segment inside the ring (<see cref="MaskedRing"/>). False: as separate passes around the integer ring (the
+    /// True (the default): on the ring, and on Auto with in-process ranks, with <see cref="MaxThreads"/> 1, quantize,
+    /// mask and dequantize segment by segment inside the ring (<see cref="MaskedRing"/>); Auto under MPI keeps the
+    /// unfused passes, which are faster there. False: always as separate passes around the integer AllReduce (the
     /// earlier path, kept to compare against). Both give the same bits; every rank must pass the same value.
     /// </summary>
     public bool FuseIntoRing { get; init; } = true;

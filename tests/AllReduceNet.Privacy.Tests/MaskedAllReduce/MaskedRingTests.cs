@@ -146,6 +146,26 @@ public class MaskedRingTests
         Assert.Contains("Generator Philox", privacy.Message);
     }
 
+    /// <summary>Which calls take the fused ring: Ring always, Auto on in-process ranks, never the other algorithms or with FuseIntoRing off.</summary>
+    [Fact]
+    public void FusedRing_IsTakenByRingAndInProcessAuto_Only()
+    {
+        var decisions = InProcessWorld.Run(2, comm =>
+        {
+            var fused = Masked.Create(comm);
+            var unfused = Masked.Create(comm, new MaskedAllReduceOptions { FuseIntoRing = false });
+            return new[]
+            {
+                fused.UsesFusedRing(null),
+                fused.UsesFusedRing(new CollectiveOptions { Algorithm = AllReduceAlgorithm.Ring }),
+                fused.UsesFusedRing(new CollectiveOptions { Algorithm = AllReduceAlgorithm.Tree }),
+                fused.UsesFusedRing(new CollectiveOptions { Algorithm = AllReduceAlgorithm.Direct }),
+                unfused.UsesFusedRing(new CollectiveOptions { Algorithm = AllReduceAlgorithm.Ring }),
+            };
+        }, World);
+        Assert.All(decisions, d => Assert.Equal(new[] { true, true, false, false, false }, d));
+    }
+
     [Fact]
     public void DifferentLengths_FailWithANamedError_NotAHang()
     {
