@@ -51,8 +51,9 @@ internal static class MaskedRing
 
     /// <summary>
     /// Segment bytes when the options do not say: large enough that a rendezvous per segment is cheap, and the two
-    /// receive slots (1 MiB) still fit in L2. 512 KiB measured 2 to 12 % faster than 256 KiB on 2 ranks and the same
-    /// on 4 and 8 (benchmarks/RESULTS-federated.md, "maskspeed 3"); 1 MiB was slower at 1 MiB on 4 ranks.
+    /// receive slots (1 MiB) still fit in L2. Against 256 KiB on 2 ranks, mean of three alternating runs: +13 % busbw at
+    /// 1 MiB, +4 % at 64 MiB, -2 % (noise) at 16 MiB; 4 and 8 ranks within the noise; 1 MiB segments were slower at
+    /// 1 MiB on 4 ranks (benchmarks/RESULTS-federated.md, "maskspeed 3").
     /// </summary>
     public const int DefaultSegmentBytes = 512 << 10;
 
