@@ -86,10 +86,17 @@ internal static class ReproducibleSum
                 throw new NotSupportedException($"rank {comm.Rank}: reproducible sum of {total} addends per element ({comm.Size} ranks x {addendCount}); at most {MaxAddends} fit the exact 64-bit accumulator.");
             bool anyNonFinite = head[blocks] != 0;
 
-            // The integers are summed by a ReduceScatter (exact in any order), each rank converts only its own shard
-            // back to floats, and an AllGather of those floats finishes: the wire carries longs for half the AllReduce
-            // and floats for the other half, and the conversion back is split over the ranks. The shard boundaries
-            // need not follow the blocks: every rank knows every block's scale from the header.
+            if (FusedRingApplies<T>(options, comm.Size))
+            {
+                RunFused(comm, MemoryMarshal.Cast<T, float>(addends), addendCount, MemoryMarshal.Cast<T, float>(result), head.Slice(0, blocks), anyNonFinite, inner);
+                return;
+            }
+
+            // The unfused path, for the other algorithms and for double: the integers are summed by a ReduceScatter
+            // (exact in any order), each rank converts only its own shard back to floats, and an AllGather of those
+            // floats finishes: the wire carries longs for half the AllReduce and floats for the other half, and the
+            // conversion back is split over the ranks. The shard boundaries need not follow the blocks: every rank
+            // knows every block's scale from the header.
             int size = comm.Size;
             int shard = (count + size - 1) / size;
             int padded = shard * size;
@@ -131,6 +138,57 @@ internal static class ReproducibleSum
             ArrayPool<int>.Shared.Return(header);
             if (nonFiniteCounts is not null) ArrayPool<long>.Shared.Return(nonFiniteCounts);
             if (gathered is not null) ArrayPool<T>.Shared.Return(gathered);
+        }
+    }
+
+    /// <summary>
+    /// Whether the float sum takes the fused ring (<see cref="ReproducibleRing"/>): for the ring and for Auto (whose
+    /// choice, here, is the fused ring unless ALLREDUCENET_ALGO forces another algorithm). The other algorithms sum the
+    /// same integers with their own AllReduce, so every choice gives the same bits, and the tests compare them.
+    /// </summary>
+    private static bool FusedRingApplies<T>(CollectiveOptions options, int size) where T : unmanaged =>
+        typeof(T) == typeof(float)
+        && (options.Algorithm == AllReduceAlgorithm.Ring
+            || (options.Algorithm == AllReduceAlgorithm.Auto && EnvironmentSettings.Current.ForcedAlgorithm is null or AllReduceAlgorithm.Ring));
+
+    /// <summary>
+    /// The fused ring as one collective call; the non-finite counts (a separate integer AllReduce, only where the
+    /// header saw a NaN or an infinity) are taken before the ring, which may overwrite the addends in place.
+    /// </summary>
+    private static unsafe void RunFused(Communicator comm, ReadOnlySpan<float> addends, int addendCount, Span<float> result,
+        ReadOnlySpan<int> head, bool anyNonFinite, CollectiveOptions inner)
+    {
+        int count = result.Length;
+        long[]? nonFiniteCounts = null;
+        try
+        {
+            if (anyNonFinite)
+            {
+                nonFiniteCounts = ArrayPool<long>.Shared.Rent(Math.Max(count, 1));
+                CountNonFinite(comm, addends, addendCount, nonFiniteCounts.AsSpan(0, count), inner);
+            }
+            var accumulators = comm.Size > 2 || addendCount != 1 ? comm.ReproducibleScratch(count) : Span<long>.Empty;
+            var call = new CollectiveCall(comm, CollectiveKind.ReproducibleSum, ElementType.Float, ReduceOp.Sum, count, inner);
+            using (comm.BeginTimeline(call))
+            {
+                try
+                {
+                    fixed (float* input = addends)
+                    fixed (float* output = result)
+                    fixed (long* acc = accumulators)
+                        ReproducibleRing.Run(call, input, addendCount, output, count, head, acc);
+                }
+                catch (Exception error)
+                {
+                    call.NotifyPeersOfFailure(error);
+                    throw;
+                }
+            }
+            if (nonFiniteCounts is not null) ApplyNonFinite(nonFiniteCounts.AsSpan(0, count), result);
+        }
+        finally
+        {
+            if (nonFiniteCounts is not null) ArrayPool<long>.Shared.Return(nonFiniteCounts);
         }
     }
 
@@ -237,7 +295,7 @@ internal static class ReproducibleSum
     /// integer grid: every value of the block is below 2^top (top = unbiased exponent + 1; subnormals share the
     /// smallest normal's), and below 2^GridBits once scaled.
     /// </summary>
-    private static int Scale<T>(int biasedExponent) where T : unmanaged
+    internal static int Scale<T>(int biasedExponent) where T : unmanaged
     {
         int bias = typeof(T) == typeof(float) ? 127 : 1023;
         int top = Math.Max(biasedExponent, 1) - bias + 1;
