@@ -48,6 +48,68 @@ internal static unsafe class FixedPointBlocks
         }
     }
 
+    /// <summary>
+    /// The two-rank ring's last step without a header: <paramref name="output"/>[i] = the reproducible sum of
+    /// <paramref name="own"/>[i] and <paramref name="received"/>[i] over [0, length), where the range starts on a block
+    /// boundary and holds whole blocks (the last one may be cut at the vector's end). Both addends of every element are
+    /// here, so each block's largest exponent is taken from them: the same scale the header's MAX AllReduce would
+    /// give, so the same bits. Elements with a NaN or infinite addend get their float sum (IEEE addition: NaN for any
+    /// NaN or for +inf with -inf, else the infinity), as the header path's counts give. Output may be own's memory.
+    /// </summary>
+    public static void CombinePair(float* own, float* received, long length, float* output)
+    {
+        for (long at = 0; at < length; at += ReproducibleSum.BlockElements)
+        {
+            int block = (int)Math.Min(ReproducibleSum.BlockElements, length - at);
+            int top = Math.Max(MaxMagnitudeBits(own + at, block), MaxMagnitudeBits(received + at, block));
+            if ((top >> 23) != 0xFF)
+            {
+                CombineBlock(own + at, 1, 0, block, ReproducibleSum.Scale<float>(top >> 23), received + at, null, null, output + at);
+                continue;
+            }
+            // A NaN or an infinity in the block: the scale comes from the finite values only, element by element.
+            var ownBits = new ReadOnlySpan<int>(own + at, block);
+            var receivedBits = new ReadOnlySpan<int>(received + at, block);
+            int exponent = Math.Max(ReproducibleSum.FiniteExponent(ownBits), ReproducibleSum.FiniteExponent(receivedBits));
+            int scale = ReproducibleSum.Scale<float>(exponent);
+            double factor = double.ScaleB(1.0, scale), inverse = double.ScaleB(1.0, -scale);
+            for (int i = 0; i < block; i++)
+            {
+                float x = own[at + i], y = received[at + i];
+                output[at + i] = float.IsFinite(x) && float.IsFinite(y)
+                    ? (float)((double)(Quantize(x, factor) + Quantize(y, factor)) * inverse)
+                    : float.IsNaN(x + y) ? float.NaN : x + y; // one NaN pattern, as the header path writes
+            }
+        }
+    }
+
+    /// <summary>The largest of the values' bit patterns without the sign: its exponent field is the largest biased exponent (0xFF: some NaN or infinity).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static int MaxMagnitudeBits(float* values, int length)
+    {
+        var bits = (int*)values;
+        int max = 0, i = 0;
+        if (Vector512.IsHardwareAccelerated && length >= 16)
+        {
+            var magnitude = Vector512.Create(0x7FFF_FFFF);
+            var top = Vector512<int>.Zero;
+            for (; i + 16 <= length; i += 16) top = Vector512.Max(top, Vector512.Load(bits + i) & magnitude);
+            var half = Vector256.Max(top.GetLower(), top.GetUpper());
+            var quarter = Vector128.Max(half.GetLower(), half.GetUpper());
+            for (int lane = 0; lane < 4; lane++) max = Math.Max(max, quarter.GetElement(lane));
+        }
+        else if (Vector256.IsHardwareAccelerated && length >= 8)
+        {
+            var magnitude = Vector256.Create(0x7FFF_FFFF);
+            var top = Vector256<int>.Zero;
+            for (; i + 8 <= length; i += 8) top = Vector256.Max(top, Vector256.Load(bits + i) & magnitude);
+            var quarter = Vector128.Max(top.GetLower(), top.GetUpper());
+            for (int lane = 0; lane < 4; lane++) max = Math.Max(max, quarter.GetElement(lane));
+        }
+        for (; i < length; i++) max = Math.Max(max, bits[i] & 0x7FFF_FFFF);
+        return max;
+    }
+
     /// <summary><see cref="Combine"/> within one block (one scale); <paramref name="own"/> is the first addend's element.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CombineBlock(float* own, int addendCount, long stride, int length, int scale,

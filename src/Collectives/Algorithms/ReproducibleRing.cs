@@ -33,12 +33,15 @@ internal static unsafe class ReproducibleRing
     /// (<paramref name="addendCount"/> vectors of <paramref name="count"/> floats one after the other at
     /// <paramref name="addends"/>, which may be <paramref name="result"/> itself when there is one), with the block
     /// exponents <paramref name="head"/> agreed on by all ranks. <paramref name="accumulators"/> holds count longs.
-    /// Non-finite addends count as 0 here.
+    /// Non-finite addends count as 0 here. An empty <paramref name="head"/> (only for 2 ranks with one addend each)
+    /// means the scales are taken where both addends meet (<see cref="FixedPointBlocks.CombinePair"/>), non-finite
+    /// values included: no exponent pass and no header exchange before the ring.
     /// </summary>
     public static void Run(in CollectiveCall call, float* addends, int addendCount, float* result, long count, ReadOnlySpan<int> head, long* accumulators)
     {
         int n = call.Size;
-        var layout = new ChunkLayout(count, n);
+        // Chunks and segments are cut at block boundaries, so that each block's values meet at one rank.
+        var layout = new ChunkLayout(count, n, ReproducibleSum.BlockElements);
         if (n == 1)
         {
             FixedPointBlocks.Combine(addends, addendCount, count, head, 0, count, null, null, null, result);
@@ -46,7 +49,10 @@ internal static unsafe class ReproducibleRing
         }
         if (layout.MaxLength == 0) return;
         bool floatsFirst = addendCount == 1;
-        long segmentElements = Math.Min(layout.MaxLength, Math.Max(1, call.SegmentBytes / sizeof(long)));
+        if (head.IsEmpty && (n != 2 || !floatsFirst))
+            throw new ArgumentException($"rank {call.Rank}: the reproducible ring without block exponents is for 2 ranks with one addend each, not {n} ranks with {addendCount}.", nameof(head));
+        long blocksPerSegment = Math.Max(1, call.SegmentBytes / sizeof(long) / ReproducibleSum.BlockElements);
+        long segmentElements = Math.Min(layout.MaxLength, blocksPerSegment * ReproducibleSum.BlockElements);
         int segments = (int)((layout.MaxLength + segmentElements - 1) / segmentElements);
         var slots = (long*)call.Slots(ReceivesInFlight * segmentElements * sizeof(long));
         var ring = new Ring(call, addends, addendCount, result, count, accumulators, slots, layout, segmentElements, segments, floatsFirst);
@@ -164,6 +170,11 @@ internal static unsafe class ReproducibleRing
             Segment(Mod(_rank - step - 2), item, out long offset, out long length);
             long* received = _slots + slot * _segmentElements;
             bool last = step == _n - 2;
+            if (head.IsEmpty)
+            {
+                FixedPointBlocks.CombinePair(_addends + offset, (float*)received, length, _result + offset);
+                return;
+            }
             FixedPointBlocks.Combine(_addends, _addendCount, _count, head, offset, length,
                 FloatsAt(step) ? (float*)received : null, FloatsAt(step) ? null : received,
                 last ? null : _accumulators + offset, last ? _result + offset : null);

@@ -49,7 +49,12 @@ internal static class ReproducibleSum
     /// addends, which lie one after the other in <paramref name="addends"/> (addendCount x result.Length values).
     /// Collective. <paramref name="options"/> chooses the algorithm, segment size and timeout of the integer AllReduces.
     /// </summary>
-    public static void Run<T>(Communicator comm, ReadOnlySpan<T> addends, int addendCount, Span<T> result, CollectiveOptions options)
+    /// <remarks>
+    /// <paramref name="fromAllReduce"/>: the caller is the AllReduce, whose addend count is 1 on every rank by
+    /// construction; then 2 ranks on the fused ring skip the header (<see cref="ReproducibleRing"/>). Through the
+    /// public sum the header also checks that the ranks passed the same addend count, so it is always exchanged.
+    /// </remarks>
+    public static void Run<T>(Communicator comm, ReadOnlySpan<T> addends, int addendCount, Span<T> result, CollectiveOptions options, bool fromAllReduce = false)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int count = result.Length;
@@ -57,6 +62,11 @@ internal static class ReproducibleSum
         if ((long)addendCount * count != addends.Length)
             throw new ArgumentException($"rank {comm.Rank}: reproducible sum of {addendCount} addends of {count} elements needs {(long)addendCount * count} values, but {addends.Length} were passed.", nameof(addends));
         var inner = options with { Reproducible = false };
+        if (fromAllReduce && addendCount == 1 && comm.Size == 2 && FusedRingApplies<T>(options))
+        {
+            RunFused(comm, MemoryMarshal.Cast<T, float>(addends), 1, MemoryMarshal.Cast<T, float>(result), ReadOnlySpan<int>.Empty, anyNonFinite: false, inner);
+            return;
+        }
         int blocks = (count + BlockElements - 1) / BlockElements;
 
         // Header: block exponents, then the non-finite flag, then +addends and -addends (max of both = min and max).
@@ -86,7 +96,7 @@ internal static class ReproducibleSum
                 throw new NotSupportedException($"rank {comm.Rank}: reproducible sum of {total} addends per element ({comm.Size} ranks x {addendCount}); at most {MaxAddends} fit the exact 64-bit accumulator.");
             bool anyNonFinite = head[blocks] != 0;
 
-            if (FusedRingApplies<T>(options, comm.Size))
+            if (FusedRingApplies<T>(options))
             {
                 RunFused(comm, MemoryMarshal.Cast<T, float>(addends), addendCount, MemoryMarshal.Cast<T, float>(result), head.Slice(0, blocks), anyNonFinite, inner);
                 return;
@@ -146,7 +156,7 @@ internal static class ReproducibleSum
     /// choice, here, is the fused ring unless ALLREDUCENET_ALGO forces another algorithm). The other algorithms sum the
     /// same integers with their own AllReduce, so every choice gives the same bits, and the tests compare them.
     /// </summary>
-    private static bool FusedRingApplies<T>(CollectiveOptions options, int size) where T : unmanaged =>
+    private static bool FusedRingApplies<T>(CollectiveOptions options) where T : unmanaged =>
         typeof(T) == typeof(float)
         && (options.Algorithm == AllReduceAlgorithm.Ring
             || (options.Algorithm == AllReduceAlgorithm.Auto && EnvironmentSettings.Current.ForcedAlgorithm is null or AllReduceAlgorithm.Ring));
@@ -244,22 +254,13 @@ internal static class ReproducibleSum
     }
 
     /// <summary>The largest biased exponent of the finite values (0 for zeros and subnormals); sets <paramref name="nonFinite"/> if some value is NaN or infinite.</summary>
-    private static int BiasedExponent<T>(ReadOnlySpan<T> values, ref bool nonFinite) where T : unmanaged
+    private static unsafe int BiasedExponent<T>(ReadOnlySpan<T> values, ref bool nonFinite) where T : unmanaged
     {
         if (typeof(T) == typeof(float))
         {
             var bits = MemoryMarshal.Cast<T, int>(values);
-            int max = 0, i = 0;
-            if (Vector.IsHardwareAccelerated && bits.Length >= Vector<int>.Count)
-            {
-                var magnitude = new Vector<int>(0x7FFF_FFFF);
-                var top = Vector<int>.Zero;
-                var vectors = MemoryMarshal.Cast<int, Vector<int>>(bits);
-                foreach (var v in vectors) top = Vector.Max(top, v & magnitude);
-                for (int lane = 0; lane < Vector<int>.Count; lane++) max = Math.Max(max, top[lane]);
-                i = vectors.Length * Vector<int>.Count;
-            }
-            for (; i < bits.Length; i++) max = Math.Max(max, bits[i] & 0x7FFF_FFFF);
+            int max;
+            fixed (int* p = bits) max = FixedPointBlocks.MaxMagnitudeBits((float*)p, bits.Length);
             int exponent = max >> 23;
             if (exponent == 0xFF) { nonFinite = true; return FiniteExponent(bits); }
             return exponent;
@@ -276,7 +277,7 @@ internal static class ReproducibleSum
     }
 
     /// <summary>The slow path of <see cref="BiasedExponent{T}"/> for a block holding NaN or infinity: the largest exponent of the finite values only.</summary>
-    private static int FiniteExponent(ReadOnlySpan<int> bits)
+    internal static int FiniteExponent(ReadOnlySpan<int> bits)
     {
         int max = 0;
         foreach (int v in bits) if ((v & 0x7F80_0000) != 0x7F80_0000) max = Math.Max(max, (v & 0x7FFF_FFFF) >> 23);
