@@ -72,7 +72,7 @@ internal static unsafe class FixedPointBlocks
             var receivedBits = new ReadOnlySpan<int>(received + at, block);
             int exponent = Math.Max(ReproducibleSum.FiniteExponent(ownBits), ReproducibleSum.FiniteExponent(receivedBits));
             int scale = ReproducibleSum.Scale<float>(exponent);
-            double factor = double.ScaleB(1.0, scale), inverse = double.ScaleB(1.0, -scale);
+            double factor = PowerOfTwo(scale), inverse = PowerOfTwo(-scale);
             for (int i = 0; i < block; i++)
             {
                 float x = own[at + i], y = received[at + i];
@@ -116,7 +116,7 @@ internal static unsafe class FixedPointBlocks
         float* receivedFloats, long* receivedLongs, long* outLongs, float* outFloats)
     {
         // scale is in [-78, 175] for float: 2^scale and 2^-scale are normal doubles, and both products are exact.
-        double factor = double.ScaleB(1.0, scale), inverse = double.ScaleB(1.0, -scale);
+        double factor = PowerOfTwo(scale), inverse = PowerOfTwo(-scale);
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
         {
@@ -182,6 +182,10 @@ internal static unsafe class FixedPointBlocks
             else outFloats[i] = (float)((double)sum * inverse);
         }
     }
+
+    /// <summary>2^e, e within a normal double's exponent range, built from its bits: cheaper than double.ScaleB, and it runs once per block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double PowerOfTwo(int e) => BitConverter.Int64BitsToDouble((long)(e + 1023) << 52);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static long Quantize(float x, double factor) =>

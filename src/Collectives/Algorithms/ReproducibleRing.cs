@@ -51,7 +51,9 @@ internal static unsafe class ReproducibleRing
         bool floatsFirst = addendCount == 1;
         if (head.IsEmpty && (n != 2 || !floatsFirst))
             throw new ArgumentException($"rank {call.Rank}: the reproducible ring without block exponents is for 2 ranks with one addend each, not {n} ranks with {addendCount}.", nameof(head));
-        long blocksPerSegment = Math.Max(1, call.SegmentBytes / sizeof(long) / ReproducibleSum.BlockElements);
+        // A segment holds as many elements as the plain ring's (the segment size counted in floats), so the ring makes
+        // as many rendezvous as the plain one; 64-bit messages are twice as long.
+        long blocksPerSegment = Math.Max(1, call.SegmentBytes / sizeof(float) / ReproducibleSum.BlockElements);
         long segmentElements = Math.Min(layout.MaxLength, blocksPerSegment * ReproducibleSum.BlockElements);
         int segments = (int)((layout.MaxLength + segmentElements - 1) / segmentElements);
         var slots = (long*)call.Slots(ReceivesInFlight * segmentElements * sizeof(long));

@@ -88,7 +88,8 @@ internal static class ReproducibleSum
             head[blocks] = nonFinite ? 1 : 0;
             head[blocks + 1] = addendCount;
             head[blocks + 2] = -addendCount;
-            comm.AllReduce(head, ReduceOp.Max, inner);
+            // The header is small and its MAX exact in any order: Auto's choice (the fewest steps), whatever the caller's.
+            comm.AllReduce(head, ReduceOp.Max, inner with { Algorithm = AllReduceAlgorithm.Auto });
             if (head[blocks + 1] != -head[blocks + 2])
                 throw new CollectiveMismatchException($"rank {comm.Rank}: reproducible sum with {addendCount} addends per rank here, but the ranks passed from {-head[blocks + 2]} to {head[blocks + 1]}: every rank must pass the same number.");
             long total = (long)addendCount * comm.Size;
