@@ -29,6 +29,7 @@ internal static unsafe class FixedPointBlocks
     /// = the float of s. Received and output pointers address the range's first element; addends the vector's.
     /// Non-finite values count as 0 (the caller handles them).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first call: a benchmark's first sizes run before tiering would optimize it
     public static void Combine(float* addends, int addendCount, long count, ReadOnlySpan<int> head, long start, long length,
         float* receivedFloats, long* receivedLongs, long* outLongs, float* outFloats)
     {
@@ -56,6 +57,7 @@ internal static unsafe class FixedPointBlocks
     /// give, so the same bits. Elements with a NaN or infinite addend get their float sum (IEEE addition: NaN for any
     /// NaN or for +inf with -inf, else the infinity), as the header path's counts give. Output may be own's memory.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void CombinePair(float* own, float* received, long length, float* output)
     {
         for (long at = 0; at < length; at += ReproducibleSum.BlockElements)
