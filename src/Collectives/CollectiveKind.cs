@@ -18,6 +18,8 @@ internal enum CollectiveKind : byte
     AllReduceDirect = 9,
     AllReduceNative = 10,
     AllReduceHierarchical = 11,
+    /// <summary>The reproducible float sum's fused ring (Algorithms/ReproducibleRing.cs): floats or 64-bit partial sums, then floats.</summary>
+    ReproducibleSum = 12,
 }
 
 /// <summary>
@@ -58,6 +60,7 @@ internal static class CollectiveSignature
         CollectiveKind.AllReduceDirect => "AllReduce(direct)",
         CollectiveKind.AllReduceNative => "AllReduce(native)",
         CollectiveKind.AllReduceHierarchical => "AllReduce(hierarchical)",
+        CollectiveKind.ReproducibleSum => "AllReduce(reproducible ring)",
         CollectiveKind.Internal => "an internal exchange (Split or argument check)",
         _ => kind.ToString(),
     };

@@ -42,8 +42,8 @@ public sealed unsafe partial class Communicator
     {
         int n = checked((int)count);
         if (typeof(T) == typeof(float))
-            Algorithms.ReproducibleSum.Run(this, new ReadOnlySpan<float>(input, n), 1, new Span<float>(result, n), options);
+            Algorithms.ReproducibleSum.Run(this, new ReadOnlySpan<float>(input, n), 1, new Span<float>(result, n), options, fromAllReduce: true);
         else
-            Algorithms.ReproducibleSum.Run(this, new ReadOnlySpan<double>(input, n), 1, new Span<double>(result, n), options);
+            Algorithms.ReproducibleSum.Run(this, new ReadOnlySpan<double>(input, n), 1, new Span<double>(result, n), options, fromAllReduce: true);
     }
 }

@@ -49,7 +49,12 @@ internal static class ReproducibleSum
     /// addends, which lie one after the other in <paramref name="addends"/> (addendCount x result.Length values).
     /// Collective. <paramref name="options"/> chooses the algorithm, segment size and timeout of the integer AllReduces.
     /// </summary>
-    public static void Run<T>(Communicator comm, ReadOnlySpan<T> addends, int addendCount, Span<T> result, CollectiveOptions options)
+    /// <remarks>
+    /// <paramref name="fromAllReduce"/>: the caller is the AllReduce, whose addend count is 1 on every rank by
+    /// construction; then 2 ranks on the fused ring skip the header (<see cref="ReproducibleRing"/>). Through the
+    /// public sum the header also checks that the ranks passed the same addend count, so it is always exchanged.
+    /// </remarks>
+    public static void Run<T>(Communicator comm, ReadOnlySpan<T> addends, int addendCount, Span<T> result, CollectiveOptions options, bool fromAllReduce = false)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         int count = result.Length;
@@ -57,6 +62,11 @@ internal static class ReproducibleSum
         if ((long)addendCount * count != addends.Length)
             throw new ArgumentException($"rank {comm.Rank}: reproducible sum of {addendCount} addends of {count} elements needs {(long)addendCount * count} values, but {addends.Length} were passed.", nameof(addends));
         var inner = options with { Reproducible = false };
+        if (fromAllReduce && addendCount == 1 && comm.Size == 2 && FusedRingApplies<T>(options))
+        {
+            RunFused(comm, MemoryMarshal.Cast<T, float>(addends), 1, MemoryMarshal.Cast<T, float>(result), ReadOnlySpan<int>.Empty, anyNonFinite: false, inner);
+            return;
+        }
         int blocks = (count + BlockElements - 1) / BlockElements;
 
         // Header: block exponents, then the non-finite flag, then +addends and -addends (max of both = min and max).
@@ -78,7 +88,8 @@ internal static class ReproducibleSum
             head[blocks] = nonFinite ? 1 : 0;
             head[blocks + 1] = addendCount;
             head[blocks + 2] = -addendCount;
-            comm.AllReduce(head, ReduceOp.Max, inner);
+            // The header is small and its MAX exact in any order: Auto's choice (the fewest steps), whatever the caller's.
+            comm.AllReduce(head, ReduceOp.Max, inner with { Algorithm = AllReduceAlgorithm.Auto });
             if (head[blocks + 1] != -head[blocks + 2])
                 throw new CollectiveMismatchException($"rank {comm.Rank}: reproducible sum with {addendCount} addends per rank here, but the ranks passed from {-head[blocks + 2]} to {head[blocks + 1]}: every rank must pass the same number.");
             long total = (long)addendCount * comm.Size;
@@ -86,10 +97,17 @@ internal static class ReproducibleSum
                 throw new NotSupportedException($"rank {comm.Rank}: reproducible sum of {total} addends per element ({comm.Size} ranks x {addendCount}); at most {MaxAddends} fit the exact 64-bit accumulator.");
             bool anyNonFinite = head[blocks] != 0;
 
-            // The integers are summed by a ReduceScatter (exact in any order), each rank converts only its own shard
-            // back to floats, and an AllGather of those floats finishes: the wire carries longs for half the AllReduce
-            // and floats for the other half, and the conversion back is split over the ranks. The shard boundaries
-            // need not follow the blocks: every rank knows every block's scale from the header.
+            if (FusedRingApplies<T>(options))
+            {
+                RunFused(comm, MemoryMarshal.Cast<T, float>(addends), addendCount, MemoryMarshal.Cast<T, float>(result), head.Slice(0, blocks), anyNonFinite, inner);
+                return;
+            }
+
+            // The unfused path, for the other algorithms and for double: the integers are summed by a ReduceScatter
+            // (exact in any order), each rank converts only its own shard back to floats, and an AllGather of those
+            // floats finishes: the wire carries longs for half the AllReduce and floats for the other half, and the
+            // conversion back is split over the ranks. The shard boundaries need not follow the blocks: every rank
+            // knows every block's scale from the header.
             int size = comm.Size;
             int shard = (count + size - 1) / size;
             int padded = shard * size;
@@ -131,6 +149,57 @@ internal static class ReproducibleSum
             ArrayPool<int>.Shared.Return(header);
             if (nonFiniteCounts is not null) ArrayPool<long>.Shared.Return(nonFiniteCounts);
             if (gathered is not null) ArrayPool<T>.Shared.Return(gathered);
+        }
+    }
+
+    /// <summary>
+    /// Whether the float sum takes the fused ring (<see cref="ReproducibleRing"/>): for the ring and for Auto (whose
+    /// choice, here, is the fused ring unless ALLREDUCENET_ALGO forces another algorithm). The other algorithms sum the
+    /// same integers with their own AllReduce, so every choice gives the same bits, and the tests compare them.
+    /// </summary>
+    private static bool FusedRingApplies<T>(CollectiveOptions options) where T : unmanaged =>
+        typeof(T) == typeof(float)
+        && (options.Algorithm == AllReduceAlgorithm.Ring
+            || (options.Algorithm == AllReduceAlgorithm.Auto && EnvironmentSettings.Current.ForcedAlgorithm is null or AllReduceAlgorithm.Ring));
+
+    /// <summary>
+    /// The fused ring as one collective call; the non-finite counts (a separate integer AllReduce, only where the
+    /// header saw a NaN or an infinity) are taken before the ring, which may overwrite the addends in place.
+    /// </summary>
+    private static unsafe void RunFused(Communicator comm, ReadOnlySpan<float> addends, int addendCount, Span<float> result,
+        ReadOnlySpan<int> head, bool anyNonFinite, CollectiveOptions inner)
+    {
+        int count = result.Length;
+        long[]? nonFiniteCounts = null;
+        try
+        {
+            if (anyNonFinite)
+            {
+                nonFiniteCounts = ArrayPool<long>.Shared.Rent(Math.Max(count, 1));
+                CountNonFinite(comm, addends, addendCount, nonFiniteCounts.AsSpan(0, count), inner);
+            }
+            var accumulators = comm.Size > 2 || addendCount != 1 ? comm.ReproducibleScratch(count) : Span<long>.Empty;
+            var call = new CollectiveCall(comm, CollectiveKind.ReproducibleSum, ElementType.Float, ReduceOp.Sum, count, inner);
+            using (comm.BeginTimeline(call))
+            {
+                try
+                {
+                    fixed (float* input = addends)
+                    fixed (float* output = result)
+                    fixed (long* acc = accumulators)
+                        ReproducibleRing.Run(call, input, addendCount, output, count, head, acc);
+                }
+                catch (Exception error)
+                {
+                    call.NotifyPeersOfFailure(error);
+                    throw;
+                }
+            }
+            if (nonFiniteCounts is not null) ApplyNonFinite(nonFiniteCounts.AsSpan(0, count), result);
+        }
+        finally
+        {
+            if (nonFiniteCounts is not null) ArrayPool<long>.Shared.Return(nonFiniteCounts);
         }
     }
 
@@ -186,22 +255,13 @@ internal static class ReproducibleSum
     }
 
     /// <summary>The largest biased exponent of the finite values (0 for zeros and subnormals); sets <paramref name="nonFinite"/> if some value is NaN or infinite.</summary>
-    private static int BiasedExponent<T>(ReadOnlySpan<T> values, ref bool nonFinite) where T : unmanaged
+    private static unsafe int BiasedExponent<T>(ReadOnlySpan<T> values, ref bool nonFinite) where T : unmanaged
     {
         if (typeof(T) == typeof(float))
         {
             var bits = MemoryMarshal.Cast<T, int>(values);
-            int max = 0, i = 0;
-            if (Vector.IsHardwareAccelerated && bits.Length >= Vector<int>.Count)
-            {
-                var magnitude = new Vector<int>(0x7FFF_FFFF);
-                var top = Vector<int>.Zero;
-                var vectors = MemoryMarshal.Cast<int, Vector<int>>(bits);
-                foreach (var v in vectors) top = Vector.Max(top, v & magnitude);
-                for (int lane = 0; lane < Vector<int>.Count; lane++) max = Math.Max(max, top[lane]);
-                i = vectors.Length * Vector<int>.Count;
-            }
-            for (; i < bits.Length; i++) max = Math.Max(max, bits[i] & 0x7FFF_FFFF);
+            int max;
+            fixed (int* p = bits) max = FixedPointBlocks.MaxMagnitudeBits((float*)p, bits.Length);
             int exponent = max >> 23;
             if (exponent == 0xFF) { nonFinite = true; return FiniteExponent(bits); }
             return exponent;
@@ -218,7 +278,7 @@ internal static class ReproducibleSum
     }
 
     /// <summary>The slow path of <see cref="BiasedExponent{T}"/> for a block holding NaN or infinity: the largest exponent of the finite values only.</summary>
-    private static int FiniteExponent(ReadOnlySpan<int> bits)
+    internal static int FiniteExponent(ReadOnlySpan<int> bits)
     {
         int max = 0;
         foreach (int v in bits) if ((v & 0x7F80_0000) != 0x7F80_0000) max = Math.Max(max, (v & 0x7FFF_FFFF) >> 23);
@@ -237,7 +297,7 @@ internal static class ReproducibleSum
     /// integer grid: every value of the block is below 2^top (top = unbiased exponent + 1; subnormals share the
     /// smallest normal's), and below 2^GridBits once scaled.
     /// </summary>
-    private static int Scale<T>(int biasedExponent) where T : unmanaged
+    internal static int Scale<T>(int biasedExponent) where T : unmanaged
     {
         int bias = typeof(T) == typeof(float) ? 127 : 1023;
         int top = Math.Max(biasedExponent, 1) - bias + 1;
