@@ -11,6 +11,7 @@
 # Usage: benchmarks/run-ledger.sh            (from the repository root; builds Release first; needs jq)
 #        ROUNDS=10 SETS="10:3 8:3" VERIFY_ROUNDS=0 benchmarks/run-ledger.sh      (the figures of RESULTS-p2p.md)
 #        TABLE_ONLY=1 SETS="10:3 8:3" benchmarks/run-ledger.sh                  (reprint the table from the logs)
+#        TRAIN_DLL=/tmp/frozen/Train.dll ...: run a copied build (no build step)
 set -euo pipefail
 ROUNDS=${ROUNDS:-20}
 SETS=${SETS:-"10:3 8:3 8:2"}
@@ -18,7 +19,7 @@ VERIFY_ROUNDS=${VERIFY_ROUNDS:-100}
 VERIFY_ARGS=${VERIFY_ARGS:-}
 SKIP_GOSSIP=${SKIP_GOSSIP:-}
 TABLE_ONLY=${TABLE_ONLY:-}
-T=src/Training/bin/Release/net10.0/Train.dll
+T=${TRAIN_DLL:-src/Training/bin/Release/net10.0/Train.dll}   # TRAIN_DLL: a frozen copy of the build, so rebuilding meanwhile changes no run
 L=benchmarks/training-logs/ledger
 D=${LEDGER_DIRS:-${TMPDIR:-/tmp}/arn-ledger-bench}   # the peers' ledger files: a copy of every block per peer, kept out of the repository
 mkdir -p "$L"
@@ -28,7 +29,7 @@ common() { echo "--ranks $1 --device cpu --rounds $ROUNDS --local-epochs 1 --loc
 gossip() { echo "--strategy gossip --topology ring --ranks $1 --device cpu --epochs $ROUNDS --batch-size $((32 * $1)) --lr 0.05 --momentum 0 --seed 1"; }
 
 if [ -z "$TABLE_ONLY" ]; then
-  dotnet build src/Training -c Release -v q > /dev/null
+  [ -n "${TRAIN_DLL:-}" ] || dotnet build src/Training -c Release -v q > /dev/null
   done_clean=" "
   for set in $SETS; do
     n=${set%%:*} m=${set##*:}
