@@ -3,6 +3,7 @@ using AllReduceNet.Collectives;
 using AllReduceNet.Collectives.Transports.InProcess;
 using AllReduceNet.Training.Checkpoints;
 using AllReduceNet.Training.Cli;
+using AllReduceNet.Training.Federated;
 using AllReduceNet.Training.Strategies.Gossip;
 
 namespace AllReduceNet.Training.Tests;
@@ -166,6 +167,29 @@ public sealed class GossipTests
         Assert.NotEqual(afterTwo.Parameters, afterThree.Parameters);
     }
 
+    [Fact]
+    public void Sign_flipping_ranks_wreck_plain_gossip_and_the_report_names_them()
+    {
+        using var dir = new TempDirectory();
+        string args = $"--strategy gossip --ranks 8 --epochs 3 {Common}";
+        var clean = RunAndLog(dir, "clean", args);
+        var output = new StringWriter();
+        string log = dir.File("attacked.jsonl");
+        Assert.Equal(0, TrainCommand.Run([.. $"{args} --attack signflip:4 --malicious 2 --no-checkpoint --log-json {log}".Split(' ')], output, TextWriter.Null));
+        var attacked = File.ReadAllLines(log).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        double cleanAccuracy = clean[^1].GetProperty("test_accuracy").GetDouble();
+        double attackedAccuracy = attacked[^1].GetProperty("test_accuracy").GetDouble();
+        Assert.True(cleanAccuracy >= 0.85, $"clean gossip reached only {cleanAccuracy:P1}");
+        // Plain gossip has no defence: two gradient-ascent neighbours pull every honest replica off (3 classes: chance is 33%).
+        Assert.True(attackedAccuracy < cleanAccuracy - 0.3, $"with 2 sign-flipping ranks gossip still reached {attackedAccuracy:P1} (clean {cleanAccuracy:P1})");
+        // The same seeded choice of attackers as the federated strategies', named in the report.
+        var malicious = new ClientAttack(AttackSpec.Parse("signflip:4", "2", 8), 8, seed: 1).Malicious;
+        string text = output.ToString();
+        Assert.Contains($"gossip attack: signflip x4, 2 malicious clients (ranks {string.Join(",", malicious)}): each of their local steps becomes x_before - 4 (x_after - x_before)", text);
+        Assert.Contains("the honest ranks' averaged model (mean of their 6 replicas)", text);
+        Assert.Contains($"gossip: the attackers' own replicas: rank {malicious[0]} ", text);
+    }
+
     [Theory]
     [InlineData("--strategy gossip --ranks 8 --topology star", "--topology 'star' is unknown")]
     [InlineData("--strategy gossip --ranks 8 --topology random:8", "K = 8 is too large for 8 ranks")]
@@ -175,6 +199,14 @@ public sealed class GossipTests
     [InlineData("--strategy gossip --ranks 8 --gossip-every 0", "--gossip-every must be at least 1")]
     [InlineData("--strategy gossip --ranks 8 --gossip-staleness 3", "--gossip-staleness applies with --gossip-async only")]
     [InlineData("--strategy ddp --ranks 8 --topology ring", "--topology applies to --strategy gossip only")]
+    [InlineData("--strategy gossip --ranks 8 --attack signflip:4", "--attack needs --malicious M")]
+    [InlineData("--strategy gossip --ranks 8 --malicious 2", "--malicious needs --attack")]
+    [InlineData("--strategy gossip --ranks 8 --attack labelflip --malicious 2", "--attack labelflip does not apply to --strategy gossip")]
+    [InlineData("--strategy gossip --ranks 8 --attack alie --malicious 2", "--attack alie does not apply to --strategy gossip")]
+    [InlineData("--strategy gossip --ranks 8 --attack signflip --malicious 8", "--malicious 8 of 8 ranks leaves no honest rank")]
+    [InlineData("--strategy gossip --ranks 8 --attack signflip --malicious 0.99", "--malicious 0.99 of 8 ranks leaves no honest rank")]
+    [InlineData("--strategy gossip --ranks 8 --attack signflip:-1 --malicious 2", "signflip:K needs a positive scale K")]
+    [InlineData("--strategy ddp --ranks 8 --attack signflip --malicious 2", "--attack applies to the federated strategies only")]
     public void Bad_gossip_options_are_refused_before_training(string args, string expected) =>
         RefusedArguments.AssertRefused($"{args} {Common}", expected);
 

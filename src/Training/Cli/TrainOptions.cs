@@ -284,7 +284,7 @@ internal sealed class TrainOptions
     [Option("ledger-stake", HelpText = "p2p-ledger: every peer's stake in genesis; each update that enters a block adds 1 (default 10).")]
     public long? LedgerStake { get; set; }
 
-    [Option("ledger-late-peer", HelpText = "p2p-ledger simulation: RANK:SECONDS: that peer takes part in genesis, is away for SECONDS (the others drop it after --ledger-timeout), then fetches and verifies the ledger from a neighbour and joins.")]
+    [Option("ledger-late-peer", HelpText = "p2p-ledger simulation: RANK:SECONDS: that peer takes part in genesis, is away for SECONDS (the others drop it after --ledger-timeout), then fetches and verifies the ledger from a neighbour and joins; RANK@BLOCKS: away until a neighbour answers with BLOCKS blocks, so it joins at round BLOCKS + 1 whatever the timing.")]
     public string? LedgerLatePeer { get; set; }
 
     [Option("ledger-tamper", HelpText = "p2p-ledger simulation: this peer, when an aggregator, proposes blocks whose delta it changed after hashing; honest peers refuse them, naming the block and the peer.")]
