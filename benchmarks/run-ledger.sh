@@ -63,7 +63,7 @@ row() {
   [ -s "$file" ] || { echo "| $n | $m | $label | (no log: $file) | | | | |"; return; }
   jq -s -r --arg n "$n" --arg m "$m" --arg run "$label" --slurpfile base "$base" '
     def pct: . * 10000 | round / 100;
-    def median: sort | .[(length - 1) / 2 | floor];
+    def median: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
     (.[-1].test_accuracy) as $final | ($base[-1].test_accuracy) as $clean
     | (map(.round_seconds // .epoch_seconds // ((.train_seconds // 0) + (.ledger_seconds // 0))) | median) as $seconds
     | (if .[0].not_accepted == null then "-" else

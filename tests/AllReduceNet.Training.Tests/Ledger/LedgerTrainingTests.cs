@@ -13,7 +13,7 @@ public sealed class LedgerTrainingTests
     public void Sign_flipping_peers_updates_are_rejected_by_the_verifiers()
     {
         using var dir = new TempDirectory();
-        const string args = "--ranks 8 --rounds 3 --attack signflip:4 --malicious 2 --ledger-timeout 10";
+        const string args = "--ranks 8 --rounds 3 --attack signflip:4 --malicious 2 --ledger-timeout 30";
         var settings = LedgerRun.Settings(args);
         var malicious = new ClientAttack(settings.Federated!.Robust!.Attack!, 8, settings.Seed).Malicious;
         Assert.Equal(2, malicious.Length);
@@ -34,7 +34,7 @@ public sealed class LedgerTrainingTests
     {
         using var dir = new TempDirectory();
         // Every peer is an aggregator each round, so peer 1 proposes a tampered block every round; t = 3 of the 5 suffice.
-        var results = LedgerRun.Run($"--ranks 5 --rounds 2 --ledger-aggregators 5 --ledger-tamper 1 --ledger-timeout 10 --ledger-dir {dir.Path}");
+        var results = LedgerRun.Run($"--ranks 5 --rounds 2 --ledger-aggregators 5 --ledger-tamper 1 --ledger-timeout 30 --ledger-dir {dir.Path}");
         Assert.Single(results.Select(r => r.HeadHash).Distinct());
         for (int peer = 0; peer < 5; peer++)
             foreach (var outcome in results[peer].Rounds)
@@ -71,12 +71,12 @@ public sealed class LedgerTrainingTests
     public void A_restarted_peer_replays_its_file_and_continues_the_ledger()
     {
         using var dir = new TempDirectory();
-        var first = LedgerRun.Run($"--ranks 4 --rounds 2 --ledger-timeout 10 --ledger-dir {dir.Path}");
+        var first = LedgerRun.Run($"--ranks 4 --rounds 2 --ledger-timeout 30 --ledger-dir {dir.Path}");
         // Peer 2 lost its last block (a crash before the fsync of block 2 completed): it catches up at start.
         string path = Path.Combine(dir.Path, "peer-2.ledger");
         long withoutLast = new FileInfo(path).Length - 50;
         using (var stream = new FileStream(path, FileMode.Open)) stream.SetLength(withoutLast);
-        var second = LedgerRun.Run($"--ranks 4 --rounds 4 --ledger-timeout 10 --ledger-dir {dir.Path}");
+        var second = LedgerRun.Run($"--ranks 4 --rounds 4 --ledger-timeout 30 --ledger-dir {dir.Path}");
         Assert.Equal(1, second[2].CaughtUp);
         Assert.All(second, r => Assert.Equal(3, r.Rounds[0].Block.Round));
         Assert.Single(second.Select(r => r.ModelDigest).Distinct());
