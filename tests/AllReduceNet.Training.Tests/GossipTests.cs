@@ -1,9 +1,11 @@
 using System.Text.Json;
 using AllReduceNet.Collectives;
 using AllReduceNet.Collectives.Transports.InProcess;
+using AllReduceNet.Kernels;
 using AllReduceNet.Training.Checkpoints;
 using AllReduceNet.Training.Cli;
 using AllReduceNet.Training.Federated;
+using AllReduceNet.Training.Model;
 using AllReduceNet.Training.Strategies.Gossip;
 
 namespace AllReduceNet.Training.Tests;
@@ -165,6 +167,33 @@ public sealed class GossipTests
         Assert.Equal(3, afterThree.CompletedEpochs);
         Assert.Equal(afterTwo.OptimizerSteps * 3 / 2, afterThree.OptimizerSteps);
         Assert.NotEqual(afterTwo.Parameters, afterThree.Parameters);
+    }
+
+    [Theory]
+    [InlineData("signflip:3", -3.0)]
+    [InlineData("signflip", -1.0)]
+    [InlineData("scale:2", 2.0)]
+    public void A_malicious_rank_takes_the_poisoned_form_of_its_own_step(string attack, double factor)
+    {
+        using var backend = KernelBackends.Create("cpu");
+        int[] layers = [4, 3, 2];
+        using var model = new Mlp(backend, layers);
+        int count = new ParameterLayout(layers).Count;
+        var before = Enumerable.Range(0, count).Select(i => 0.01f * i - 0.1f).ToArray();
+        var step = Enumerable.Range(0, count).Select(i => (i % 3 - 1) * 0.25f).ToArray();
+        model.WriteParameters(before);
+        var poisoner = new GossipAttack(AttackSpec.Parse(attack, "1", 4), 4, seed: 1, count);
+        // The honest step stands in for the optimizer's: x_after = x_before + step.
+        poisoner.PoisonStep(() =>
+        {
+            var x = new float[count];
+            model.ReadParameters(x);
+            for (int i = 0; i < count; i++) x[i] += step[i];
+            model.WriteParameters(x);
+        }, model, rank: 0, stepNumber: 7);
+        var after = new float[count];
+        model.ReadParameters(after);
+        for (int i = 0; i < count; i++) Assert.Equal(before[i] + factor * step[i], after[i], 1e-5);
     }
 
     [Fact]
