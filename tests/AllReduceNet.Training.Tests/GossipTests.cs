@@ -1,8 +1,11 @@
 using System.Text.Json;
 using AllReduceNet.Collectives;
 using AllReduceNet.Collectives.Transports.InProcess;
+using AllReduceNet.Kernels;
 using AllReduceNet.Training.Checkpoints;
 using AllReduceNet.Training.Cli;
+using AllReduceNet.Training.Federated;
+using AllReduceNet.Training.Model;
 using AllReduceNet.Training.Strategies.Gossip;
 
 namespace AllReduceNet.Training.Tests;
@@ -167,6 +170,56 @@ public sealed class GossipTests
     }
 
     [Theory]
+    [InlineData("signflip:3", -3.0)]
+    [InlineData("signflip", -1.0)]
+    [InlineData("scale:2", 2.0)]
+    public void A_malicious_rank_takes_the_poisoned_form_of_its_own_step(string attack, double factor)
+    {
+        using var backend = KernelBackends.Create("cpu");
+        int[] layers = [4, 3, 2];
+        using var model = new Mlp(backend, layers);
+        int count = new ParameterLayout(layers).Count;
+        var before = Enumerable.Range(0, count).Select(i => 0.01f * i - 0.1f).ToArray();
+        var step = Enumerable.Range(0, count).Select(i => (i % 3 - 1) * 0.25f).ToArray();
+        model.WriteParameters(before);
+        var poisoner = new GossipAttack(AttackSpec.Parse(attack, "1", 4), 4, seed: 1, count);
+        // The honest step stands in for the optimizer's: x_after = x_before + step.
+        poisoner.PoisonStep(() =>
+        {
+            var x = new float[count];
+            model.ReadParameters(x);
+            for (int i = 0; i < count; i++) x[i] += step[i];
+            model.WriteParameters(x);
+        }, model, rank: 0, stepNumber: 7);
+        var after = new float[count];
+        model.ReadParameters(after);
+        for (int i = 0; i < count; i++) Assert.Equal(before[i] + factor * step[i], after[i], 1e-5);
+    }
+
+    [Fact]
+    public void Sign_flipping_ranks_wreck_plain_gossip_and_the_report_names_them()
+    {
+        using var dir = new TempDirectory();
+        string args = $"--strategy gossip --ranks 8 --epochs 3 {Common}";
+        var clean = RunAndLog(dir, "clean", args);
+        var output = new StringWriter();
+        string log = dir.File("attacked.jsonl");
+        Assert.Equal(0, TrainCommand.Run([.. $"{args} --attack signflip:4 --malicious 2 --no-checkpoint --log-json {log}".Split(' ')], output, TextWriter.Null));
+        var attacked = File.ReadAllLines(log).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        double cleanAccuracy = clean[^1].GetProperty("test_accuracy").GetDouble();
+        double attackedAccuracy = attacked[^1].GetProperty("test_accuracy").GetDouble();
+        Assert.True(cleanAccuracy >= 0.85, $"clean gossip reached only {cleanAccuracy:P1}");
+        // Plain gossip has no defence: two gradient-ascent neighbours pull every honest replica off (3 classes: chance is 33%).
+        Assert.True(attackedAccuracy < cleanAccuracy - 0.3, $"with 2 sign-flipping ranks gossip still reached {attackedAccuracy:P1} (clean {cleanAccuracy:P1})");
+        // The same seeded choice of attackers as the federated strategies', named in the report.
+        var malicious = new ClientAttack(AttackSpec.Parse("signflip:4", "2", 8), 8, seed: 1).Malicious;
+        string text = output.ToString();
+        Assert.Contains($"gossip attack: signflip x4, 2 malicious clients (ranks {string.Join(",", malicious)}): each of their local steps becomes x_before - 4 (x_after - x_before)", text);
+        Assert.Contains("the honest ranks' averaged model (mean of their 6 replicas)", text);
+        Assert.Contains($"gossip: the attackers' own replicas: rank {malicious[0]} ", text);
+    }
+
+    [Theory]
     [InlineData("--strategy gossip --ranks 8 --topology star", "--topology 'star' is unknown")]
     [InlineData("--strategy gossip --ranks 8 --topology random:8", "K = 8 is too large for 8 ranks")]
     [InlineData("--strategy gossip --ranks 8 --topology random:x", "K must be a positive integer")]
@@ -175,6 +228,14 @@ public sealed class GossipTests
     [InlineData("--strategy gossip --ranks 8 --gossip-every 0", "--gossip-every must be at least 1")]
     [InlineData("--strategy gossip --ranks 8 --gossip-staleness 3", "--gossip-staleness applies with --gossip-async only")]
     [InlineData("--strategy ddp --ranks 8 --topology ring", "--topology applies to --strategy gossip only")]
+    [InlineData("--strategy gossip --ranks 8 --attack signflip:4", "--attack needs --malicious M")]
+    [InlineData("--strategy gossip --ranks 8 --malicious 2", "--malicious needs --attack")]
+    [InlineData("--strategy gossip --ranks 8 --attack labelflip --malicious 2", "--attack labelflip does not apply to --strategy gossip")]
+    [InlineData("--strategy gossip --ranks 8 --attack alie --malicious 2", "--attack alie does not apply to --strategy gossip")]
+    [InlineData("--strategy gossip --ranks 8 --attack signflip --malicious 8", "--malicious 8 of 8 ranks leaves no honest rank")]
+    [InlineData("--strategy gossip --ranks 8 --attack signflip --malicious 0.99", "--malicious 0.99 of 8 ranks leaves no honest rank")]
+    [InlineData("--strategy gossip --ranks 8 --attack signflip:-1 --malicious 2", "signflip:K needs a positive scale K")]
+    [InlineData("--strategy ddp --ranks 8 --attack signflip --malicious 2", "--attack applies to the federated strategies only")]
     public void Bad_gossip_options_are_refused_before_training(string args, string expected) =>
         RefusedArguments.AssertRefused($"{args} {Common}", expected);
 

@@ -74,12 +74,20 @@ internal static class LedgerSettingsValidator
         long stake = options.LedgerStake ?? DefaultStake;
         if (stake < 1) throw new TrainingException($"--ledger-stake must be at least 1, but was {stake}.");
         var settings = new LedgerSettings(options.LedgerDir ?? DefaultDirectory, TimeSpan.FromSeconds(timeout), noisers, verifiers, aggregators, noise, krumF, stake);
-        if (options.LedgerLatePeer is { } late)
+        if (options.LedgerLatePeer is { } late && late.Contains('@', StringComparison.Ordinal))
         {
-            var parts = late.Split(':');
+            var parts = late.Split('@');
+            if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int rank) || rank >= ranks
+                || !long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out long blocks) || blocks < 1)
+                throw new TrainingException($"--ledger-late-peer '{late}' must be RANK@BLOCKS with a rank below {ranks} and at least 1 block, e.g. 3@2 (or RANK:SECONDS).");
+            settings = settings with { LatePeer = rank, LateBlocks = blocks };
+        }
+        else if (options.LedgerLatePeer is { } lateSeconds)
+        {
+            var parts = lateSeconds.Split(':');
             if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int rank) || rank >= ranks
                 || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) || !(seconds >= 0 && seconds <= 3600))
-                throw new TrainingException($"--ledger-late-peer '{late}' must be RANK:SECONDS with a rank below {ranks} and seconds in [0, 3600], e.g. 3:20.");
+                throw new TrainingException($"--ledger-late-peer '{lateSeconds}' must be RANK:SECONDS with a rank below {ranks} and seconds in [0, 3600], e.g. 3:20 (or RANK@BLOCKS).");
             settings = settings with { LatePeer = rank, LateSeconds = seconds };
         }
         if (options.LedgerTamper is int tamper)

@@ -57,10 +57,11 @@ internal static class RobustSettingsValidator
         return rule;
     }
 
-    /// <summary>The options that are refused with the strategies that cannot use them (--aggregator also works with ps).</summary>
+    /// <summary>The options that are refused with the strategies that cannot use them (--aggregator also works with ps, --attack and --malicious with gossip).</summary>
     public static IEnumerable<(string Name, bool Given)> Options(TrainOptions options, StrategyKind strategy) =>
     [
-        ("--aggregator", options.Aggregator is not null && strategy != StrategyKind.ParameterServer), ("--attack", options.Attack is not null),
-        ("--malicious", options.Malicious is not null), ("--secure-groups", options.SecureGroups is not null),
+        ("--aggregator", options.Aggregator is not null && strategy != StrategyKind.ParameterServer),
+        ("--attack", options.Attack is not null && strategy != StrategyKind.Gossip), ("--malicious", options.Malicious is not null && strategy != StrategyKind.Gossip),
+        ("--secure-groups", options.SecureGroups is not null),
     ];
 }

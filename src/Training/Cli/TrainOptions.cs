@@ -251,7 +251,7 @@ internal sealed class TrainOptions
     [Option("aggregator", HelpText = "fedavg/fedprox/fedavgm: how the server combines the clients' updates: mean (default: the sample-weighted mean), median, trimmed-mean:BETA, krum:F, multikrum:F,M, bulyan:F or norm-bound:C (docs/robust-aggregation.md). Refused when the clients per round are below the rule's limit (krum n >= 2f+3, bulyan n >= 4f+3).")]
     public string? Aggregator { get; set; }
 
-    [Option("attack", HelpText = "fedavg/fedprox/fedavgm: the malicious clients' attack, with --malicious: signflip[:K] (report -K x the delta, K = 1), scale:K, labelflip (train on labels C-1-y), gaussian[:S] (N(0, S^2) elements, S = 1) or alie[:Z] (A Little Is Enough: mean - z std of the benign deltas; z from the paper by default).")]
+    [Option("attack", HelpText = "fedavg/fedprox/fedavgm/p2p-ledger, and gossip (signflip, scale, gaussian: applied to the attacker's own local steps; docs/gossip.md): the malicious clients' attack, with --malicious: signflip[:K] (report -K x the delta, K = 1), scale:K, labelflip (train on labels C-1-y), gaussian[:S] (N(0, S^2) elements, S = 1) or alie[:Z] (A Little Is Enough: mean - z std of the benign deltas; z from the paper by default).")]
     public string? Attack { get; set; }
 
     [Option("malicious", HelpText = "--attack: the malicious clients, as a fraction of --clients (e.g. 0.2) or a count (e.g. 20); chosen by --seed, fixed for the run.")]
@@ -284,7 +284,7 @@ internal sealed class TrainOptions
     [Option("ledger-stake", HelpText = "p2p-ledger: every peer's stake in genesis; each update that enters a block adds 1 (default 10).")]
     public long? LedgerStake { get; set; }
 
-    [Option("ledger-late-peer", HelpText = "p2p-ledger simulation: RANK:SECONDS: that peer takes part in genesis, is away for SECONDS (the others drop it after --ledger-timeout), then fetches and verifies the ledger from a neighbour and joins.")]
+    [Option("ledger-late-peer", HelpText = "p2p-ledger simulation: RANK:SECONDS: that peer takes part in genesis, is away for SECONDS (the others drop it after --ledger-timeout), then fetches and verifies the ledger from a neighbour and joins; RANK@BLOCKS: away until a neighbour answers with BLOCKS blocks, so it joins at round BLOCKS + 1 whatever the timing.")]
     public string? LedgerLatePeer { get; set; }
 
     [Option("ledger-tamper", HelpText = "p2p-ledger simulation: this peer, when an aggregator, proposes blocks whose delta it changed after hashing; honest peers refuse them, naming the block and the peer.")]

@@ -16,10 +16,16 @@ namespace AllReduceNet.Training.Ledger;
 /// <param name="InitialStake">Every peer's stake in genesis.</param>
 internal sealed record LedgerSettings(string Directory, TimeSpan Timeout, int Noisers, int Verifiers, int Aggregators, double NoiseStd, int KrumF, long InitialStake)
 {
-    /// <summary>--ledger-late-peer: this peer takes part in genesis, then is away for <see cref="LateSeconds"/> and catches up from a neighbour; null for none.</summary>
+    /// <summary>--ledger-late-peer: this peer takes part in genesis, then is away (<see cref="LateSeconds"/> or until
+    /// <see cref="LateBlocks"/>) and catches up from a neighbour; null for none.</summary>
     public int? LatePeer { get; init; }
 
+    /// <summary>--ledger-late-peer R:S: away for S seconds.</summary>
     public double LateSeconds { get; init; }
+
+    /// <summary>--ledger-late-peer R@B: away until a neighbour answers its catch-up request with B blocks, so it joins at
+    /// round B + 1 whatever the timing (neighbours answer at the start of their rounds); null: <see cref="LateSeconds"/>.</summary>
+    public long? LateBlocks { get; init; }
 
     /// <summary>--ledger-tamper: this peer, when an aggregator, proposes blocks whose delta it changed after hashing (simulates a Byzantine aggregator); null for none.</summary>
     public int? TamperingPeer { get; init; }
@@ -27,7 +33,9 @@ internal sealed record LedgerSettings(string Directory, TimeSpan Timeout, int No
     public string Describe()
     {
         string noise = NoiseStd > 0 ? string.Create(CultureInfo.InvariantCulture, $" noise std {NoiseStd}") : "";
-        string late = LatePeer is int peer ? string.Create(CultureInfo.InvariantCulture, $", peer {peer} joins after {LateSeconds} s") : "";
+        string late = LatePeer is int peer
+            ? LateBlocks is long blocks ? $", peer {peer} joins after block {blocks}" : string.Create(CultureInfo.InvariantCulture, $", peer {peer} joins after {LateSeconds} s")
+            : "";
         string tamper = TamperingPeer is int t ? $", peer {t} tampers with its blocks" : "";
         return string.Create(CultureInfo.InvariantCulture,
             $"p2p-ledger ({Verifiers} verifiers, {Aggregators} aggregators, {Noisers} noisers{noise}, multikrum f {KrumF}, step timeout {Timeout.TotalSeconds} s, ledger in {Directory}{late}{tamper})");

@@ -80,10 +80,29 @@ internal static class LedgerTrainer
         var wait = ledger.Timeout * 20;
         if (ledger.LatePeer == me)
         {
-            Thread.Sleep(TimeSpan.FromSeconds(ledger.LateSeconds));
-            var (fetched, problems) = catchUp.Fetch(chain, file, Enumerable.Range(1, peers - 1).Select(d => (me + d) % peers), wait, maxBlock);
-            caughtUp = fetched;
-            refusals.AddRange(problems);
+            var neighbours = Enumerable.Range(1, peers - 1).Select(d => (me + d) % peers).ToArray();
+            if (ledger.LateBlocks is long blocks)
+            {
+                // Away until a neighbour's answer reaches block B: a neighbour answers at the start of its rounds, so
+                // this peer joins at round B + 1 however loaded the machine is. Every round bounds the wait.
+                var deadline = Stopwatch.GetTimestamp() + (long)(wait.TotalSeconds * (blocks + 1) * Stopwatch.Frequency);
+                while (chain.Height < blocks)
+                {
+                    if (Stopwatch.GetTimestamp() > deadline)
+                        throw new TrainingException(string.Create(CultureInfo.InvariantCulture,
+                            $"ledger: late peer {me} waited {wait.TotalSeconds * (blocks + 1):F0} s for its neighbours to reach block {blocks}, but has {chain.Height}."));
+                    var (fetched, problems) = catchUp.Fetch(chain, file, neighbours, wait, maxBlock);
+                    caughtUp += fetched;
+                    refusals.AddRange(problems);
+                }
+            }
+            else
+            {
+                Thread.Sleep(TimeSpan.FromSeconds(ledger.LateSeconds));
+                var (fetched, problems) = catchUp.Fetch(chain, file, neighbours, wait, maxBlock);
+                caughtUp = fetched;
+                refusals.AddRange(problems);
+            }
         }
         else if (me == Array.IndexOf(heights, tallest))
         {

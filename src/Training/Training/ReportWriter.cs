@@ -71,7 +71,8 @@ internal sealed class ReportWriter
             ["epochs"] = r.Epochs,
             ["strategy"] = r.Strategy,
             ["ranks"] = r.Ranks,
-            ["loss"] = r.Loss,
+            // JSON has no NaN or infinity: a diverged run (a poisoned gossip run, a learning rate too high) logs null.
+            ["loss"] = double.IsFinite(r.Loss) ? r.Loss : null!,
             ["train_accuracy"] = r.TrainAccuracy,
             ["test_accuracy"] = r.TestAccuracy,
             ["epoch_seconds"] = r.Seconds,
@@ -85,7 +86,7 @@ internal sealed class ReportWriter
             record["delta"] = r.Delta!;
             record["dataset_epsilon"] = r.DatasetEpsilon is double d && double.IsFinite(d) ? d : null!;
         }
-        if (r.ConsensusDistance is { } distance) record["consensus_distance"] = distance;
+        if (r.ConsensusDistance is { } distance) record["consensus_distance"] = double.IsFinite(distance) ? distance : null!;
         if (r.BytesPerStep is { } bytesPerStep) record["bytes_per_step"] = bytesPerStep;
         if (r.PhaseSeconds is { } phaseSeconds)
         {

@@ -89,7 +89,7 @@ public sealed class LedgerNoiseTests
     public void A_noised_ledger_run_ends_with_every_peer_on_the_same_chain()
     {
         using var dir = new TempDirectory();
-        var results = LedgerRun.Run($"--ranks 5 --rounds 2 --ledger-noise 0.01 --ledger-noisers 2 --ledger-timeout 10 --ledger-dir {dir.Path}");
+        var results = LedgerRun.Run($"--ranks 5 --rounds 2 --ledger-noise 0.01 --ledger-noisers 2 --ledger-timeout 30 --ledger-dir {dir.Path}");
         Assert.Single(results.Select(r => r.HeadHash).Distinct());
         Assert.All(results, r => Assert.Empty(r.Refusals));
         Assert.All(results[0].Rounds, o => Assert.Equal(2, o.Block.Roles.Noisers.Length));

@@ -10,7 +10,7 @@ public sealed class HonestLedgerFixture : IDisposable
 
     public HonestLedgerFixture()
     {
-        Results = LedgerRun.Run($"--ranks {Peers} --rounds 3 --ledger-timeout 10 --ledger-dir {_dir.Path}");
+        Results = LedgerRun.Run($"--ranks {Peers} --rounds 3 --ledger-timeout 30 --ledger-dir {_dir.Path}");
     }
 
     public string Directory => _dir.Path;

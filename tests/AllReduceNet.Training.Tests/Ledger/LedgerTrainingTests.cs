@@ -13,7 +13,7 @@ public sealed class LedgerTrainingTests
     public void Sign_flipping_peers_updates_are_rejected_by_the_verifiers()
     {
         using var dir = new TempDirectory();
-        const string args = "--ranks 8 --rounds 3 --attack signflip:4 --malicious 2 --ledger-timeout 10";
+        const string args = "--ranks 8 --rounds 3 --attack signflip:4 --malicious 2 --ledger-timeout 30";
         var settings = LedgerRun.Settings(args);
         var malicious = new ClientAttack(settings.Federated!.Robust!.Attack!, 8, settings.Seed).Malicious;
         Assert.Equal(2, malicious.Length);
@@ -34,7 +34,7 @@ public sealed class LedgerTrainingTests
     {
         using var dir = new TempDirectory();
         // Every peer is an aggregator each round, so peer 1 proposes a tampered block every round; t = 3 of the 5 suffice.
-        var results = LedgerRun.Run($"--ranks 5 --rounds 2 --ledger-aggregators 5 --ledger-tamper 1 --ledger-timeout 10 --ledger-dir {dir.Path}");
+        var results = LedgerRun.Run($"--ranks 5 --rounds 2 --ledger-aggregators 5 --ledger-tamper 1 --ledger-timeout 30 --ledger-dir {dir.Path}");
         Assert.Single(results.Select(r => r.HeadHash).Distinct());
         for (int peer = 0; peer < 5; peer++)
             foreach (var outcome in results[peer].Rounds)
@@ -50,29 +50,33 @@ public sealed class LedgerTrainingTests
     public void A_late_peer_fetches_and_verifies_the_ledger_and_ends_with_the_same_model()
     {
         using var dir = new TempDirectory();
-        var results = LedgerRun.Run($"--ranks 5 --rounds 6 --ledger-late-peer 3:6 --ledger-timeout 3 --ledger-dir {dir.Path}");
+        // Away until its neighbour holds block 1 (no wall clock decides when it joins), and a step timeout that honest
+        // peers on a loaded machine meet: only the absent peer is ever waited for until a deadline.
+        var results = LedgerRun.Run($"--ranks 5 --rounds 4 --ledger-late-peer 3@1 --ledger-timeout 10 --ledger-dir {dir.Path}");
         var late = results[3];
-        Assert.True(late.CaughtUp > 0 && late.FirstRound > 1, $"the late peer fetched {late.CaughtUp} blocks and started at round {late.FirstRound}");
+        Assert.True(late.CaughtUp >= 1 && late.FirstRound >= 2 && late.FirstRound <= 4, $"the late peer fetched {late.CaughtUp} blocks and started at round {late.FirstRound}");
         Assert.Equal(late.FirstRound - 1, late.CaughtUp);
-        Assert.All(results, r => Assert.Equal(6, r.Height));
+        Assert.All(results, r => Assert.Equal(4, r.Height));
         Assert.All(results, r => Assert.Equal(results[0].ModelDigest, r.ModelDigest));
         LedgerRun.AssertSameFiles(dir.Path, 5);
         // While it was away, the others dropped it: no block before it joined holds its update.
         var blocks = results[0].Rounds.Select(o => o.Block).Where(b => b.Round < late.FirstRound).ToArray();
         Assert.NotEmpty(blocks);
         Assert.All(blocks, b => Assert.DoesNotContain(3, b.Contributors));
+        // And once it joined, it trained with them: its update is in a block of the rounds it took part in.
+        Assert.Contains(results[0].Rounds.Select(o => o.Block).Where(b => b.Round >= late.FirstRound), b => b.Contributors.Contains(3));
     }
 
     [Fact]
     public void A_restarted_peer_replays_its_file_and_continues_the_ledger()
     {
         using var dir = new TempDirectory();
-        var first = LedgerRun.Run($"--ranks 4 --rounds 2 --ledger-timeout 10 --ledger-dir {dir.Path}");
+        var first = LedgerRun.Run($"--ranks 4 --rounds 2 --ledger-timeout 30 --ledger-dir {dir.Path}");
         // Peer 2 lost its last block (a crash before the fsync of block 2 completed): it catches up at start.
         string path = Path.Combine(dir.Path, "peer-2.ledger");
         long withoutLast = new FileInfo(path).Length - 50;
         using (var stream = new FileStream(path, FileMode.Open)) stream.SetLength(withoutLast);
-        var second = LedgerRun.Run($"--ranks 4 --rounds 4 --ledger-timeout 10 --ledger-dir {dir.Path}");
+        var second = LedgerRun.Run($"--ranks 4 --rounds 4 --ledger-timeout 30 --ledger-dir {dir.Path}");
         Assert.Equal(1, second[2].CaughtUp);
         Assert.All(second, r => Assert.Equal(3, r.Rounds[0].Block.Round));
         Assert.Single(second.Select(r => r.ModelDigest).Distinct());
@@ -88,6 +92,7 @@ public sealed class LedgerTrainingTests
     [InlineData("--strategy p2p-ledger --ranks 8 --ledger-krum-f 3", "--ledger-krum-f 3: Multi-Krum needs n >= 2f + 3 updates")]
     [InlineData("--strategy p2p-ledger --ranks 8 --attack alie --malicious 2", "--attack alie needs the benign updates")]
     [InlineData("--strategy p2p-ledger --ranks 8 --ledger-late-peer 9:3", "--ledger-late-peer '9:3' must be RANK:SECONDS")]
+    [InlineData("--strategy p2p-ledger --ranks 8 --ledger-late-peer 3@0", "--ledger-late-peer '3@0' must be RANK@BLOCKS with a rank below 8 and at least 1 block")]
     [InlineData("--strategy p2p-ledger --ranks 8 --ledger-noisers 2", "--ledger-noisers applies with --ledger-noise only")]
     [InlineData("--strategy ddp --ranks 8 --ledger-dir x", "--ledger-dir applies to --strategy p2p-ledger only")]
     public void Bad_ledger_options_are_refused_before_training(string args, string expected) =>

@@ -20,6 +20,11 @@ namespace AllReduceNet.Training.Strategies.Gossip;
 /// at that average (as if one exact averaging had happened), so a resumed run is close to, but not bitwise, an
 /// uninterrupted one.
 /// </para>
+/// <para>
+/// Under --attack (<see cref="GossipAttack"/>) the malicious ranks poison their own steps; the averaged model, the
+/// checkpoint and the consensus distance are then over the honest ranks only (what the honest peers ended with), and
+/// the report gives the honest replicas' accuracies and the attackers' apart.
+/// </para>
 /// </summary>
 internal sealed class GossipStrategy : IStrategy
 {
@@ -30,6 +35,9 @@ internal sealed class GossipStrategy : IStrategy
     private readonly IGossipMixer _mixer;
     private readonly float[] _parameters;
     private readonly int _localBatch;
+    private readonly GossipAttack? _attack;
+    private readonly bool _malicious;
+    private readonly int _honestRanks;
     private long _steps, _rounds;
 
     public GossipStrategy(StrategyContext context)
@@ -43,6 +51,9 @@ internal sealed class GossipStrategy : IStrategy
         int count = context.Layout.Count;
         _parameters = new float[count];
         _localBatch = EpochSampler.ShardRange(context.Settings.BatchSize, world.Rank, world.Size).Length;
+        _attack = _gossip.Attack is { } spec ? new GossipAttack(spec, world.Size, context.Settings.Seed, count) : null;
+        _malicious = _attack?.IsMalicious(world.Rank) ?? false;
+        _honestRanks = world.Size - (_attack?.Malicious.Length ?? 0);
         _mixer = _gossip.Async
             ? new AsyncGossipMixer(world, _gossip.Topology, count, _gossip.Staleness)
             : new GossipMixer(world, _gossip.Topology, count);
@@ -51,7 +62,7 @@ internal sealed class GossipStrategy : IStrategy
     /// <summary>1/n sum_i ||x_i - mean||^2 at the end of the last epoch.</summary>
     public double? ConsensusDistance { get; private set; }
 
-    public IReadOnlyList<string> Preamble() => _gossip.Topology.Describe();
+    public IReadOnlyList<string> Preamble() => _attack is null ? _gossip.Topology.Describe() : [.. _gossip.Topology.Describe(), _attack.Describe()];
 
     public void Load(Checkpoint state)
     {
@@ -77,7 +88,8 @@ internal sealed class GossipStrategy : IStrategy
                 _context.Clock.Time(() => _mixer.Mix(_parameters, round));
                 _replica.Model.WriteParameters(_parameters);
             }
-            _optimizer.Step();
+            if (_malicious) _attack!.PoisonStep(_optimizer.Step, _replica.Model, world.Rank, _steps);
+            else _optimizer.Step();
             onStep(step);
         }
         _replica.Model.ReadParameters(_parameters);
@@ -89,14 +101,15 @@ internal sealed class GossipStrategy : IStrategy
     {
         var world = _context.World;
         int count = _context.Layout.Count;
-        float scale = 1f / world.Size;
+        // Over the honest ranks: an attacker's replica is not a model anyone should keep.
+        float scale = 1f / _honestRanks;
         _replica.Model.ReadParameters(_parameters);
         var mean = Average(_parameters, scale);
         var difference = new float[count];
-        TensorPrimitives.Subtract(_parameters, mean, difference);
+        if (!_malicious) TensorPrimitives.Subtract(_parameters, mean, difference);
         Span<double> distance = [TensorPrimitives.Dot(difference, difference)];
         world.AllReduce(distance, ReduceOp.Sum);
-        ConsensusDistance = distance[0] / world.Size;
+        ConsensusDistance = distance[0] / _honestRanks;
         var slots = new float[_context.Settings.Optimizer.SlotCount][];
         var slot = new float[count];
         for (int s = 0; s < slots.Length; s++) { _optimizer.ReadSlot(s, slot); slots[s] = Average(slot, scale); }
@@ -114,19 +127,25 @@ internal sealed class GossipStrategy : IStrategy
         var accuracies = new double[world.Size];
         accuracies[world.Rank] = evaluator.Accuracy(_parameters);
         world.AllReduce<double>(accuracies, ReduceOp.Sum);
+        var honest = Enumerable.Range(0, world.Size).Where(r => _attack?.IsMalicious(r) != true).Select(r => accuracies[r]).ToArray();
         var lines = new List<string>
         {
-            "gossip: the reported test accuracy is that of the averaged model (mean of the replicas)",
+            _attack is null
+                ? "gossip: the reported test accuracy is that of the averaged model (mean of the replicas)"
+                : $"gossip: the reported test accuracy is that of the honest ranks' averaged model (mean of their {_honestRanks} replicas)",
             string.Create(CultureInfo.InvariantCulture,
-                $"gossip: per-rank replica test accuracy min {100 * accuracies.Min():F2}% mean {100 * accuracies.Average():F2}% max {100 * accuracies.Max():F2}% (spread {100 * (accuracies.Max() - accuracies.Min()):F2} points); final consensus distance {ConsensusDistance ?? 0:E3}"),
+                $"gossip: per-rank {(_attack is null ? "" : "honest ")}replica test accuracy min {100 * honest.Min():F2}% mean {100 * honest.Average():F2}% max {100 * honest.Max():F2}% (spread {100 * (honest.Max() - honest.Min()):F2} points); final consensus distance {ConsensusDistance ?? 0:E3}"),
         };
+        if (_attack is not null)
+            lines.Add(string.Join(", ", _attack.Malicious.Select(r => string.Create(CultureInfo.InvariantCulture, $"rank {r} {100 * accuracies[r]:F2}%"))).Insert(0, "gossip: the attackers' own replicas: "));
         lines.AddRange(_mixer.Describe());
         return lines;
     }
 
+    /// <summary>Collective: the mean over the honest ranks (all ranks without an attack) of <paramref name="local"/>.</summary>
     private float[] Average(ReadOnlySpan<float> local, float scale)
     {
-        var sum = local.ToArray();
+        var sum = _malicious ? new float[local.Length] : local.ToArray();
         _context.World.AllReduce<float>(sum, ReduceOp.Sum, _context.Collective);
         TensorPrimitives.Multiply(sum, scale, sum);
         return sum;
