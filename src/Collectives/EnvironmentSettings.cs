@@ -35,6 +35,8 @@ internal sealed class EnvironmentSettings
         MpiSharedMemory = ReadFlag(read, "ALLREDUCENET_MPI_SHM", fallback: true);
         SharedMemorySlotBytes = (ReadInt(read, "ALLREDUCENET_SHM_SLOT_BYTES", min: 64) ?? 512 << 10) / 64 * 64;
         SharedMemorySlots = ReadInt(read, "ALLREDUCENET_SHM_SLOTS", min: 2) ?? 4;
+        MpiSockets = ReadFlag(read, "ALLREDUCENET_MPI_SOCKETS", fallback: true);
+        SocketInterfaces = read("ALLREDUCENET_SOCKET_IFNAME")?.Trim() is { Length: > 0 } names ? names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : null;
     }
 
     /// <summary>ALLREDUCENET_TIMEOUT_SECONDS: the default timeout of every wait (300 s if unset).</summary>
@@ -76,6 +78,19 @@ internal sealed class EnvironmentSettings
 
     /// <summary>ALLREDUCENET_SHM_SLOTS: slots per shared-memory queue, how far a sender may run ahead (default 4).</summary>
     public int SharedMemorySlots { get; }
+
+    /// <summary>
+    /// ALLREDUCENET_MPI_SOCKETS=0: under MPI, send the collectives' messages between ranks of different nodes through
+    /// MPI's point-to-point calls (by default they go through TCP connections of the transport's own, see
+    /// Transports/Mpi/SocketChannel.cs).
+    /// </summary>
+    public bool MpiSockets { get; }
+
+    /// <summary>
+    /// ALLREDUCENET_SOCKET_IFNAME=eth0,ib0: the network interfaces (names, or name prefixes) whose IPv4 address the
+    /// socket channel listens on, first match wins; default: the first interface that is up, not loopback.
+    /// </summary>
+    public string[]? SocketInterfaces { get; }
 
     private static readonly string[] On = ["1", "true", "yes", "on"];
     private static readonly string[] Off = ["0", "false", "no", "off"];
