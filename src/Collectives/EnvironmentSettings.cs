@@ -32,10 +32,11 @@ internal sealed class EnvironmentSettings
         SegmentBytes = ReadInt(read, "ALLREDUCENET_SEGMENT_BYTES", min: 64);
         TreeThresholdBytes = ReadLong(read, "ALLREDUCENET_TREE_THRESHOLD_BYTES");
         RecursiveDoublingThresholdBytes = ReadLong(read, "ALLREDUCENET_RD_THRESHOLD_BYTES");
-        MpiSharedMemory = ReadFlag(read, "ALLREDUCENET_MPI_SHM", fallback: true);
+        MpiSocketsEverywhere = string.Equals(read("ALLREDUCENET_MPI_SOCKETS")?.Trim(), "all", StringComparison.OrdinalIgnoreCase);
+        MpiSharedMemory = ReadFlag(read, "ALLREDUCENET_MPI_SHM", fallback: true) && !MpiSocketsEverywhere;
         SharedMemorySlotBytes = (ReadInt(read, "ALLREDUCENET_SHM_SLOT_BYTES", min: 64) ?? 512 << 10) / 64 * 64;
         SharedMemorySlots = ReadInt(read, "ALLREDUCENET_SHM_SLOTS", min: 2) ?? 4;
-        MpiSockets = ReadFlag(read, "ALLREDUCENET_MPI_SOCKETS", fallback: true);
+        MpiSockets = MpiSocketsEverywhere || ReadFlag(read, "ALLREDUCENET_MPI_SOCKETS", fallback: true);
         SocketInterfaces = read("ALLREDUCENET_SOCKET_IFNAME")?.Trim() is { Length: > 0 } names ? names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : null;
     }
 
@@ -87,6 +88,12 @@ internal sealed class EnvironmentSettings
     public bool MpiSockets { get; }
 
     /// <summary>
+    /// ALLREDUCENET_MPI_SOCKETS=all: the socket channel between every pair of ranks, also on one node (no shared
+    /// memory): what lets a one-host job (and its tests) exercise the path that multi-node jobs take.
+    /// </summary>
+    public bool MpiSocketsEverywhere { get; }
+
+    /// <summary>
     /// ALLREDUCENET_SOCKET_IFNAME=eth0,ib0: the network interfaces (names, or name prefixes) whose IPv4 address the
     /// socket channel listens on, first match wins; default: the first interface that is up, not loopback.
     /// </summary>
@@ -99,9 +106,11 @@ internal sealed class EnvironmentSettings
     {
         var v = read(name)?.Trim();
         if (string.IsNullOrEmpty(v)) return fallback;
+        if (name == "ALLREDUCENET_MPI_SOCKETS" && v.Equals("all", StringComparison.OrdinalIgnoreCase)) return true;
         if (On.Contains(v, StringComparer.OrdinalIgnoreCase)) return true;
         if (Off.Contains(v, StringComparer.OrdinalIgnoreCase)) return false;
-        throw new EnvironmentSettingException(name, v, $"one of {string.Join(", ", On)} (on) or {string.Join(", ", Off)} (off)");
+        throw new EnvironmentSettingException(name, v, $"one of {string.Join(", ", On)} (on) or {string.Join(", ", Off)} (off)" +
+            (name == "ALLREDUCENET_MPI_SOCKETS" ? ", or all (sockets between every pair of ranks, also on one node)" : ""));
     }
 
     private static TimeSpan ReadSeconds(Func<string, string?> read, string name, double fallback)

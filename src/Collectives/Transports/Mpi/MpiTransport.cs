@@ -42,7 +42,7 @@ internal sealed unsafe class MpiTransport : ITransport
         DefaultTimeout = EnvironmentSettings.Current.DefaultTimeout;
         _shared = SharedMemoryChannel.TryCreate(this, library, _collectiveComm, _rank, _size);
         _nodeOfRank = _shared is null && _size > 1 ? FindNodes() : null;
-        _sockets = _nodeOfRank is not null ? SocketChannel.TryCreate(this, library, _collectiveComm, _rank, _size, _nodeOfRank) : null;
+        _sockets = _shared is null && _size > 1 ? SocketChannel.TryCreate(this, library, _collectiveComm, _rank, _size, _nodeOfRank) : null;
     }
 
     private readonly SocketChannel? _sockets;

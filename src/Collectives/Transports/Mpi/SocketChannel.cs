@@ -73,12 +73,15 @@ internal sealed unsafe class SocketChannel : IDisposable
     /// </summary>
     /// <exception cref="MpiException">An MPI call failed.</exception>
     /// <exception cref="CommunicationTimeoutException">A peer could not be connected to, or did not connect, within the timeout.</exception>
-    public static SocketChannel? TryCreate(ITransport owner, MpiLibrary mpi, nint comm, int rank, int size, int[] nodeOfRank)
+    public static SocketChannel? TryCreate(ITransport owner, MpiLibrary mpi, nint comm, int rank, int size, int[]? nodeOfRank)
     {
         var settings = EnvironmentSettings.Current;
+        // 0: off; 1: between nodes; 2: between every pair (ALLREDUCENET_MPI_SOCKETS=all). Every rank takes the same
+        // collective steps, then the lowest wins, so that a rank with another setting cannot leave the others waiting.
+        long mode = settings.MpiSocketsEverywhere ? 2 : settings.MpiSockets && nodeOfRank is not null ? 1 : 0;
         Socket? listener = null;
         long mine = 0;
-        if (settings.MpiSockets && FindAddress(settings.SocketInterfaces) is { } address)
+        if (mode > 0 && FindAddress(settings.SocketInterfaces, loopbackToo: mode == 2) is { } address)
         {
             listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             listener.Bind(new IPEndPoint(address, 0));
@@ -86,21 +89,22 @@ internal sealed unsafe class SocketChannel : IDisposable
             var bound = (IPEndPoint)listener.LocalEndPoint!;
             mine = ((long)BinaryPrimitives.ReadUInt32BigEndian(bound.Address.GetAddressBytes()) << 16) | (uint)bound.Port;
         }
-        // Every rank takes the same collective steps, then all agree: any rank without a listener turns it off.
+        else mode = 0;
         var h = mpi.Handles;
-        long on = listener is null ? 0 : 1, allOn;
-        mpi.Check(mpi.Allreduce(&on, &allOn, 1, h.Int64, h.OpMin, comm), "MPI_Allreduce (agreeing on the socket channel)", rank);
+        long agreed;
+        mpi.Check(mpi.Allreduce(&mode, &agreed, 1, h.Int64, h.OpMin, comm), "MPI_Allreduce (agreeing on the socket channel)", rank);
+        if (agreed == 0 || (agreed == 1 && nodeOfRank is null))
+        {
+            listener?.Dispose();
+            return null;
+        }
         var table = new long[size];
         var all = new long[size];
         table[rank] = mine;
         fixed (long* send = table)
         fixed (long* receive = all)
             mpi.Check(mpi.Allreduce(send, receive, size, h.Int64, h.OpMax, comm), "MPI_Allreduce (every rank's socket endpoint)", rank);
-        if (allOn == 0)
-        {
-            listener?.Dispose();
-            return null;
-        }
+        if (agreed == 2) nodeOfRank = Enumerable.Range(0, size).ToArray();   // every rank its own "node"
         var endpoints = new IPEndPoint?[size];
         for (int r = 0; r < size; r++)
         {
@@ -111,7 +115,7 @@ internal sealed unsafe class SocketChannel : IDisposable
         var channel = new SocketChannel(owner, rank, listener!, endpoints);
         try
         {
-            channel.Connect(nodeOfRank, Deadline.After(owner.DefaultTimeout));
+            channel.Connect(nodeOfRank!, Deadline.After(owner.DefaultTimeout));
         }
         catch
         {
@@ -125,7 +129,7 @@ internal sealed unsafe class SocketChannel : IDisposable
     /// The IPv4 address to listen on: of the first interface named (or name-prefixed) in <paramref name="names"/>, or
     /// of the first interface that is up and neither loopback nor a container or VM bridge.
     /// </summary>
-    private static IPAddress? FindAddress(string[]? names)
+    private static IPAddress? FindAddress(string[]? names, bool loopbackToo)
     {
         var interfaces = NetworkInterface.GetAllNetworkInterfaces();
         IEnumerable<NetworkInterface> candidates = names is null
@@ -135,7 +139,7 @@ internal sealed unsafe class SocketChannel : IDisposable
         foreach (var candidate in candidates)
             foreach (var unicast in candidate.GetIPProperties().UnicastAddresses)
                 if (unicast.Address.AddressFamily == AddressFamily.InterNetwork) return unicast.Address;
-        return null;
+        return loopbackToo ? IPAddress.Loopback : null;
     }
 
     /// <summary>
