@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
-# The figures of benchmarks/RESULTS-cluster.md (section "clusternet"): across the two namespace hosts of
+# The figures of benchmarks/RESULTS-cluster.md (sections "clusternet" and "tcp"): across the two namespace hosts of
 # scripts/cluster over TCP. Needs root, iperf3 and Open MPI (scripts/setup.sh installs them).
-#   1. iperf3 over the veth pair between the hosts (10 s, one stream): the link's bandwidth.
-#   2. 1 rank per host: our ring against MPI_Allreduce (native) in the same job, 1 to 256 MiB.
-#   3. 2 hosts x 2 ranks: hierarchical against the flat ring and MPI_Allreduce in the same job.
-# Usage: benchmarks/run-cluster.sh [output-dir]   (default benchmarks/results)
+#   link   iperf3 over the veth pair between the hosts (10 s): one stream, and --bidir (one stream each way).
+#   ratio  ROUNDS rounds (default 3), each: iperf3 one stream and --bidir (5 s each), then 1 rank per host our ring at 16 and 64 MiB
+#          over the socket channel (the default across nodes), then the same over MPI's own path
+#          (ALLREDUCENET_MPI_SOCKETS=0); prints ring busbw / iperf3 per round and the median (the issue's goal: >= 0.8x
+#          of iperf3 at 64 MiB). Same run, so the ratio holds even on a loaded machine. With 2 ranks the ring sends its
+#          bytes both ways at once, so the ring's busbw is also set against iperf3 --bidir's mean per direction.
+#   sweep  1 rank per host: our ring (socket channel) against MPI_Allreduce (native) in the same job, 1 to 256 MiB.
+#   hier   2 hosts x 2 ranks: hierarchical against the flat ring and MPI_Allreduce in the same job.
+# Usage: benchmarks/run-cluster.sh [output-dir] [steps]   (default benchmarks/results, link,ratio,sweep,hier)
+# The cluster's names and subnet follow ARN_CLUSTER_PREFIX and ARN_CLUSTER_SUBNET (scripts/cluster/netns-cluster.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-benchmarks/results}
+steps=${2:-link,ratio,sweep,hier}
+rounds=${ROUNDS:-3}
+subnet=${ARN_CLUSTER_SUBNET:-10.213.0}
+host1=$subnet.11 host2=$subnet.12
 mkdir -p "$out"
 scripts/cluster/netns-cluster.sh up
 dotnet build benchmarks/AllReducePerf -c Release -v q -nologo >/dev/null
@@ -15,16 +25,60 @@ perf="dotnet $PWD/benchmarks/AllReducePerf/bin/Release/net10.0/AllReducePerf.dll
 shim=$PWD/scripts/cluster/netns-ssh
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 hosts1=$(mktemp); hosts2=$(mktemp)
+trap 'rm -f "$hosts1" "$hosts2"' EXIT
 scripts/cluster/netns-cluster.sh hostfile openmpi 1 > "$hosts1"
 scripts/cluster/netns-cluster.sh hostfile openmpi 2 > "$hosts2"
-ompi="mpiexec.openmpi --oversubscribe --bind-to none --mca plm_rsh_agent $shim --mca pml ob1 --mca btl_tcp_if_include 10.213.0.0/24 --mca oob_tcp_if_include 10.213.0.0/24"
+ompi="mpiexec.openmpi --oversubscribe --bind-to none --mca plm_rsh_agent $shim --mca pml ob1 --mca btl_tcp_if_include $subnet.0/24 --mca oob_tcp_if_include $subnet.0/24"
+has() { [[ ",$steps," == *",$1,"* ]]; }
 
-echo "== iperf3 host 2 -> host 1 over the veth pair"
-$shim 10.213.0.11 "iperf3 -s -1 -D -B 10.213.0.11"
-sleep 1
-$shim 10.213.0.12 "iperf3 -c 10.213.0.11 -t 10 -f g" | tee "$out/cluster-iperf3.txt"
+# iperf3 from host 2 to host 1 (a one-off server on host 1); prints the receiver's Gbit/s (the sum of both
+# directions' receivers with --bidir), the full report in $out/$name.txt.
+iperf() {
+  local name=$1; shift
+  $shim "$host1" "iperf3 -s -1 -D -B $host1"
+  sleep 1
+  $shim "$host2" "iperf3 -c $host1 -f g $*" > "$out/$name.txt"
+  awk '/receiver/ { for (i = 1; i < NF; i++) if ($(i+1) == "Gbits/sec") { sum += $i; n++ } } END { printf "%.2f %d\n", sum, n }' "$out/$name.txt"
+}
+
+# The ring's busbw (GB/s) at SIZE bytes in an AllReducePerf report.
+busbw() { awk -v size="$2" '$1 == size && $4 == "ring" { print $7 }' "$1"; }
+
+if has link; then
+  echo "== link: iperf3 host 2 -> host 1 over the veth pair (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+  read -r one _ < <(iperf cluster-iperf3 -t 10)
+  read -r both n < <(iperf cluster-iperf3-bidir -t 10 --bidir)
+  echo "one stream: $one Gbit/s; --bidir: $both Gbit/s in all over $n directions"
+fi
+
+if has ratio; then
+  summary="$out/cluster-tcp-ratio.txt"
+  echo "# ring busbw (1 rank per host) against iperf3 one stream in the same round; GB/s = Gbit/s / 8" > "$summary"
+  echo "# round load1 iperf3_GBps sockets_16M sockets_64M mpi_16M mpi_64M sockets_64M/iperf3 mpi_64M/iperf3 bidir_GBps_each_way sockets_64M/bidir" >> "$summary"
+  for round in $(seq 1 "$rounds"); do
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    read -r gbit _ < <(iperf "cluster-tcp-iperf3-$round" -t 5)
+    read -r bidir ways < <(iperf "cluster-tcp-iperf3-bidir-$round" -t 5 --bidir)
+    for path in sockets mpi; do
+      flag=$([ $path = sockets ] && echo 1 || echo 0)
+      timeout 600 $ompi --mca btl tcp,self -x ALLREDUCENET_MPI_SOCKETS=$flag --hostfile "$hosts1" -n 2 \
+        $perf -b 16M -e 64M -f 4 --algorithms ring --no-memcpy > "$out/cluster-tcp-$path-$round.txt"
+    done
+    s16=$(busbw "$out/cluster-tcp-sockets-$round.txt" 16777216); s64=$(busbw "$out/cluster-tcp-sockets-$round.txt" 67108864)
+    m16=$(busbw "$out/cluster-tcp-mpi-$round.txt" 16777216); m64=$(busbw "$out/cluster-tcp-mpi-$round.txt" 67108864)
+    awk -v r="$round" -v l="$load" -v g="$gbit" -v s16="$s16" -v s64="$s64" -v m16="$m16" -v m64="$m64" -v b="$bidir" -v w="$ways" \
+      'BEGIN { i = g / 8; e = b / 8 / w; printf "%d %s %.3f %s %s %s %s %.2f %.2f %.3f %.2f\n", r, l, i, s16, s64, m16, m64, s64 / i, m64 / i, e, s64 / e }' >> "$summary"
+  done
+  median() { grep -v '^#' "$summary" | awk -v c="$1" '{ print $c }' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+  echo "# median over $rounds rounds: sockets 64 MiB / iperf3 = $(median 8)x, MPI path 64 MiB / iperf3 = $(median 9)x (goal >= 0.8x); sockets 64 MiB / iperf3 --bidir each way = $(median 11)x" >> "$summary"
+  echo "== ratio: the ring against iperf3, $rounds rounds"
+  cat "$summary"
+fi
 
 run() { local name=$1; shift; echo "== $name: $*"; timeout 900 "$@" --csv "$out/$name.csv" | tee "$out/$name.txt"; }
-run cluster-openmpi-2x1 $ompi --mca btl tcp,self --hostfile "$hosts1" -n 2 $perf -b 1M -e 256M --algorithms native,ring --no-memcpy
-run cluster-openmpi-2x2 $ompi --mca btl tcp,self,vader --hostfile "$hosts2" -n 4 $perf -b 4M -e 64M -f 4 -n 5 -w 1 --algorithms ring,hierarchical,native --no-memcpy
-rm -f "$hosts1" "$hosts2"
+if has sweep; then
+  run cluster-openmpi-2x1 $ompi --mca btl tcp,self --hostfile "$hosts1" -n 2 $perf -b 1M -e 256M --algorithms native,ring --no-memcpy
+fi
+if has hier; then
+  run cluster-openmpi-2x2 $ompi --mca btl tcp,self,vader --hostfile "$hosts2" -n 4 $perf -b 4M -e 64M -f 4 -n 5 -w 1 --algorithms ring,hierarchical,native --no-memcpy
+fi

@@ -32,9 +32,12 @@ internal sealed class EnvironmentSettings
         SegmentBytes = ReadInt(read, "ALLREDUCENET_SEGMENT_BYTES", min: 64);
         TreeThresholdBytes = ReadLong(read, "ALLREDUCENET_TREE_THRESHOLD_BYTES");
         RecursiveDoublingThresholdBytes = ReadLong(read, "ALLREDUCENET_RD_THRESHOLD_BYTES");
-        MpiSharedMemory = ReadFlag(read, "ALLREDUCENET_MPI_SHM", fallback: true);
+        MpiSocketsEverywhere = string.Equals(read("ALLREDUCENET_MPI_SOCKETS")?.Trim(), "all", StringComparison.OrdinalIgnoreCase);
+        MpiSharedMemory = ReadFlag(read, "ALLREDUCENET_MPI_SHM", fallback: true) && !MpiSocketsEverywhere;
         SharedMemorySlotBytes = (ReadInt(read, "ALLREDUCENET_SHM_SLOT_BYTES", min: 64) ?? 512 << 10) / 64 * 64;
         SharedMemorySlots = ReadInt(read, "ALLREDUCENET_SHM_SLOTS", min: 2) ?? 4;
+        MpiSockets = MpiSocketsEverywhere || ReadFlag(read, "ALLREDUCENET_MPI_SOCKETS", fallback: true);
+        SocketInterfaces = read("ALLREDUCENET_SOCKET_IFNAME")?.Trim() is { Length: > 0 } names ? names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : null;
     }
 
     /// <summary>ALLREDUCENET_TIMEOUT_SECONDS: the default timeout of every wait (300 s if unset).</summary>
@@ -77,6 +80,25 @@ internal sealed class EnvironmentSettings
     /// <summary>ALLREDUCENET_SHM_SLOTS: slots per shared-memory queue, how far a sender may run ahead (default 4).</summary>
     public int SharedMemorySlots { get; }
 
+    /// <summary>
+    /// ALLREDUCENET_MPI_SOCKETS=0: under MPI, send the collectives' messages between ranks of different nodes through
+    /// MPI's point-to-point calls (by default they go through TCP connections of the transport's own, see
+    /// Transports/Mpi/SocketChannel.cs).
+    /// </summary>
+    public bool MpiSockets { get; }
+
+    /// <summary>
+    /// ALLREDUCENET_MPI_SOCKETS=all: the socket channel between every pair of ranks, also on one node (no shared
+    /// memory): what lets a one-host job (and its tests) exercise the path that multi-node jobs take.
+    /// </summary>
+    public bool MpiSocketsEverywhere { get; }
+
+    /// <summary>
+    /// ALLREDUCENET_SOCKET_IFNAME=eth0,ib0: the network interfaces (names, or name prefixes) whose IPv4 address the
+    /// socket channel listens on, first match wins; default: the first interface that is up, not loopback.
+    /// </summary>
+    public string[]? SocketInterfaces { get; }
+
     private static readonly string[] On = ["1", "true", "yes", "on"];
     private static readonly string[] Off = ["0", "false", "no", "off"];
 
@@ -84,9 +106,11 @@ internal sealed class EnvironmentSettings
     {
         var v = read(name)?.Trim();
         if (string.IsNullOrEmpty(v)) return fallback;
+        if (name == "ALLREDUCENET_MPI_SOCKETS" && v.Equals("all", StringComparison.OrdinalIgnoreCase)) return true;
         if (On.Contains(v, StringComparer.OrdinalIgnoreCase)) return true;
         if (Off.Contains(v, StringComparer.OrdinalIgnoreCase)) return false;
-        throw new EnvironmentSettingException(name, v, $"one of {string.Join(", ", On)} (on) or {string.Join(", ", Off)} (off)");
+        throw new EnvironmentSettingException(name, v, $"one of {string.Join(", ", On)} (on) or {string.Join(", ", Off)} (off)" +
+            (name == "ALLREDUCENET_MPI_SOCKETS" ? ", or all (sockets between every pair of ranks, also on one node)" : ""));
     }
 
     private static TimeSpan ReadSeconds(Func<string, string?> read, string name, double fallback)

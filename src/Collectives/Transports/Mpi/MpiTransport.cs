@@ -42,7 +42,13 @@ internal sealed unsafe class MpiTransport : ITransport
         DefaultTimeout = EnvironmentSettings.Current.DefaultTimeout;
         _shared = SharedMemoryChannel.TryCreate(this, library, _collectiveComm, _rank, _size);
         _nodeOfRank = _shared is null && _size > 1 ? FindNodes() : null;
+        _sockets = _shared is null && _size > 1 ? SocketChannel.TryCreate(this, library, _collectiveComm, _rank, _size, _nodeOfRank) : null;
     }
+
+    private readonly SocketChannel? _sockets;
+
+    /// <summary>The TCP connections to the ranks on other nodes (see <see cref="SocketChannel"/>), or null.</summary>
+    internal SocketChannel? Sockets => _sockets;
 
     private readonly int[]? _nodeOfRank;
 
@@ -90,7 +96,8 @@ internal sealed unsafe class MpiTransport : ITransport
 
     public TimeSpan DefaultTimeout { get; set; }
 
-    public string Name => _shared is null ? $"mpi ({Library.ShortName})" : $"mpi ({Library.ShortName}, shared memory)";
+    public string Name => _shared is not null ? $"mpi ({Library.ShortName}, shared memory)"
+        : _sockets is not null ? $"mpi ({Library.ShortName}, tcp sockets between nodes)" : $"mpi ({Library.ShortName})";
 
     /// <summary>True when the collectives' messages travel through the node's shared memory (see <see cref="SharedMemoryChannel"/>).</summary>
     internal bool UsesSharedMemory => _shared is not null;
@@ -112,6 +119,12 @@ internal sealed unsafe class MpiTransport : ITransport
         {
             ThrowIfFinalized();
             return _shared.PostSend((byte*)data, bytes, destination, tag, collectiveCount);
+        }
+        if (_sockets is not null && channel == MessageChannel.Collective && _sockets.Connects(destination))
+        {
+            if (Library.IsFinalized) pin.Dispose();
+            ThrowIfFinalized();
+            return _sockets.PostSend((byte*)data, bytes, destination, tag, collectiveCount, pin);
         }
         if (Library.IsFinalized || bytes > int.MaxValue)
         {
@@ -137,6 +150,12 @@ internal sealed unsafe class MpiTransport : ITransport
             // Collective receives always name their source and take any tag (the algorithm checks the tag).
             ThrowIfFinalized();
             return _shared.PostReceive((byte*)data, capacity, source, reduce: null);
+        }
+        if (_sockets is not null && channel == MessageChannel.Collective && _sockets.Connects(source))
+        {
+            if (Library.IsFinalized) pin.Dispose();
+            ThrowIfFinalized();
+            return _sockets.PostReceive((byte*)data, capacity, source, pin);
         }
         if (Library.IsFinalized)
         {
@@ -213,6 +232,7 @@ internal sealed unsafe class MpiTransport : ITransport
         lock (Live) Live.Remove(this);
         if (Library.IsFinalized) return;
         _shared?.Dispose();
+        _sockets?.Dispose();
         Library.CommFree(_collectiveComm);
         Library.CommFree(_controlComm);
         if (_ownsUserComm) Library.CommFree(_userComm);
