@@ -42,8 +42,8 @@ public sealed class TrainAcrossHostsTests(ITestOutputHelper log) : IClassFixture
     [ClusterFact(MpiJob.OpenMpi)]
     public void Two_hosts_of_two_ranks_with_the_hierarchical_allreduce_train_the_model_of_four_in_process_ranks_bitwise()
     {
-        var (inProcess, inProcessOutput) = TrainInProcess(4, $"{Common} --reproducible --epochs 1");
-        var (acrossHosts, output) = TrainAcrossHosts(2, $"{Common} --reproducible --algorithm hierarchical --epochs 1");
+        var (inProcess, inProcessOutput) = TrainInProcess(4, $"{Common} --reproducible --reproducible-sum exact --epochs 1");
+        var (acrossHosts, output) = TrainAcrossHosts(2, $"{Common} --reproducible --reproducible-sum exact --algorithm hierarchical --epochs 1");
 
         Assert.Contains("on 4 ranks (mpi (Open MPI", output);
         Assert.Contains("AllReduce Hierarchical", output);
@@ -58,8 +58,8 @@ public sealed class TrainAcrossHostsTests(ITestOutputHelper log) : IClassFixture
     [ClusterFact(MpiJob.Mpich)]
     public void Two_hosts_of_two_ranks_under_mpich_train_the_model_of_four_in_process_ranks_bitwise()
     {
-        var (inProcess, inProcessOutput) = TrainInProcess(4, $"{Common} --reproducible --epochs 1");
-        var (acrossHosts, output) = TrainAcrossHosts(2, $"{Common} --reproducible --algorithm hierarchical --epochs 1", mpich: true);
+        var (inProcess, inProcessOutput) = TrainInProcess(4, $"{Common} --reproducible --reproducible-sum exact --epochs 1");
+        var (acrossHosts, output) = TrainAcrossHosts(2, $"{Common} --reproducible --reproducible-sum exact --algorithm hierarchical --epochs 1", mpich: true);
 
         Assert.Contains("on 4 ranks (mpi (MPICH", output);
         AssertSameModel(inProcess, acrossHosts);

@@ -129,6 +129,7 @@ internal static class SettingsValidator
         }
         else if (options.SecureNeighbours is not null) throw new TrainingException("--secure-neighbours applies with --secure only.");
 
+        var reproducibleSum = ReproducibleSumKind.Tree;
         if (options.Reproducible)
         {
             if (strategy != StrategyKind.Ddp) throw new TrainingException($"--reproducible applies to --strategy ddp only, not {options.Strategy}.");
@@ -139,6 +140,7 @@ internal static class SettingsValidator
                 throw new TrainingException($"--reproducible-parts must be from 1 to --batch-size {options.BatchSize} (and at most {AllReduceNet.Collectives.Communicator.MaxReproducibleAddends}), but was {parts}.");
             if (parts % ranks != 0)
                 throw new TrainingException($"--reproducible-parts {parts} is not a multiple of the {ranks} ranks: every rank must hold the same number of micro-batches.");
+            reproducibleSum = ValidateReproducibleSum(options, parts, ranks, algorithm);
         }
 
         if (options.Synthetic is int synthetic && synthetic < options.BatchSize)
@@ -185,6 +187,7 @@ internal static class SettingsValidator
             Compress = compress,
             Reproducible = options.Reproducible,
             ReproducibleParts = options.ReproducibleParts,
+            ReproducibleSum = reproducibleSum,
             Servers = options.Servers,
             Async = options.Async,
             Staleness = options.Staleness,
@@ -223,6 +226,27 @@ internal static class SettingsValidator
         if (split.Sum() != layerCount)
             throw new TrainingException($"--split '{text}' covers {split.Sum()} layers, but the model has {layerCount} dense layers.");
         return split;
+    }
+
+    /// <summary>--reproducible-sum: tree needs power-of-two parts (so ranks too, as they divide it) and recursive
+    /// doubling, whose order is the tree's upper levels; exact takes anything the exact sum does.</summary>
+    private static ReproducibleSumKind ValidateReproducibleSum(TrainOptions options, int parts, int ranks, AllReduceAlgorithm algorithm)
+    {
+        var sum = options.ReproducibleSum.Trim().ToLowerInvariant() switch
+        {
+            "tree" => ReproducibleSumKind.Tree,
+            "exact" => ReproducibleSumKind.Exact,
+            _ => throw new TrainingException($"--reproducible-sum '{options.ReproducibleSum}' is unknown; use tree or exact."),
+        };
+        if (sum == ReproducibleSumKind.Exact) return sum;
+        if (!System.Numerics.BitOperations.IsPow2(parts))
+            throw new TrainingException($"--reproducible-sum tree needs --reproducible-parts to be a power of two (the micro-batches are the leaves of a balanced binary tree), but it was {parts}; use --reproducible-sum exact for {parts} parts on {ranks} ranks.");
+        if (algorithm is not (AllReduceAlgorithm.Auto or AllReduceAlgorithm.RecursiveDoubling))
+            throw new TrainingException($"--reproducible-sum tree adds the ranks' gradients in the tree's order, which only recursive doubling follows, so --algorithm {options.Algorithm} cannot serve it; use --algorithm auto or rd, or --reproducible-sum exact.");
+        string? flag = Environment.GetEnvironmentVariable("ALLREDUCENET_REPRODUCIBLE")?.Trim();
+        if (!string.IsNullOrEmpty(flag) && flag is not ("0" or "false" or "False" or "FALSE" or "no" or "off"))
+            throw new TrainingException($"ALLREDUCENET_REPRODUCIBLE={flag} turns every float AllReduce into the fixed-point sum, which would replace the tree's upper levels and break --reproducible-sum tree; unset it, or use --reproducible-sum exact.");
+        return sum;
     }
 
     private static int[] ParseList(string text, string option)

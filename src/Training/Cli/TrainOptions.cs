@@ -68,11 +68,14 @@ internal sealed class TrainOptions
     [Option("secure-neighbours", HelpText = "ddp --secure: mask only with the K ranks on either side (2K PRG expansions instead of N-1); protects against coalitions of up to 2K-1 ranks instead of N-2. Default: all pairs.")]
     public int? SecureNeighbours { get; set; }
 
-    [Option("reproducible", HelpText = "ddp: bitwise the same model whatever the rank count (1, 2, 4, 8 ...), algorithm and transport, for a given global batch: each global batch is cut into --reproducible-parts fixed micro-batches, and their gradients are summed exactly (binned fixed-point sum, docs/reproducible.md).")]
+    [Option("reproducible", HelpText = "ddp: bitwise the same model whatever the rank count (1, 2, 4, 8 ...) and transport, for a given global batch: each global batch is cut into --reproducible-parts fixed micro-batches, and their gradients are summed in an order that does not depend on the ranks (--reproducible-sum; docs/reproducible.md).")]
     public bool Reproducible { get; set; }
 
-    [Option("reproducible-parts", Default = 8, HelpText = "ddp --reproducible: micro-batches per global batch whose gradients are summed exactly; the rank count must divide it (8 serves 1, 2, 4 and 8 ranks alike).")]
+    [Option("reproducible-parts", Default = 8, HelpText = "ddp --reproducible: fixed micro-batches per global batch; the rank count must divide it (8 serves 1, 2, 4 and 8 ranks alike).")]
     public int ReproducibleParts { get; set; } = 8;
+
+    [Option("reproducible-sum", Default = "tree", HelpText = "ddp --reproducible: how the micro-batch gradients are summed. tree (default, near ddp's speed): floats added in a fixed binary-tree order, by the gradient kernel within a rank and by recursive doubling across ranks; needs --reproducible-parts and the rank count to be powers of two and --algorithm auto or rd. exact: the binned fixed-point sum (slower), for any rank count that divides --reproducible-parts and any --algorithm, MPI_Allreduce included.")]
+    public string ReproducibleSum { get; set; } = "tree";
 
     [Option("servers", Default = 1, HelpText = "ps: number of parameter-server ranks (the last K ranks); must be fewer than the ranks.")]
     public int Servers { get; set; } = 1;

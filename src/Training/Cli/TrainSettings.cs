@@ -26,10 +26,12 @@ internal sealed record TrainSettings
     public int? SecureNeighbours { get; init; }
     /// <summary>ddp --compress: the gradient compressor (docs/compression.md); null sends fp32.</summary>
     public Compression.CompressionSpec? Compress { get; init; }
-    /// <summary>ddp: each global batch's gradient is the exact sum of <see cref="ReproducibleParts"/> fixed micro-batches' gradients, so the model does not depend on the rank count.</summary>
+    /// <summary>ddp: each global batch's gradient is the sum of <see cref="ReproducibleParts"/> fixed micro-batches' gradients in an order that does not depend on the rank count (<see cref="ReproducibleSum"/>), so neither does the model.</summary>
     public bool Reproducible { get; init; }
     /// <summary>ddp --reproducible: micro-batches per global batch (a multiple of the rank count).</summary>
     public int ReproducibleParts { get; init; } = 8;
+    /// <summary>ddp --reproducible: how the micro-batch gradients are summed (--reproducible-sum).</summary>
+    public ReproducibleSumKind ReproducibleSum { get; init; } = ReproducibleSumKind.Tree;
     public int Servers { get; init; } = 1;
     public bool Async { get; init; }
     /// <summary>ps --sync --aggregator: the robust rule each server applies to the workers' pushes of its shard; null: their sum.</summary>

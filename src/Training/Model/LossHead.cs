@@ -12,6 +12,7 @@ internal sealed class LossHead : IDisposable
     private readonly IKernelBackend _backend;
     private readonly DeviceBuffer<int> _labels;
     private readonly float[] _logits;
+    private readonly float[] _gradient;
     private readonly int _classes;
 
     public LossHead(IKernelBackend backend, int classes, int maxBatch)
@@ -20,6 +21,7 @@ internal sealed class LossHead : IDisposable
         _classes = classes;
         _labels = backend.Allocate<int>(maxBatch);
         _logits = new float[maxBatch * classes];
+        _gradient = new float[maxBatch * classes];
         Gradient = backend.Allocate<float>(maxBatch * classes);
     }
 
@@ -34,6 +36,26 @@ internal sealed class LossHead : IDisposable
         _labels.CopyFrom(labels);
         float loss = _backend.SoftmaxCrossEntropy(logits, _labels, Gradient, n, _classes);
         if (n != globalBatch) _backend.Scale(Gradient, (float)n / globalBatch);
+        return (loss, correct);
+    }
+
+    /// <summary>
+    /// <see cref="Compute"/> whose gradient is (softmax - onehot) / <paramref name="globalBatch"/> rounded once per
+    /// element, so a row's gradient has the same bits whatever rows share the call (ddp --reproducible). Compute's
+    /// gradient is scaled by 1 / rows and then by rows / B: two roundings that depend on the rows.
+    /// </summary>
+    public (float Loss, int Correct) ComputeScaledOnce(DeviceBuffer<float> logits, ReadOnlySpan<int> labels, int globalBatch)
+    {
+        int n = labels.Length;
+        int correct = CountCorrect(logits, labels);
+        _labels.CopyFrom(labels);
+        float loss = _backend.SoftmaxCrossEntropy(logits, _labels, Gradient, n, _classes);
+        _backend.Softmax(logits, Gradient, n, _classes);
+        var gradient = _gradient.AsSpan(0, n * _classes);
+        Gradient.CopyTo(gradient);
+        for (int r = 0; r < n; r++) gradient[r * _classes + labels[r]] -= 1f;
+        System.Numerics.Tensors.TensorPrimitives.Divide(gradient, (float)globalBatch, gradient);
+        Gradient.CopyFrom(gradient);
         return (loss, correct);
     }
 

@@ -91,6 +91,31 @@ internal sealed class Mlp : IDisposable
     }
 
     /// <summary>
+    /// <see cref="Backward"/> for ddp --reproducible: the same dX, but each layer's weight and bias gradients summed over
+    /// the parts that end at <paramref name="partEnds"/> (last entry = <paramref name="n"/>) in the fixed tree order of
+    /// <see cref="TreeOrderedGradientOps"/>, so they do not depend on how many parts this call holds. A layer is announced
+    /// to <paramref name="layerReady"/> before its dX is computed, so its AllReduce overlaps that matmul too.
+    /// </summary>
+    public void BackwardTreeOrdered(Activations activations, DeviceBuffer<float> input, DeviceBuffer<float> outputGradient,
+        int n, ReadOnlySpan<int> partEnds, Action<int>? layerReady = null)
+    {
+        var dy = outputGradient;
+        for (int l = Layout.LayerCount - 1; l >= 0; l--)
+        {
+            int inFeatures = Layout.Sizes[l], outFeatures = Layout.Sizes[l + 1];
+            // ReLU's gradient in place (dy becomes dz); no dX yet.
+            if (Relu(l)) _backend.DenseBackwardData(_weights[l], activations.Outputs[l], dy, null, n, inFeatures, outFeatures, relu: true);
+            var x = l == 0 ? input : activations.Outputs[l - 1];
+            _backend.TreeOrderedDenseGradients(x, dy, _weightGradients[l], _biasGradients[l], partEnds, inFeatures, outFeatures);
+            layerReady?.Invoke(l);
+            if (l == 0) break;
+            var dx = activations.Gradients[l - 1];
+            _backend.MatMul(dy, _weights[l], dx, n, outFeatures, inFeatures, transposeB: true);
+            dy = dx;
+        }
+    }
+
+    /// <summary>
     /// <see cref="Backward"/> without the parameter gradients: leaves every layer's output gradient dz (ReLU applied)
     /// in <paramref name="activations"/> (the last layer's in <paramref name="outputGradient"/>) and the gradient
     /// buffers untouched. DP-SGD computes the parameter gradients itself, from dz rows scaled per example.

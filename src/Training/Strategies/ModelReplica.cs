@@ -92,6 +92,37 @@ internal sealed class ModelReplica : IDisposable
     }
 
     /// <summary>
+    /// ddp --reproducible's step: forward and backward over share <paramref name="share"/> of <paramref name="shares"/>
+    /// of step <paramref name="step"/>, which holds the parts ending at <paramref name="partEnds"/>; the parameter
+    /// gradients are summed over those parts in the fixed tree order (<see cref="Mlp.BackwardTreeOrdered"/>) and the loss
+    /// gradient is divided by the global batch once per element, so no bit depends on the rank count.
+    /// </summary>
+    public EpochTally ForwardBackwardTreeOrdered(EpochSampler sampler, int step, int share, int shares, ReadOnlySpan<int> partEnds,
+        EpochTally tally, Action<int>? layerReady)
+    {
+        ReadOnlySpan<int> labels;
+        using (_phases.Measure(TrainingPhase.DataLoading)) labels = _input.Load(sampler.Shard(step, share, shares));
+        int n = labels.Length;
+        if (partEnds.Length == 0 || partEnds[^1] != n)
+            throw new TrainingException($"rank {_world.Rank}: its micro-batches end at row {(partEnds.Length == 0 ? 0 : partEnds[^1])}, but its shard of step {step} has {n} rows");
+        float loss;
+        int right;
+        using (Timeline.Span(_world, "forward", "train"))
+        using (_phases.Measure(TrainingPhase.Forward))
+        {
+            var logits = Model.Forward(_activations, _input.Device, n);
+            (loss, right) = _head.ComputeScaledOnce(logits, labels, sampler.GlobalBatch);
+        }
+        using (Timeline.Span(_world, "backward", "train"))
+        {
+            long start = Stopwatch.GetTimestamp(), waitAtStart = _phases.Ticks(TrainingPhase.AllReduceWait);
+            Model.BackwardTreeOrdered(_activations, _input.Device, _head.Gradient, n, partEnds, layerReady);
+            _phases.AddExcluding(TrainingPhase.Backward, start, TrainingPhase.AllReduceWait, waitAtStart);
+        }
+        return new EpochTally(tally.LossSum + (double)loss * n, tally.Correct + right, tally.Samples + n);
+    }
+
+    /// <summary>
     /// One DP-SGD step on this rank's part of a Poisson batch: per-example gradients (the loss head's gradient is not
     /// divided by the batch), each clipped to C in batch (<see cref="PerExampleClipping"/>), summed, this rank's noise
     /// share N(0, σ²C²/R) added (<see cref="NoiseShare"/>), divided by the expected batch B (as Opacus does with

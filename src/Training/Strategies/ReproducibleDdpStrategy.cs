@@ -1,23 +1,27 @@
-using System.Diagnostics;
+using AllReduceNet.Collectives;
+using AllReduceNet.Collectives.Diagnostics;
 using AllReduceNet.Training.Checkpoints;
 using AllReduceNet.Training.Data;
 using AllReduceNet.Training.Optim;
+using AllReduceNet.Training.Training;
 
 namespace AllReduceNet.Training.Strategies;
 
 /// <summary>
-/// ddp with --reproducible: the model after each step is bitwise the same on 1, 2, 4 or 8 ranks, in-process or under
-/// mpiexec, with any AllReduce algorithm. Summing each rank's shard gradient in float and only the cross-rank sum
-/// exactly would not do: the shard's gradient is a matmul over its examples, and its float sum depends on how the
-/// batch is cut. So the cut is fixed: every global batch is P micro-batches (--reproducible-parts, the same slices
-/// whatever the rank count), each rank computes the float gradients of its P / ranks of them, one micro-batch at a
-/// time (the kernels give the same bits whatever their thread count), and all P gradients are summed with the
-/// reproducible sum (<see cref="Collectives.Communicator.ReproducibleSum{T}"/>), whose bits do not depend on which
-/// rank holds which addend. Every rank then takes the same optimizer step.
+/// ddp with --reproducible (--reproducible-sum tree, the default): the model after each step is bitwise the same on 1,
+/// 2, 4 ... P ranks, in-process or under mpiexec, at nearly ddp's cost. Every global batch is P micro-batches (the
+/// same slices whatever the rank count; P and the rank count powers of two), and each layer's weight and bias
+/// gradients are their sum in one fixed order: within a micro-batch, rows in order; across micro-batches, a balanced
+/// binary tree, ((g0 + g1) + (g2 + g3)) + ....
 /// <para>
-/// Cost against ddp: smaller matmuls (B / P rows instead of B / ranks), the gradient read back after every
-/// micro-batch, the fixed-point conversion (about three passes over P / ranks gradients), an AllReduce of 64-bit
-/// integers (twice ddp's bytes), and no overlap with the backward pass (the sum needs the last micro-batch).
+/// Rank r holds micro-batches [r L, (r + 1) L), L = P / ranks, and runs forward and backward once over all of them,
+/// as ddp does over its shard: every row of the forward pass and of dX is the same whatever rows share the matmul
+/// (the CPU kernels fix each element's summation order), and the loss gradient is (p - onehot) / B rounded once
+/// (<see cref="Model.LossHead.ComputeScaledOnce"/>). Only the parameter gradients sum over rows; the kernel
+/// (<see cref="AllReduceNet.Kernels.TreeOrderedGradientOps"/>) adds the rank's L micro-batches as the subtree they
+/// form, and recursive doubling across the ranks (round k: partners that differ in bit k, the lower one's value
+/// first) adds exactly the tree's upper levels. So the sums are plain floats, one AllReduce per layer started as
+/// soon as the backward pass has produced it (overlapped like ddp's buckets), and no fixed-point conversion.
 /// </para>
 /// </summary>
 internal sealed class ReproducibleDdpStrategy : IStrategy
@@ -25,22 +29,29 @@ internal sealed class ReproducibleDdpStrategy : IStrategy
     private readonly StrategyContext _context;
     private readonly ModelReplica _replica;
     private readonly Optimizer _optimizer;
+    private readonly GradientBuckets _buckets;
     private readonly int _parts;
     private readonly int _localParts;
-    private readonly float[] _partGradients;
-    private readonly float[] _sum;
+    private readonly int[] _partEnds;
+
+    /// <summary>The algorithm whose order is the tree's upper levels; nothing else adds in that order.</summary>
+    internal static CollectiveOptions TreeOrderCollective(StrategyContext context) =>
+        context.Collective with { Algorithm = AllReduceAlgorithm.RecursiveDoubling };
 
     public ReproducibleDdpStrategy(StrategyContext context)
     {
         _context = context;
         var settings = context.Settings;
+        int ranks = context.World.Size;
         _parts = settings.ReproducibleParts;
-        _localParts = _parts / context.World.Size;
-        _replica = new ModelReplica(context, _parts);
+        if (!System.Numerics.BitOperations.IsPow2(_parts) || _parts % ranks != 0)
+            throw new TrainingException($"--reproducible-sum tree needs --reproducible-parts a power of two and a multiple of the {ranks} ranks, but it was {_parts}; use --reproducible-sum exact.");
+        _localParts = _parts / ranks;
+        _partEnds = new int[_localParts];
+        _replica = new ModelReplica(context, ranks);
         var model = _replica.Model;
         _optimizer = new Optimizer(context.Backend, settings.Optimizer, model.ParameterTensors, model.GradientTensors, context.Schedule);
-        _partGradients = new float[_localParts * context.Layout.Count];
-        _sum = new float[context.Layout.Count];
+        _buckets = new GradientBuckets(context, model, TreeOrderCollective(context));
     }
 
     public void Load(Checkpoint state)
@@ -52,28 +63,31 @@ internal sealed class ReproducibleDdpStrategy : IStrategy
     public EpochTally TrainEpoch(EpochSampler sampler, Action<int> onStep)
     {
         var world = _context.World;
-        int count = _context.Layout.Count;
-        var model = _replica.Model;
         var tally = default(EpochTally);
         for (int step = 0; step < sampler.StepCount; step++)
         {
-            for (int p = 0; p < _localParts; p++)
-            {
-                // Micro-batch j of P: the same slice of the global batch whichever rank computes it.
-                int part = world.Rank * _localParts + p;
-                tally = _replica.ForwardBackward(sampler, step, part, _parts, tally);
-                model.ReadGradients(_partGradients.AsSpan(p * count, count));
-            }
-            long start = Stopwatch.GetTimestamp();
-            world.ReproducibleSum<float>(_partGradients, _localParts, _sum, _context.Collective);
-            _context.Clock.Add(start);
-            var layout = _context.Layout;
-            for (int l = 0; l < layout.LayerCount; l++)
-                model.WriteLayerGradients(l, _sum.AsSpan(layout.LayerOffset(l), layout.LayerLength(l)));
-            _optimizer.Step();
+            SetPartEnds(sampler.Batch(step).Length, world.Rank);
+            _buckets.BeginStep();
+            tally = _replica.ForwardBackwardTreeOrdered(sampler, step, world.Rank, world.Size, _partEnds, tally, _buckets.LayerReady);
+            _buckets.EndStep();
+            using (Timeline.Span(world, "optimizer step", "train"))
+            using (_context.Phases.Measure(TrainingPhase.Optimizer)) _optimizer.Step();
             onStep(step);
         }
         return tally;
+    }
+
+    /// <summary>Where this rank's micro-batches end, counted from the first row of its shard (the same cut as
+    /// <see cref="EpochSampler.ShardRange"/> into P parts, which the rank's shard is a run of).</summary>
+    private void SetPartEnds(int batch, int rank)
+    {
+        int first = rank * _localParts;
+        int shardStart = EpochSampler.ShardRange(batch, first, _parts).Start;
+        for (int p = 0; p < _localParts; p++)
+        {
+            var (start, length) = EpochSampler.ShardRange(batch, first + p, _parts);
+            _partEnds[p] = start + length - shardStart;
+        }
     }
 
     // Every rank holds the same full state already.
@@ -81,13 +95,14 @@ internal sealed class ReproducibleDdpStrategy : IStrategy
 
     public IReadOnlyList<string> Describe() =>
     [
-        $"ddp --reproducible: each global batch is {_parts} fixed micro-batches ({_localParts} per rank), their gradients summed by the reproducible sum " +
-        $"(binned 64-bit fixed point, AllReduce {_context.Settings.Algorithm}): the model is bitwise the same for any rank count that divides {_parts}",
+        $"ddp --reproducible (tree): each global batch is {_parts} fixed micro-batches ({_localParts} per rank), their gradients added in a fixed binary-tree order " +
+        $"(within the rank by the kernel, across ranks by recursive doubling; {_buckets.Mode}): the model is bitwise the same for any power-of-two rank count that divides {_parts}",
         $"optimizer state per rank: {_optimizer.StateBytes / 1024.0:F1} KiB (full replica)",
     ];
 
     public void Dispose()
     {
+        _buckets.Dispose();
         _replica.Dispose();
         _optimizer.Dispose();
     }

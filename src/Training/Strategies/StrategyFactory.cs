@@ -7,6 +7,7 @@ internal static class StrategyFactory
 {
     public static IStrategy Create(StrategyContext context) => context.Settings.Strategy switch
     {
+        StrategyKind.Ddp when context.Settings.Reproducible && context.Settings.ReproducibleSum == ReproducibleSumKind.Exact => new ExactSumDdpStrategy(context),
         StrategyKind.Ddp when context.Settings.Reproducible => new ReproducibleDdpStrategy(context),
         StrategyKind.Ddp => new DdpStrategy(context),
         StrategyKind.Zero => new ZeroStrategy(context),
