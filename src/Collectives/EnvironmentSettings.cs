@@ -35,6 +35,7 @@ internal sealed class EnvironmentSettings
         MpiSharedMemory = ReadFlag(read, "ALLREDUCENET_MPI_SHM", fallback: true);
         SharedMemorySlotBytes = (ReadInt(read, "ALLREDUCENET_SHM_SLOT_BYTES", min: 64) ?? 512 << 10) / 64 * 64;
         SharedMemorySlots = ReadInt(read, "ALLREDUCENET_SHM_SLOTS", min: 2) ?? 4;
+        FinalizeTimeout = ReadSeconds(read, "ALLREDUCENET_FINALIZE_TIMEOUT_SECONDS", 30);
     }
 
     /// <summary>ALLREDUCENET_TIMEOUT_SECONDS: the default timeout of every wait (300 s if unset).</summary>
@@ -76,6 +77,12 @@ internal sealed class EnvironmentSettings
 
     /// <summary>ALLREDUCENET_SHM_SLOTS: slots per shared-memory queue, how far a sender may run ahead (default 4).</summary>
     public int SharedMemorySlots { get; }
+
+    /// <summary>
+    /// ALLREDUCENET_FINALIZE_TIMEOUT_SECONDS: how long MPI_Finalize may take once every rank has reached it (30 s if
+    /// unset); past it the rank exits without it (see <see cref="Transports.Mpi.MpiRuntime.Finalize(int)"/>).
+    /// </summary>
+    public TimeSpan FinalizeTimeout { get; }
 
     private static readonly string[] On = ["1", "true", "yes", "on"];
     private static readonly string[] Off = ["0", "false", "no", "off"];
