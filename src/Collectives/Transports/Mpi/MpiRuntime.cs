@@ -75,6 +75,7 @@ public static class MpiRuntime
                 if (finalized) throw new InvalidOperationException($"MPI ({loaded.Path}) was already finalized by other code in this process.");
                 loaded.Check(loaded.Initialized(out bool initialized), "MPI_Initialized", -1);
                 // Initialized by other code: its thread level is unknown here, so every call keeps the lock.
+                if (!initialized) UcxWorkarounds.Apply(loaded.Version);
                 if (!initialized) loaded.Check(loaded.InitThread(threadLevel), $"MPI_Init_thread(MPI_THREAD_{threadLevel.ToString().ToUpperInvariant()})", -1);
                 _library = loaded; // from here on Finalize and Abort work, even if the checks below fail
             }
