@@ -38,6 +38,7 @@ internal sealed class EnvironmentSettings
         SharedMemorySlots = ReadInt(read, "ALLREDUCENET_SHM_SLOTS", min: 2) ?? 4;
         MpiSockets = MpiSocketsEverywhere || ReadFlag(read, "ALLREDUCENET_MPI_SOCKETS", fallback: true);
         SocketInterfaces = read("ALLREDUCENET_SOCKET_IFNAME")?.Trim() is { Length: > 0 } names ? names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : null;
+        FinalizeTimeout = ReadSeconds(read, "ALLREDUCENET_FINALIZE_TIMEOUT_SECONDS", 30);
     }
 
     /// <summary>ALLREDUCENET_TIMEOUT_SECONDS: the default timeout of every wait (300 s if unset).</summary>
@@ -98,6 +99,12 @@ internal sealed class EnvironmentSettings
     /// socket channel listens on, first match wins; default: the first interface that is up, not loopback.
     /// </summary>
     public string[]? SocketInterfaces { get; }
+
+    /// <summary>
+    /// ALLREDUCENET_FINALIZE_TIMEOUT_SECONDS: how long MPI_Finalize may take once every rank has reached it (30 s if
+    /// unset); past it the rank exits without it (see <see cref="Transports.Mpi.MpiRuntime.Finalize(int)"/>).
+    /// </summary>
+    public TimeSpan FinalizeTimeout { get; }
 
     private static readonly string[] On = ["1", "true", "yes", "on"];
     private static readonly string[] Off = ["0", "false", "no", "off"];

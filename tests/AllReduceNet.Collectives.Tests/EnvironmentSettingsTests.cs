@@ -15,6 +15,7 @@ public class EnvironmentSettingsTests
     [InlineData("ALLREDUCENET_DEBUG", "2", "one of 1, true, yes, on")]
     [InlineData("ALLREDUCENET_MPI_SHM", "maybe", "0, false, no, off")]
     [InlineData("ALLREDUCENET_SHM_SLOTS", "1", "from 2")]
+    [InlineData("ALLREDUCENET_FINALIZE_TIMEOUT_SECONDS", "0", "a positive number of seconds")]
     public void ABadValueNamesTheVariableTheValueAndWhatIsAllowed(string variable, string value, string allowed)
     {
         var error = Assert.Throws<EnvironmentSettingException>(() => Read((variable, value)));
@@ -35,5 +36,7 @@ public class EnvironmentSettingsTests
         Assert.True(settings.Debug);
         Assert.Null(Read().SegmentBytes);
         Assert.Equal(TimeSpan.FromSeconds(300), Read().DefaultTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(30), Read().FinalizeTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(4), Read(("ALLREDUCENET_FINALIZE_TIMEOUT_SECONDS", "4")).FinalizeTimeout);
     }
 }

@@ -22,7 +22,17 @@ using AllReduceNet.MpiTestApp;
 //   init               only initializes MPI (with ALLREDUCENET_MPI_LIBRARY=/nonexistent, prints the error, exits 3)
 //   reproducible       the reproducible sum and AllReduce, bitwise against one rank alone and across algorithms
 //                      (the world size must divide 16); prints a summary; exit 0 when all passed
+//   finalize-late SECONDS
+//                      the last rank meets the others at the barrier that MpiRuntime.Finalize begins with, then stays out of
+//                      MPI_Finalize for SECONDS; the others finalize with exit code 7, and since their MPI_Finalize waits
+//                      for the last rank, the finalize watchdog (ALLREDUCENET_FINALIZE_TIMEOUT_SECONDS) must end them
 var mode = args.Length > 0 ? args[0] : "suite";
+// Every mode that finishes hands its exit code to Finalize: the code the process has should MPI_Finalize not return.
+int Finish(int code)
+{
+    MpiRuntime.Finalize(code);
+    return code;
+}
 string? Option(string name) => Array.IndexOf(args, name) is int i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 var threadLevel = Enum.Parse<MpiThreadLevel>(Option("--thread-level") ?? "multiple", ignoreCase: true);
 
@@ -47,29 +57,23 @@ switch (mode)
 {
     case "suite":
         int failures = new MpiSuiteRunner(world, int.Parse(Option("--large") ?? "1048576")).Run();
-        MpiRuntime.Finalize();
-        return failures == 0 ? 0 : 1;
+        return Finish(failures == 0 ? 0 : 1);
     case "splits":
         int splitFailures = new SplitScenario(world).Run();
-        MpiRuntime.Finalize();
-        return splitFailures == 0 ? 0 : 1;
+        return Finish(splitFailures == 0 ? 0 : 1);
     case "cluster":
         int clusterFailures = new ClusterScenario(world, int.Parse(Option("--large") ?? "1048576")).Run();
-        MpiRuntime.Finalize();
-        return clusterFailures == 0 ? 0 : 1;
+        return Finish(clusterFailures == 0 ? 0 : 1);
     case "link-faults":
         int faultFailures = LinkFaultScenario.Run(world, args[1], int.Parse(args[2]), int.Parse(args[3]),
             args.Length > 4 ? Enum.Parse<AllReduceAlgorithm>(args[4]) : AllReduceAlgorithm.Auto);
-        MpiRuntime.Finalize();
-        return faultFailures;
+        return Finish(faultFailures);
     case "masked":
         int maskedFailures = new MaskedScenario(world).Run();
-        MpiRuntime.Finalize();
-        return maskedFailures == 0 ? 0 : 1;
+        return Finish(maskedFailures == 0 ? 0 : 1);
     case "reproducible":
         int reproducibleFailures = new ReproducibleScenario(world).Run();
-        MpiRuntime.Finalize();
-        return reproducibleFailures == 0 ? 0 : 1;
+        return Finish(reproducibleFailures == 0 ? 0 : 1);
     case "mismatch":
         new MismatchScenario(Enum.Parse<MismatchKind>(args[1]), Enum.Parse<AllReduceAlgorithm>(args[2]), int.Parse(args[3]), int.Parse(args[4])).Run(world);
         Console.WriteLine($"rank {world.Rank}: the mismatched collective and the barrier after it returned, which they must not");
@@ -78,6 +82,14 @@ switch (mode)
     case "skip":
         ErrorScenarios.SkippedCollective(world, broadcast: args.Contains("broadcast"));
         break;
+    case "finalize-late":
+        if (world.Rank < world.Size - 1) return Finish(7);
+        world.Barrier(); // the barrier the others' Finalize begins with
+        int late = int.Parse(args[1]);
+        Console.WriteLine($"rank {world.Rank}: staying out of MPI_Finalize for {late} s");
+        Thread.Sleep(TimeSpan.FromSeconds(late));
+        Console.WriteLine($"rank {world.Rank}: woke after {late} s; exiting without MPI_Finalize");
+        return 0;
     case "forget-split":
         var half = world.Split(world.Rank % 2, world.Rank)!;
         var ones = new float[1000];
@@ -89,5 +101,4 @@ switch (mode)
         MpiRuntime.Abort(2, $"unknown mode '{mode}'");
         break;
 }
-MpiRuntime.Finalize();
-return 0;
+return Finish(0);

@@ -13,7 +13,7 @@ namespace AllReduceNet.Collectives.Diagnostics;
 /// optimizer step).
 /// <para>
 /// One file per job: in-process ranks share a process, which writes FILE when it exits; under MPI each rank writes
-/// FILE.rankN at <see cref="Transports.Mpi.MpiRuntime.Finalize"/> and rank 0 merges them into FILE (FILE must be on
+/// FILE.rankN at <see cref="Transports.Mpi.MpiRuntime.Finalize(int)"/> and rank 0 merges them into FILE (FILE must be on
 /// a file system every node sees; parts it cannot see are named on standard error and left in place).
 /// </para>
 /// <para>

@@ -33,6 +33,7 @@ internal static class TrainCommand
             (asked ? output : error).WriteLine(help);
             return asked ? 0 : 1;
         }
+        int exitCode = 1; // what the process exits with should MPI_Finalize not return in time
         try
         {
             int? mpiWorld = WorldLauncher.MpiWorldSize();
@@ -73,17 +74,19 @@ internal static class TrainCommand
                 MlpOnnxExport.Write(onnx, final, data.Preprocess ?? Preprocessing.Identity);
             if (WorldLauncher.IsLeadProcess)
                 report.Summary($"done: {final.CompletedEpochs} {(settings.Federated is null ? "epochs" : "rounds")}{(settings.CheckpointPath is null ? "" : $", checkpoint {settings.CheckpointPath}")}{(settings.ExportModelPath is null ? "" : $", model exported to {settings.ExportModelPath}")}{(settings.ExportOnnxPath is null ? "" : $", ONNX model written to {settings.ExportOnnxPath}")}");
+            exitCode = 0;
             return 0;
         }
         catch (Exception e) when (Unwrap(e) is TrainingException problem)
         {
             // Under MPI only the lowest rank that found a problem prints it (usually every rank finds the same one).
             if (WorldLauncher.ShouldReport(problem)) error.WriteLine($"{WorldLauncher.RankPrefix}error: {problem.Message}");
+            exitCode = 2;
             return 2;
         }
         finally
         {
-            WorldLauncher.Shutdown();
+            WorldLauncher.Shutdown(exitCode);
         }
     }
 

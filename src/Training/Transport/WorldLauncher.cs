@@ -72,10 +72,10 @@ internal static class WorldLauncher
         return InProcessWorld.Run(ranks, body)[0];
     }
 
-    /// <summary>Finalizes MPI if it was initialized.</summary>
-    public static void Shutdown()
+    /// <summary>Finalizes MPI if it was initialized; <paramref name="exitCode"/> is the process's code should MPI_Finalize not return in time.</summary>
+    public static void Shutdown(int exitCode)
     {
-        if (_mpiWorld is not null) MpiRuntime.Finalize();
+        if (_mpiWorld is not null) MpiRuntime.Finalize(exitCode);
         _mpiWorld = null;
     }
 }

@@ -9,10 +9,21 @@ namespace AllReduceNet.Collectives.Tests.Mpi;
 /// </summary>
 public sealed class NamespaceCluster : IDisposable
 {
-    public const string Host1 = "10.213.0.11";
-    public const string Host2 = "10.213.0.12";
+    /// <summary>
+    /// ARN_CLUSTER_PREFIX and ARN_CLUSTER_SUBNET, as scripts/cluster reads them (arn, 10.213.0 by default): engineers
+    /// sharing a machine run the cluster tests on clusters of their own names and addresses.
+    /// </summary>
+    public static readonly string Prefix = Setting("ARN_CLUSTER_PREFIX", "arn");
+    public static readonly string Subnet = Setting("ARN_CLUSTER_SUBNET", "10.213.0");
+    public static readonly string Host1 = $"{Subnet}.11";
+    public static readonly string Host2 = $"{Subnet}.12";
     /// <summary>The host side of host 2's link: where the tests put netem or cut the link.</summary>
-    public const string Host2Link = "arnv2";
+    public static readonly string Host2Link = $"{Prefix}v2";
+    /// <summary>The hostnames of the two hosts (their UTS namespaces').</summary>
+    public static readonly string HostName1 = $"{Prefix}h1", HostName2 = $"{Prefix}h2";
+
+    private static string Setting(string name, string fallback) =>
+        Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : fallback;
 
     private static readonly string Scripts = Path.Combine(RepositoryRoot, "scripts", "cluster");
 
@@ -56,7 +67,7 @@ public sealed class NamespaceCluster : IDisposable
         string hostfile = Path.Combine(hostfileDirectory, $"hosts-openmpi-{ranksPerHost}");
         File.WriteAllText(hostfile, $"{Host1} slots={ranksPerHost}\n{Host2} slots={ranksPerHost}\n");
         string args = $"--oversubscribe --hostfile {hostfile} --mca plm_rsh_agent {Path.Combine(Scripts, "netns-ssh")} " +
-                      "--mca pml ob1 --mca btl tcp,self,vader --mca btl_tcp_if_include 10.213.0.0/24 --mca oob_tcp_if_include 10.213.0.0/24 " +
+                      $"--mca pml ob1 --mca btl tcp,self,vader --mca btl_tcp_if_include {Subnet}.0/24 --mca oob_tcp_if_include {Subnet}.0/24 " +
                       $"-n {2 * ranksPerHost}";
         return (MpiJob.OpenMpi, args, new Dictionary<string, string> { ["OMPI_ALLOW_RUN_AS_ROOT"] = "1", ["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1" });
     }
@@ -69,7 +80,7 @@ public sealed class NamespaceCluster : IDisposable
     {
         string hostfile = Path.Combine(hostfileDirectory, $"hosts-mpich-{ranksPerHost}");
         File.WriteAllText(hostfile, $"{Host1}:{ranksPerHost}\n{Host2}:{ranksPerHost}\n");
-        string args = $"-launcher ssh -launcher-exec {Path.Combine(Scripts, "netns-ssh")} -f {hostfile} -iface arnbr0 " +
+        string args = $"-launcher ssh -launcher-exec {Path.Combine(Scripts, "netns-ssh")} -f {hostfile} -iface {Prefix}br0 " +
                       $"-genv UCX_TLS tcp,self,sysv,posix -genv UCX_NET_DEVICES eth0 -n {2 * ranksPerHost}";
         return (MpiJob.Mpich, args, new Dictionary<string, string>());
     }

@@ -5,7 +5,7 @@ namespace AllReduceNet.Collectives.Transports.Mpi;
 /// <summary>
 /// The MPI transport's entry point: loads the system's MPI library (at the first call, never earlier), initializes it,
 /// and hands out the world communicator. Run the program under <c>mpiexec -n N dotnet app.dll</c>; every process
-/// calls <see cref="Initialize"/> once at start and <see cref="Finalize"/> before it exits.
+/// calls <see cref="Initialize"/> once at start and <see cref="Finalize(int)"/> before it exits.
 /// </summary>
 /// <remarks>
 /// The library is ALLREDUCENET_MPI_LIBRARY if set, otherwise libmpich.so.12 / libmpi.so.12 (MPICH ABI: MPICH, Intel
@@ -25,7 +25,7 @@ public static class MpiRuntime
     /// <summary>True when an MPI launcher (Open MPI's or an MPICH-family mpiexec, Slurm with PMI) started this process, judged from its environment.</summary>
     public static bool IsLaunchedByMpiexec => MpiLibraryLoader.LaunchedByOpenMpi || MpiLibraryLoader.LaunchedByPmiLauncher;
 
-    /// <summary>True between <see cref="Initialize"/> and <see cref="Finalize"/>.</summary>
+    /// <summary>True between <see cref="Initialize"/> and <see cref="Finalize(int)"/>.</summary>
     public static bool IsInitialized => _world is not null && _library is { IsFinalized: false };
 
     /// <summary>The loaded library's short name, e.g. "MPICH 4.0.2" or "Open MPI v4.1.4"; null before <see cref="Initialize"/>.</summary>
@@ -75,6 +75,7 @@ public static class MpiRuntime
                 if (finalized) throw new InvalidOperationException($"MPI ({loaded.Path}) was already finalized by other code in this process.");
                 loaded.Check(loaded.Initialized(out bool initialized), "MPI_Initialized", -1);
                 // Initialized by other code: its thread level is unknown here, so every call keeps the lock.
+                if (!initialized) UcxWorkarounds.Apply(loaded.Version);
                 if (!initialized) loaded.Check(loaded.InitThread(threadLevel), $"MPI_Init_thread(MPI_THREAD_{threadLevel.ToString().ToUpperInvariant()})", -1);
                 _library = loaded; // from here on Finalize and Abort work, even if the checks below fail
             }
@@ -102,24 +103,62 @@ public static class MpiRuntime
     }
 
     /// <summary>
-    /// Frees the world communicator's duplicate and calls MPI_Finalize. Every rank calls it once, after its last MPI
-    /// communication; communicators still alive refuse further calls afterwards. Does nothing if MPI is not initialized.
+    /// Finalizes MPI as <see cref="Finalize(int)"/> does, with <see cref="Environment.ExitCode"/> as the exit code
+    /// should MPI_Finalize not return in time. A program whose Main returns its code should pass it to
+    /// <see cref="Finalize(int)"/> instead.
     /// </summary>
     /// <exception cref="MpiException">MPI_Finalize failed.</exception>
 #pragma warning disable CS0465 // named after MPI_Finalize; a static class has no destructor for it to shadow
-    public static void Finalize()
+    public static void Finalize() => Finalize(Environment.ExitCode);
 #pragma warning restore CS0465
+
+    /// <summary>
+    /// Meets the other ranks at a final barrier, frees the world communicator's duplicate and calls MPI_Finalize,
+    /// bounded: if that teardown has not returned within ALLREDUCENET_FINALIZE_TIMEOUT_SECONDS (30 s if unset), this
+    /// rank writes one line naming itself, the library and the likely cause to standard error and exits the process
+    /// with <paramref name="exitCode"/>. Every rank calls it once, after its last MPI communication and after it has
+    /// written its results; communicators still alive refuse further calls afterwards. Does nothing if MPI is not
+    /// initialized.
+    /// </summary>
+    /// <remarks>
+    /// The bound exists because MPI_Finalize can hang after all work is done: MPICH 4.0 on UCX 1.13 (Debian 12) with
+    /// UCX's TCP transport between hosts, in the endpoint flush of openucx/ucx#8738. The barrier first makes the limit
+    /// count from the moment every rank is ready, so a rank that finishes early is not cut off while its peers still
+    /// work (MPI_Finalize waits for all of them). A barrier that fails (a peer gone) does not stop the finalize; the
+    /// line then says so.
+    /// </remarks>
+    /// <param name="exitCode">The code this process exits with should MPI_Finalize not return in time: the one it would have had.</param>
+    /// <exception cref="MpiException">MPI_Finalize failed.</exception>
+    public static void Finalize(int exitCode)
     {
         lock (Gate)
         {
             if (_library is not { IsFinalized: false } mpi) return;
             int rank = _world?.Rank ?? -1;
-            // The timeline's parts are written and merged while the world can still meet at a barrier.
-            if (Diagnostics.Timeline.IsEnabled && _world is { IsDisposed: false } timelineWorld) Diagnostics.TimelineFiles.WriteMpi(timelineWorld);
-            _world?.Dispose();
-            MpiTransport.WithdrawControlReceives();
-            mpi.IsFinalized = true;
-            mpi.Check(mpi.Finalize(), "MPI_Finalize", rank);
+            string who = _world is { } named ? $"rank {named.Rank} of {named.Size}" : $"process {Environment.ProcessId}";
+            string? barrierFailure = null;
+            if (_world is { IsDisposed: false } world)
+            {
+                // The timeline's parts are written and merged while the world can still meet at a barrier.
+                if (Diagnostics.Timeline.IsEnabled) Diagnostics.TimelineFiles.WriteMpi(world);
+                try { world.Barrier(); }
+                catch (Exception e) when (e is CollectiveException or InvalidOperationException)
+                {
+                    barrierFailure = $"{e.GetType().Name}: {e.Message}";
+                }
+            }
+            // From here on MPI tears down, and each step can block on a peer: freeing the node's shared-memory window
+            // (MPI_Win_free is collective), the communicators, MPI_Finalize itself. One bound covers them all.
+            var limit = EnvironmentSettings.Current.FinalizeTimeout;
+            int rc;
+            using (new FinalizeWatchdog(limit, FinalizeWatchdog.Message(who, $"{mpi.ShortName} ({mpi.Path})", mpi.Version, limit, exitCode, barrierFailure), exitCode))
+            {
+                _world?.Dispose();
+                MpiTransport.WithdrawControlReceives();
+                mpi.IsFinalized = true;
+                rc = mpi.Finalize();
+            }
+            mpi.Check(rc, "MPI_Finalize", rank);
         }
     }
 

@@ -215,7 +215,7 @@ internal sealed unsafe class MpiTransport : ITransport
     private static readonly HashSet<MpiTransport> Live = new();
     private readonly List<MpiRequest> _controlReceives = new();
 
-    /// <summary>Withdraws every failure-notice receive still posted; called by <see cref="MpiRuntime.Finalize"/> before MPI_Finalize.</summary>
+    /// <summary>Withdraws every failure-notice receive still posted; called by <see cref="MpiRuntime.Finalize(int)"/> before MPI_Finalize.</summary>
     internal static void WithdrawControlReceives()
     {
         lock (Live)
