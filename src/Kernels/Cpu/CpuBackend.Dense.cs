@@ -6,7 +6,7 @@ namespace AllReduceNet.Kernels.Cpu;
 internal sealed partial class CpuBackend
 {
     internal override void MatMulCore(DeviceBuffer<float> a, DeviceBuffer<float> b, DeviceBuffer<float> c, int m, int k, int n, bool transposeA, bool transposeB) =>
-        CpuGemm.Multiply(A(a), A(b), A(c), m, k, n, transposeA, transposeB, MaxThreads);
+        CpuGemm.Multiply(A(a), A(b), A(c), m, k, n, transposeA, transposeB, MaxThreads, Workers);
 
     internal override void BiasActivationCore(DeviceBuffer<float> output, DeviceBuffer<float> bias, int rows, int columns, bool relu)
     {

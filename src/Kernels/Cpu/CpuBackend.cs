@@ -11,13 +11,19 @@ namespace AllReduceNet.Kernels.Cpu;
 internal sealed partial class CpuBackend : KernelBackendBase
 {
     private readonly ParallelOptions _parallel;
+    private readonly KernelWorkers? _workers;
 
     /// <summary>A backend whose kernels use at most <paramref name="maxThreads"/> threads each (1: the calling thread only).</summary>
     public CpuBackend(int maxThreads)
     {
         MaxThreads = maxThreads;
         _parallel = new ParallelOptions { MaxDegreeOfParallelism = maxThreads };
+        // The matrix products' fork/join: helpers that stay awake between the kernels of a step.
+        _workers = maxThreads > 1 ? new KernelWorkers(maxThreads - 1) : null;
     }
+
+    /// <summary>The persistent helper threads of the matrix products, or null on one thread.</summary>
+    internal KernelWorkers? Workers => _workers;
 
     /// <summary>The most threads one kernel call uses.</summary>
     internal int MaxThreads { get; }
@@ -34,7 +40,7 @@ internal sealed partial class CpuBackend : KernelBackendBase
 
     protected override bool Owns<T>(DeviceBuffer<T> buffer) => buffer is CpuBuffer<T> b && ReferenceEquals(b.Backend, this);
 
-    protected override void DisposeCore() { }
+    protected override void DisposeCore() => _workers?.Dispose();
 
     internal static T[] A<T>(DeviceBuffer<T> buffer) where T : unmanaged => ((CpuBuffer<T>)buffer).Array;
 
