@@ -112,3 +112,24 @@ public class GemmOrderTests
         return c;
     }
 }
+
+/// <summary>The branch-free ReLU backward mask against the scalar rule, bit for bit, on the values that matter.</summary>
+public class ReluMaskTests
+{
+    [Fact]
+    public void Keeps_the_gradient_where_the_output_is_positive_and_writes_plus_zero_elsewhere()
+    {
+        float[] specials = [1f, 0f, -0f, -1f, float.NaN, float.Epsilon, -float.Epsilon, float.PositiveInfinity, float.NegativeInfinity];
+        var random = new Random(13);
+        foreach (int n in new[] { 1, 7, 8, 15, 16, 17, 33, 100 })
+        {
+            float[] y = new float[n], g = random.RandomFloats(n);
+            for (int i = 0; i < n; i++) y[i] = random.Next(3) == 0 ? specials[random.Next(specials.Length)] : (float)(random.NextDouble() - 0.5);
+            g[0] = -0f;   // a kept negative zero stays negative zero
+            y[0] = 2f;
+            float[] expected = g.Select((value, i) => y[i] > 0f ? value : 0f).ToArray();
+            AllReduceNet.Kernels.Cpu.CpuBackend.ReluMask(y, g);
+            Assert.Equal(expected.Select(BitConverter.SingleToInt32Bits), g.Select(BitConverter.SingleToInt32Bits));
+        }
+    }
+}

@@ -12,8 +12,10 @@ namespace AllReduceNet.Kernels.Cpu;
 /// </summary>
 internal sealed class KernelWorkers : IDisposable
 {
-    // How long an idle helper spins before it blocks: longer than the gaps between the kernels of one step.
-    private static readonly long SpinTicks = Stopwatch.Frequency / 5000;   // 200 µs
+    // How long an idle helper spins before it blocks: longer than the gaps between the matrix products of one
+    // layer pass (a few µs), shorter than the step's data loading. Spinning longer took CPU from the caller's own
+    // thread on a loaded machine (the process's threads share one scheduler group): its data loading ran 6x slower.
+    private static readonly long SpinTicks = Stopwatch.Frequency / 30000;   // 33 µs
 
     private readonly Thread[] _helpers;
     private readonly SemaphoreSlim _wake = new(0);
