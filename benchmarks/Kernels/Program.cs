@@ -10,6 +10,13 @@ using Perfolizer.Horology;
 
 // Short in-process job: 3 warm-ups, 15 measured iterations of ~250 ms. Memory bandwidth on a shared VM is noisy, so
 // the tables use each benchmark's median. The whole run takes about three minutes on 2 cores.
+// `mlp [threads,...] [seconds]`: the training step's matrix products and the whole step, in seconds (MlpShapes).
+if (args.Length > 0 && args[0] == "mlp")
+{
+    int[] threads = args.Length > 1 ? args[1].Split(',').Select(int.Parse).ToArray() : [1, 2];
+    MlpShapes.Run(threads, args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 4);
+    return;
+}
 if (args is ["noise"])
 {
     NoiseThroughput.Run();

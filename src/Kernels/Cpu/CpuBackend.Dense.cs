@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace AllReduceNet.Kernels.Cpu;
 
@@ -6,7 +8,7 @@ namespace AllReduceNet.Kernels.Cpu;
 internal sealed partial class CpuBackend
 {
     internal override void MatMulCore(DeviceBuffer<float> a, DeviceBuffer<float> b, DeviceBuffer<float> c, int m, int k, int n, bool transposeA, bool transposeB) =>
-        CpuGemm.Multiply(A(a), A(b), A(c), m, k, n, transposeA, transposeB, MaxThreads);
+        CpuGemm.Multiply(A(a), A(b), A(c), m, k, n, transposeA, transposeB, MaxThreads, Workers);
 
     internal override void BiasActivationCore(DeviceBuffer<float> output, DeviceBuffer<float> bias, int rows, int columns, bool relu)
     {
@@ -22,13 +24,33 @@ internal sealed partial class CpuBackend
     internal override void ReluBackwardCore(DeviceBuffer<float> output, DeviceBuffer<float> gradient, int n)
     {
         float[] y = A(output), g = A(gradient);
-        ForBlocks(n, BlockSize, (start, len) =>
+        ForBlocks(n, BlockSize, (start, len) => ReluMask(y.AsSpan(start, len), g.AsSpan(start, len)));
+    }
+
+    /// <summary>g = y &gt; 0 ? g : +0 (NaN y gives +0). Branch-free: about half the outputs of a ReLU layer are zero,
+    /// in no pattern, so the scalar branch mispredicted on most elements and cost more than the layer's matmul share.</summary>
+    internal static void ReluMask(ReadOnlySpan<float> y, Span<float> g)
+    {
+        ref float yr = ref MemoryMarshal.GetReference(y);
+        ref float gr = ref MemoryMarshal.GetReference(g);
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
         {
-            for (int i = start; i < start + len; i++)
+            for (; i <= y.Length - Vector512<float>.Count; i += Vector512<float>.Count)
             {
-                if (!(y[i] > 0f)) g[i] = 0f;
+                var keep = Vector512.GreaterThan(Vector512.LoadUnsafe(ref yr, (nuint)i), Vector512<float>.Zero);
+                (Vector512.LoadUnsafe(ref gr, (nuint)i) & keep).StoreUnsafe(ref gr, (nuint)i);
             }
-        });
+        }
+        for (; i <= y.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+        {
+            var keep = Vector256.GreaterThan(Vector256.LoadUnsafe(ref yr, (nuint)i), Vector256<float>.Zero);
+            (Vector256.LoadUnsafe(ref gr, (nuint)i) & keep).StoreUnsafe(ref gr, (nuint)i);
+        }
+        for (; i < y.Length; i++)
+        {
+            if (!(y[i] > 0f)) g[i] = 0f;
+        }
     }
 
     internal override void SoftmaxCore(DeviceBuffer<float> logits, DeviceBuffer<float> probabilities, int rows, int classes)

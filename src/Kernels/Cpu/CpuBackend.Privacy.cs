@@ -69,13 +69,13 @@ internal sealed partial class CpuBackend
     /// Rows are independent, so the bits are the same either way.</summary>
     private void ForRows(int rowCount, int rowLength, Action<int> body)
     {
-        if ((long)rowCount * rowLength < 8 * BlockSize || rowCount == 1 || MaxThreads == 1)
+        if ((long)rowCount * rowLength < InlineElements || rowCount == 1 || MaxThreads == 1)
         {
             for (int r = 0; r < rowCount; r++) body(r);
         }
         else
         {
-            Parallel.For(0, rowCount, _parallel, body);
+            ParallelFor(rowCount, body);
         }
     }
 }

@@ -3,7 +3,7 @@ using System.Numerics.Tensors;
 namespace AllReduceNet.Kernels.Cpu;
 
 /// <summary>
-/// The SIMD CPU backend: TensorPrimitives for the arithmetic, Parallel.For over fixed blocks for the cores. Blocks are
+/// The SIMD CPU backend: TensorPrimitives for the arithmetic, persistent helper threads (or Parallel.For) over fixed blocks for the cores. Blocks are
 /// cut the same way whatever the scheduling, and every reduction runs in a fixed order inside its block, so results
 /// are deterministic, and the same whatever the number of threads. The kernel families live in the partial files
 /// beside this one.
@@ -11,13 +11,19 @@ namespace AllReduceNet.Kernels.Cpu;
 internal sealed partial class CpuBackend : KernelBackendBase
 {
     private readonly ParallelOptions _parallel;
+    private readonly KernelWorkers? _workers;
 
     /// <summary>A backend whose kernels use at most <paramref name="maxThreads"/> threads each (1: the calling thread only).</summary>
     public CpuBackend(int maxThreads)
     {
         MaxThreads = maxThreads;
         _parallel = new ParallelOptions { MaxDegreeOfParallelism = maxThreads };
+        // The matrix products' fork/join: helpers that stay awake between the kernels of a step.
+        _workers = maxThreads > 1 ? new KernelWorkers(maxThreads - 1) : null;
     }
+
+    /// <summary>The persistent helper threads of the matrix products, or null on one thread.</summary>
+    internal KernelWorkers? Workers => _workers;
 
     /// <summary>The most threads one kernel call uses.</summary>
     internal int MaxThreads { get; }
@@ -34,26 +40,36 @@ internal sealed partial class CpuBackend : KernelBackendBase
 
     protected override bool Owns<T>(DeviceBuffer<T> buffer) => buffer is CpuBuffer<T> b && ReferenceEquals(b.Backend, this);
 
-    protected override void DisposeCore() { }
+    protected override void DisposeCore() => _workers?.Dispose();
 
     internal static T[] A<T>(DeviceBuffer<T> buffer) where T : unmanaged => ((CpuBuffer<T>)buffer).Array;
 
     /// <summary>Runs <paramref name="body"/>(start, length) over [0, n) cut into blocks of <paramref name="block"/>;
-    /// inline when there is only one block or one thread, so small calls (and ranks that already keep every core busy)
-    /// pay no scheduling cost. The blocks are the same either way.</summary>
+    /// inline when the pass is small (under 64K elements: a few microseconds, less than waking another thread, and
+    /// far less than a fork/join whose other thread is descheduled on a contended machine), when there is only one
+    /// block or one thread. The blocks are the same either way.</summary>
     internal void ForBlocks(int n, int block, Action<int, int> body)
     {
         int blocks = (int)(((long)n + block - 1) / block);
-        if (blocks <= 1 || MaxThreads == 1)
+        if (blocks <= 1 || MaxThreads == 1 || n < InlineElements)
         {
             for (int start = 0; start < n; start += block) body(start, Math.Min(block, n - start));
             return;
         }
-        Parallel.For(0, blocks, _parallel, b =>
+        ParallelFor(blocks, b =>
         {
             int start = b * block;
             body(start, Math.Min(block, n - start));
         });
+    }
+
+    /// <summary>Passes over fewer elements than this run on the calling thread.</summary>
+    internal const int InlineElements = 8 * BlockSize;
+
+    /// <summary>body(0 .. count-1) on the persistent helpers when they are free, else on the thread pool.</summary>
+    internal void ParallelFor(int count, Action<int> body)
+    {
+        if (_workers is null || !_workers.TryFor(count, body)) Parallel.For(0, count, _parallel, body);
     }
 
     internal override void CopyCore(DeviceBuffer<float> source, int sourceOffset, DeviceBuffer<float> destination, int destinationOffset, int n)
