@@ -123,7 +123,7 @@ internal sealed class LedgerForkResolver
             _file.Append(block);
         }
         string Holders(LedgerBlock block) => string.Join(",", announced.Where(kv => kv.Value.Length > ancestor + 1 && kv.Value[ancestor + 1].AsSpan().SequenceEqual(block.Hash))
-            .Select(kv => kv.Key).Append(_me).Distinct().Order());
+            .Select(kv => kv.Key).Order());   // this peer's own announcement is among them
         long at = ancestor + 1;
         return string.Create(CultureInfo.InvariantCulture,
             $"ledger: fork at round {at}: peer {_me} rolls back block {at} ({losing[0].ShortHash}, held by peers {Holders(losing[0])}, chain weight {weightLost}) for block {at} ({winning[0].ShortHash}, held by peers {Holders(winning[0])}, weight {weightWon}) fetched from peer {sender} at the end of round {round}; {losing.Length} block(s) moved to {audit}, ledger cut to block {ancestor}, {winning.Length} appended");
