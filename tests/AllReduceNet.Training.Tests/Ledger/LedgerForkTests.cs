@@ -16,9 +16,7 @@ public sealed class LedgerForkTests(HonestLedgerFixture run) : IClassFixture<Hon
     {
         using var dir = new TempDirectory();
         int[] missing = [1, 3], kept = [0, 2, 4];
-        var settings = LedgerRun.Settings($"--ranks 5 --rounds 3 --ledger-timeout 30 --ledger-dir {dir.Path}");
-        settings = settings with { Ledger = settings.Ledger! with { EmptyBlockRound = forkRound, EmptyBlockPeers = missing } };
-        var results = LedgerRun.Run(settings);
+        var results = LedgerRun.Run($"--ranks 5 --rounds 3 --ledger-timeout 30 --ledger-miss-block {forkRound}:1,3 --ledger-dir {dir.Path}");
 
         Assert.All(results, r => Assert.Equal(3, r.Height));
         Assert.Single(results.Select(r => r.ModelDigest).Distinct());

@@ -95,6 +95,10 @@ public sealed class LedgerTrainingTests
     [InlineData("--strategy p2p-ledger --ranks 8 --ledger-late-peer 3@0", "--ledger-late-peer '3@0' must be RANK@BLOCKS with a rank below 8 and at least 1 block")]
     [InlineData("--strategy p2p-ledger --ranks 8 --ledger-noisers 2", "--ledger-noisers applies with --ledger-noise only")]
     [InlineData("--strategy ddp --ranks 8 --ledger-dir x", "--ledger-dir applies to --strategy p2p-ledger only")]
+    [InlineData("--strategy p2p-ledger --ranks 8 --rounds 5 --ledger-miss-block 6:4", "--ledger-miss-block '6:4' must be ROUND:RANK[,RANK...] with a round from 1 to --rounds 5 and distinct ranks below 8")]
+    [InlineData("--strategy p2p-ledger --ranks 8 --ledger-miss-block 2:4,4", "--ledger-miss-block '2:4,4' must be ROUND:RANK[,RANK...]")]
+    [InlineData("--strategy p2p-ledger --ranks 8 --ledger-miss-block 2:8", "distinct ranks below 8, e.g. 2:4,6")]
+    [InlineData("--strategy gossip --ranks 8 --ledger-miss-block 2:4", "--ledger-miss-block applies to --strategy p2p-ledger only")]
     public void Bad_ledger_options_are_refused_before_training(string args, string expected) =>
         RefusedArguments.AssertRefused($"{args} --layers 12,16,8,3 --synthetic 480", expected);
 
