@@ -104,6 +104,7 @@ public sealed class LedgerTrainingTests
 
     [MpiTheory]
     [InlineData("")]
+    [InlineData("--ledger-miss-block 2:1,3")]   // a fork between processes, resolved over MPI
     public void P2p_ledger_under_mpiexec_with_4_ranks(string options)
     {
         using var dir = new TempDirectory();
@@ -111,6 +112,12 @@ public sealed class LedgerTrainingTests
         Assert.Contains("on 4 peers (mpi (MPICH", output);
         Assert.Contains("ledger: 3 blocks", output);
         Assert.DoesNotContain("refused", output);
+        foreach (int p in options.Length > 0 ? [1, 3] : Array.Empty<int>())
+        {
+            Assert.Contains($"ledger: fork at round 2: peer {p} rolls back block 2 (", output);
+            Assert.True(File.Exists(dir.File($"peer-{p}.ledger.fork-2")), $"peer {p} has no audit file");
+        }
+        if (options.Length == 0) Assert.DoesNotContain("rolls back", output);
         LedgerRun.AssertSameFiles(dir.Path, 4);
         Assert.Equal(3, CheckpointFile.Read(dir.File("mpi.ckpt")).CompletedEpochs);
     }
