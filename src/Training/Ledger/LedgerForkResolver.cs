@@ -129,7 +129,8 @@ internal sealed class LedgerForkResolver
             $"ledger: fork at round {at}: peer {_me} rolls back block {at} ({losing[0].ShortHash}, held by peers {Holders(losing[0])}, chain weight {weightLost}) for block {at} ({winning[0].ShortHash}, held by peers {Holders(winning[0])}, weight {weightWon}) fetched from peer {sender} at the end of round {round}; {losing.Length} block(s) moved to {audit}, ledger cut to block {ancestor}, {winning.Length} appended");
     }
 
-    private static byte[] EncodeHashes(byte[][] hashes)
+    /// <summary>A chain announcement: the count, then every block hash.</summary>
+    internal static byte[] EncodeHashes(byte[][] hashes)
     {
         var bytes = new byte[4 + LedgerDigest.Bytes * hashes.Length];
         BinaryPrimitives.WriteInt32LittleEndian(bytes, hashes.Length);
@@ -145,7 +146,8 @@ internal sealed class LedgerForkResolver
         return [.. Enumerable.Range(0, count).Select(i => bytes[(4 + LedgerDigest.Bytes * i)..(4 + LedgerDigest.Bytes * (i + 1))])];
     }
 
-    private static byte[] EncodeBranch(IEnumerable<LedgerBlock> blocks)
+    /// <summary>A branch: the count, then each block record with its length.</summary>
+    internal static byte[] EncodeBranch(IEnumerable<LedgerBlock> blocks)
     {
         var records = blocks.Select(LedgerBlockCodec.Encode).ToArray();
         var bytes = new byte[4 + records.Sum(r => 4 + r.Length)];

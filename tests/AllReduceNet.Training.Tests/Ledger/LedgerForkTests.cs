@@ -1,3 +1,4 @@
+using AllReduceNet.Collectives.Transports.InProcess;
 using AllReduceNet.Training.Ledger;
 
 namespace AllReduceNet.Training.Tests.Ledger;
@@ -70,6 +71,60 @@ public sealed class LedgerForkTests(HonestLedgerFixture run) : IClassFixture<Hon
             bool aLower = empty.Hash.AsSpan().SequenceCompareTo(other.Hash) < 0;
             Assert.Equal(aLower, LedgerForkChoice.Prefers(a, b));
             Assert.Equal(!aLower, LedgerForkChoice.Prefers(b, a));
+        }
+    }
+
+    [Fact]
+    public void A_tampered_fork_branch_is_refused_naming_the_block_and_the_sender_and_the_peer_keeps_its_chain()
+    {
+        using var dir = new TempDirectory();
+        var (honest, blocks) = LedgerRun.Chain(run.Directory, 0, 2);
+        honest.Dispose();
+        var payload = (float[])blocks[2].Payload.Clone();
+        payload[0] += 0.5f;
+        var tampered = blocks[2] with { Payload = payload };   // heavier on paper: it keeps the contributors
+        int[] others = [1, 2, 3, 4];
+        var outcomes = InProcessWorld.Run<(string? RolledBack, List<string> Refusals, string Head)>(HonestLedgerFixture.Peers, world =>
+        {
+            var exchange = new PeerExchange(world, TimeSpan.FromSeconds(20));
+            if (world.Rank == 0)
+            {
+                // A peer that announces the honest chain but sends a branch whose block 2 has a changed delta.
+                var announcement = LedgerForkResolver.EncodeHashes([.. blocks.Take(3).Select(b => b.Hash)]);
+                var branch = LedgerForkResolver.EncodeBranch([tampered]);
+                exchange.Exchange(2, LedgerPhase.Heads, others.ToDictionary(p => p, _ => announcement), others, 4 + 32 * 4);
+                exchange.Exchange(2, LedgerPhase.Branch, others.ToDictionary(p => p, _ => branch), others, 1 << 20);
+                exchange.Drain();
+                return (null, [], "");
+            }
+            // The others appended the empty block 2 (no proposal reached them in time).
+            var (chain, _) = LedgerRun.Chain(run.Directory, world.Rank, 1);
+            using (chain)
+            using (var file = LedgerFile.Open(Path.Combine(dir.Path, $"peer-{world.Rank}.ledger")))
+            {
+                foreach (var block in chain.Blocks) file.Append(block);
+                var zero = new float[chain.Model.Length];
+                var empty = new LedgerBlock(2, chain.Head.Hash, null, chain.NextRoles(), [], [], LedgerDigest.Of(zero), LedgerDigest.Of(chain.Model), [], zero);
+                chain.Append(empty, "test");
+                file.Append(empty);
+                var resolver = new LedgerForkResolver(world.Rank, chain, file, exchange, LedgerProtocol.MaxBlockBytes(HonestLedgerFixture.Peers, chain.Model.Length), 3);
+                var (rolledBack, refusals) = resolver.Resolve(2);
+                exchange.Drain();
+                return (rolledBack, refusals, LedgerDigest.Hex(chain.Head.Hash));
+            }
+        });
+        foreach (int p in others)
+        {
+            var (lost, refused, head) = outcomes[p];
+            Assert.Null(lost);
+            string message = Assert.Single(refused);
+            Assert.Contains($"ledger: refused block 2 ({tampered.ShortHash}) from peer 0 (fork branch): its delta does not have the recorded delta digest (tampered delta)", message);
+            string path = Path.Combine(dir.Path, $"peer-{p}.ledger");
+            using var reopened = LedgerFile.Open(path);
+            Assert.Equal(3, reopened.Blocks.Count);
+            Assert.Equal(head, LedgerDigest.Hex(reopened.Blocks[2].Hash));
+            Assert.Empty(reopened.Blocks[2].Contributors);
+            Assert.False(File.Exists(path + ".fork-2"));
         }
     }
 
