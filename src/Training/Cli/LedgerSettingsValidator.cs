@@ -32,6 +32,7 @@ internal static class LedgerSettingsValidator
                 ("--ledger-noise", options.LedgerNoise is not null), ("--ledger-noisers", options.LedgerNoisers is not null),
                 ("--ledger-krum-f", options.LedgerKrumF is not null), ("--ledger-stake", options.LedgerStake is not null),
                 ("--ledger-late-peer", options.LedgerLatePeer is not null), ("--ledger-tamper", options.LedgerTamper is not null),
+                ("--ledger-miss-block", options.LedgerMissBlock is not null),
             })
                 if (given) throw new TrainingException($"{name} applies to --strategy p2p-ledger only.");
             return null;
@@ -94,6 +95,16 @@ internal static class LedgerSettingsValidator
         {
             if (tamper < 0 || tamper >= ranks) throw new TrainingException($"--ledger-tamper {tamper} must be a rank below {ranks}.");
             settings = settings with { TamperingPeer = tamper };
+        }
+        if (options.LedgerMissBlock is { } miss)
+        {
+            int rounds = options.Rounds ?? FederatedSettingsValidator.DefaultRounds;
+            string[] parts = miss.Split(':');
+            var peers = parts.Length == 2 ? parts[1].Split(',').Select(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out int r) ? r : -1).ToArray() : [];
+            if (parts.Length != 2 || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out long round) || round < 1 || round > rounds
+                || peers.Length == 0 || peers.Any(p => p < 0 || p >= ranks) || peers.Distinct().Count() != peers.Length)
+                throw new TrainingException($"--ledger-miss-block '{miss}' must be ROUND:RANK[,RANK...] with a round from 1 to --rounds {rounds} and distinct ranks below {ranks}, e.g. 2:4,6.");
+            settings = settings with { EmptyBlockRound = round, EmptyBlockPeers = peers };
         }
         return settings;
     }

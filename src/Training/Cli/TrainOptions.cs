@@ -292,4 +292,7 @@ internal sealed class TrainOptions
 
     [Option("ledger-tamper", HelpText = "p2p-ledger simulation: this peer, when an aggregator, proposes blocks whose delta it changed after hashing; honest peers refuse them, naming the block and the peer.")]
     public int? LedgerTamper { get; set; }
+
+    [Option("ledger-miss-block", HelpText = "p2p-ledger simulation: ROUND:RANK[,RANK...]: in that round those peers append the empty block, as a missed deadline under load makes them; the fork is resolved at the end of the round (docs/ledger.md, Forks).")]
+    public string? LedgerMissBlock { get; set; }
 }

@@ -128,6 +128,28 @@ internal sealed class LedgerChain : IDisposable
         _blocks.Add(block);
     }
 
+    /// <summary>
+    /// Drops the blocks after <paramref name="height"/> (fork resolution: back to the common ancestor) and rebuilds the
+    /// model and the stakes from genesis plus the deltas kept, in the same order and arithmetic as <see cref="Append"/>,
+    /// so the model is bit-identical to the one the ancestor gave when it was appended.
+    /// </summary>
+    public void TruncateTo(long height)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(height);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(height, Height);
+        _blocks.RemoveRange((int)height + 1, _blocks.Count - (int)height - 1);
+        var model = (float[])_blocks[0].Payload.Clone();
+        Genesis.Stakes.CopyTo(_stakes, 0);
+        foreach (var block in _blocks.Skip(1))
+        {
+            var next = new float[model.Length];
+            TensorPrimitives.Add(model, block.Payload, next);
+            model = next;
+            foreach (int c in block.Contributors) _stakes[c] += StakeReward;
+        }
+        _model = model;
+    }
+
     private static void CheckAscending(IEnumerable<int> peers, string what, int peerCount, Action<string> refuse)
     {
         int previous = -1;

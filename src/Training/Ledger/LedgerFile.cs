@@ -16,14 +16,20 @@ internal sealed class LedgerFile : IDisposable
     private const uint RecordMagic = 0x524E5241; // "ARNR"
     private const int FrameBytes = 8 + 32;
     private readonly FileStream _stream;
+    // Where each record ends (record i holds block i), so the file can be cut back to a block.
+    private readonly List<long> _recordEnds;
 
-    private LedgerFile(string path, FileStream stream, List<LedgerBlock> blocks, string? tornTail)
+    private LedgerFile(string path, FileStream stream, List<LedgerBlock> blocks, List<long> recordEnds, string? tornTail)
     {
         Path = path;
         _stream = stream;
         Blocks = blocks;
+        _recordEnds = recordEnds;
         TornTail = tornTail;
     }
+
+    /// <summary>Records in the file now (those read at open plus those appended since, less any truncated).</summary>
+    public int RecordCount => _recordEnds.Count;
 
     public string Path { get; }
 
@@ -48,12 +54,13 @@ internal sealed class LedgerFile : IDisposable
             var bytes = new byte[stream.Length];
             stream.ReadExactly(bytes);
             var blocks = new List<LedgerBlock>();
+            var ends = new List<long>();
             long at = 0;
             string? torn = null;
             while (at < bytes.Length)
             {
                 string? problem = ReadRecord(bytes, at, out int recordBytes, out var block);
-                if (problem is null) { blocks.Add(block!); at += recordBytes; continue; }
+                if (problem is null) { blocks.Add(block!); at += recordBytes; ends.Add(at); continue; }
                 // Only the last record may be torn: one whose frame reaches the end of the file.
                 if (recordBytes < 0 || at + recordBytes >= bytes.Length)
                 {
@@ -65,7 +72,7 @@ internal sealed class LedgerFile : IDisposable
                 throw new TrainingException($"ledger file {path} is damaged at offset {at} (record {blocks.Count}, more records follow): {problem}. Move it away to fetch the ledger from a neighbour.");
             }
             stream.Seek(0, SeekOrigin.End);
-            return new LedgerFile(path, stream, blocks, torn);
+            return new LedgerFile(path, stream, blocks, ends, torn);
         }
         catch
         {
@@ -85,8 +92,24 @@ internal sealed class LedgerFile : IDisposable
         body.CopyTo(record, FrameBytes);
         _stream.Write(record);
         _stream.Flush(flushToDisk: true);
+        _recordEnds.Add(_stream.Position);
         BytesWritten += record.Length;
         LastRecordBytes = record.Length;
+    }
+
+    /// <summary>
+    /// Cuts the file back to its first <paramref name="records"/> records (blocks 0 to records - 1) and forces that to
+    /// disk: the one exception to append-only, for a fork's losing blocks, which the caller has first written to an
+    /// audit file.
+    /// </summary>
+    public void TruncateTo(int records)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(records, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(records, _recordEnds.Count);
+        _stream.SetLength(_recordEnds[records - 1]);
+        _stream.Flush(flushToDisk: true);
+        _stream.Seek(0, SeekOrigin.End);
+        _recordEnds.RemoveRange(records, _recordEnds.Count - records);
     }
 
     /// <summary>Bytes appended since open.</summary>

@@ -15,4 +15,8 @@ internal enum LedgerPhase
     Partial = 4,
     /// <summary>Aggregators send every peer the block they built.</summary>
     Block = 5,
+    /// <summary>After appending, every peer sends every peer the hashes of its chain (fork detection).</summary>
+    Heads = 6,
+    /// <summary>Peers whose chains differ send each other their blocks after the common ancestor (fork resolution).</summary>
+    Branch = 7,
 }

@@ -30,6 +30,13 @@ internal sealed record LedgerSettings(string Directory, TimeSpan Timeout, int No
     /// <summary>--ledger-tamper: this peer, when an aggregator, proposes blocks whose delta it changed after hashing (simulates a Byzantine aggregator); null for none.</summary>
     public int? TamperingPeer { get; init; }
 
+    /// <summary>Simulation (tests): in this round the peers of <see cref="EmptyBlockPeers"/> append the empty block
+    /// as if no proposal had reached them by the deadline, the way the per-peer deadlines fork a loaded run; null for none.</summary>
+    public long? EmptyBlockRound { get; init; }
+
+    /// <summary>The peers that append the empty block in <see cref="EmptyBlockRound"/>.</summary>
+    public IReadOnlyList<int> EmptyBlockPeers { get; init; } = [];
+
     public string Describe()
     {
         string noise = NoiseStd > 0 ? string.Create(CultureInfo.InvariantCulture, $" noise std {NoiseStd}") : "";
@@ -37,6 +44,7 @@ internal sealed record LedgerSettings(string Directory, TimeSpan Timeout, int No
             ? LateBlocks is long blocks ? $", peer {peer} joins after block {blocks}" : string.Create(CultureInfo.InvariantCulture, $", peer {peer} joins after {LateSeconds} s")
             : "";
         string tamper = TamperingPeer is int t ? $", peer {t} tampers with its blocks" : "";
+        if (EmptyBlockRound is long missed) tamper += $", peers {string.Join(",", EmptyBlockPeers)} miss block {missed}";
         return string.Create(CultureInfo.InvariantCulture,
             $"p2p-ledger ({Verifiers} verifiers, {Aggregators} aggregators, {Noisers} noisers{noise}, multikrum f {KrumF}, step timeout {Timeout.TotalSeconds} s, ledger in {Directory}{late}{tamper})");
     }

@@ -118,8 +118,12 @@ internal static class LedgerTrainer
         }
         long firstRound = chain.Height + 1;
         var outcomes = new List<LedgerRoundOutcome>();
-        for (long round = firstRound; round <= settings.Epochs; round++)
+        var forks = new LedgerForkResolver(me, chain, file, exchange, maxBlock, settings.Epochs);
+        var rolledBack = new List<string>();
+        // The next round follows the head, which a lost fork can move (to a longer winning branch).
+        while (chain.Height < settings.Epochs)
         {
+            long round = chain.Height + 1;
             catchUp.Serve(chain);
             long start = Stopwatch.GetTimestamp();
             var (update, lossSum, _, seen) = simulator.Train((int)round - 1, me, partition.Clients[me], chain.Model);
@@ -129,8 +133,17 @@ internal static class LedgerTrainer
             double trainSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
             long protocolStart = Stopwatch.GetTimestamp();
             var (block, submitted, roundRefusals, proposed) = protocol.Run(round, vector);
+            if (ledger.EmptyBlockRound == round && ledger.EmptyBlockPeers.Contains(me))
+                (block, proposed) = (protocol.EmptyBlock(round, chain.Head, chain.NextRoles()), false);
             chain.Append(block, $"peer {me} (own)");
             file.Append(block);
+            var (lostFork, forkRefusals) = forks.Resolve(round);
+            roundRefusals.AddRange(forkRefusals);
+            if (lostFork is not null)
+            {
+                rolledBack.Add(lostFork);
+                report.Line(lostFork);   // every peer that rolls back says so, not only rank 0
+            }
             double protocolSeconds = Stopwatch.GetElapsedTime(protocolStart).TotalSeconds;
             refusals.AddRange(roundRefusals);
             var outcome = new LedgerRoundOutcome(block, submitted, roundRefusals, proposed, seen > 0 ? lossSum / seen : 0, trainSeconds, protocolSeconds);
@@ -156,7 +169,7 @@ internal static class LedgerTrainer
                 $"ledger: {chain.Height} blocks, {new FileInfo(path).Length / 1024.0:F1} KiB on disk; a new peer verifies it (hash chain, roles, signatures, model rebuilt from genesis + deltas) in {verifySeconds:F3} s; model digest {LedgerDigest.Short(chain.Model.Length > 0 ? LedgerDigest.Of(chain.Model) : [])}"));
             if (settings.CheckpointPath is { } checkpoint) CheckpointFile.Write(checkpoint, final);
         }
-        return new LedgerPeerResult(final, chain.Height, modelDigest, LedgerDigest.Hex(chain.Head.Hash), refusals, caughtUp, firstRound, outcomes);
+        return new LedgerPeerResult(final, chain.Height, modelDigest, LedgerDigest.Hex(chain.Head.Hash), refusals, caughtUp, firstRound, outcomes, rolledBack);
     }
 
     private static float[] Poisoned(ClientAttack attack, float[] vector, int seed, int round)

@@ -42,9 +42,10 @@ internal sealed class PeerExchange
     /// <param name="sources">The peers a message is expected from.</param>
     /// <param name="capacity">The longest valid message of this step.</param>
     /// <param name="enough">Stops waiting once it returns true for what has arrived.</param>
+    /// <param name="wait">The wait instead of the step's k·<see cref="Timeout"/> (a step outside the round's chain of waits).</param>
     /// <returns>What arrived by the deadline, by sender.</returns>
     public Dictionary<int, byte[]> Exchange(long round, LedgerPhase phase, IReadOnlyDictionary<int, byte[]> outgoing, IReadOnlyList<int> sources,
-        int capacity, Func<IReadOnlyDictionary<int, byte[]>, bool>? enough = null)
+        int capacity, Func<IReadOnlyDictionary<int, byte[]>, bool>? enough = null, TimeSpan? wait = null)
     {
         int me = _world.Rank, tag = Tag(round, phase);
         var received = new Dictionary<int, byte[]>();
@@ -62,7 +63,8 @@ internal sealed class PeerExchange
             _sends.Add(_world.Isend<byte>(bytes, destination, tag));
             BytesSent += bytes.Length;
         }
-        var deadline = Stopwatch.GetTimestamp() + (long)(Timeout.TotalSeconds * ((int)phase + 1) * Stopwatch.Frequency);
+        double seconds = wait?.TotalSeconds ?? Timeout.TotalSeconds * ((int)phase + 1);
+        var deadline = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
         foreach (var (source, buffer, request) in posted)
         {
             if (enough?.Invoke(received) == true)
@@ -72,10 +74,10 @@ internal sealed class PeerExchange
                 continue;
             }
             long left = deadline - Stopwatch.GetTimestamp();
-            var wait = TimeSpan.FromSeconds(Math.Max(left, Stopwatch.Frequency / 1000) / (double)Stopwatch.Frequency);
+            var remaining = TimeSpan.FromSeconds(Math.Max(left, Stopwatch.Frequency / 1000) / (double)Stopwatch.Frequency);
             try
             {
-                request.Wait(wait);
+                request.Wait(remaining);
                 Take(source, buffer, request, received);
             }
             catch (CommunicationTimeoutException) { }

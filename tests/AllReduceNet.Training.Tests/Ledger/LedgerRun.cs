@@ -18,9 +18,10 @@ internal static class LedgerRun
         return SettingsValidator.Validate(Assert.IsType<Parsed<TrainOptions>>(parsed).Value, null);
     }
 
-    public static LedgerPeerResult[] Run(string args)
+    public static LedgerPeerResult[] Run(string args) => Run(Settings(args));
+
+    public static LedgerPeerResult[] Run(TrainSettings settings)
     {
-        var settings = Settings(args);
         var report = new ReportWriter(TextWriter.Null, null, quiet: true);
         return InProcessWorld.Run(settings.Ranks, world => LedgerTrainer.RunPeer(world, settings, Harness.Data, report));
     }

@@ -95,11 +95,16 @@ public sealed class LedgerTrainingTests
     [InlineData("--strategy p2p-ledger --ranks 8 --ledger-late-peer 3@0", "--ledger-late-peer '3@0' must be RANK@BLOCKS with a rank below 8 and at least 1 block")]
     [InlineData("--strategy p2p-ledger --ranks 8 --ledger-noisers 2", "--ledger-noisers applies with --ledger-noise only")]
     [InlineData("--strategy ddp --ranks 8 --ledger-dir x", "--ledger-dir applies to --strategy p2p-ledger only")]
+    [InlineData("--strategy p2p-ledger --ranks 8 --rounds 5 --ledger-miss-block 6:4", "--ledger-miss-block '6:4' must be ROUND:RANK[,RANK...] with a round from 1 to --rounds 5 and distinct ranks below 8")]
+    [InlineData("--strategy p2p-ledger --ranks 8 --ledger-miss-block 2:4,4", "--ledger-miss-block '2:4,4' must be ROUND:RANK[,RANK...]")]
+    [InlineData("--strategy p2p-ledger --ranks 8 --ledger-miss-block 2:8", "distinct ranks below 8, e.g. 2:4,6")]
+    [InlineData("--strategy gossip --ranks 8 --ledger-miss-block 2:4", "--ledger-miss-block applies to --strategy p2p-ledger only")]
     public void Bad_ledger_options_are_refused_before_training(string args, string expected) =>
         RefusedArguments.AssertRefused($"{args} --layers 12,16,8,3 --synthetic 480", expected);
 
     [MpiTheory]
     [InlineData("")]
+    [InlineData("--ledger-miss-block 2:1,3")]   // a fork between processes, resolved over MPI
     public void P2p_ledger_under_mpiexec_with_4_ranks(string options)
     {
         using var dir = new TempDirectory();
@@ -107,6 +112,12 @@ public sealed class LedgerTrainingTests
         Assert.Contains("on 4 peers (mpi (MPICH", output);
         Assert.Contains("ledger: 3 blocks", output);
         Assert.DoesNotContain("refused", output);
+        foreach (int p in options.Length > 0 ? [1, 3] : Array.Empty<int>())
+        {
+            Assert.Contains($"ledger: fork at round 2: peer {p} rolls back block 2 (", output);
+            Assert.True(File.Exists(dir.File($"peer-{p}.ledger.fork-2")), $"peer {p} has no audit file");
+        }
+        if (options.Length == 0) Assert.DoesNotContain("rolls back", output);
         LedgerRun.AssertSameFiles(dir.Path, 4);
         Assert.Equal(3, CheckpointFile.Read(dir.File("mpi.ckpt")).CompletedEpochs);
     }
