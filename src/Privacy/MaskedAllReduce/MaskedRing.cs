@@ -20,7 +20,10 @@ namespace AllReduceNet.Privacy;
 /// Vocabulary as in the collectives' ring: a chunk is one rank's 1/N share of the vector, a segment the unit in
 /// flight. Reduce-scatter, steps s = 0..N-2: rank r sends segment j of chunk r-s-1 to rank r+1 and receives segment
 /// j of chunk r-s-2 from rank r-1 into a scratch buffer, then replaces its own elements of that segment by
-/// Q(x) + masks + received (step 0 masks the sent segment in place first). After the last step rank r holds the
+/// Q(x) + masks + received (step 0 masks the sent segment in place first). Where the transport reduces on receive
+/// (in-process: <see cref="Communicator.TryIrecvReduce"/>), the rank instead writes Q(x) + masks in place before it
+/// posts the receive, and the transport adds the neighbour's integers straight from the neighbour's buffer: one
+/// pass where copying into the slot and adding it were two (benchmarks/RESULTS-federated.md, "maskspeed 4"). After the last step rank r holds the
 /// integer total of chunk r, which it dequantizes at once. All-gather, steps t = 0..N-2: rank r sends chunk r-t
 /// (floats now: the total, which every rank learns anyway) and receives chunk r-t-1 in place. Every chunk is reduced
 /// once, by one rank, in ring order, then only copied: every rank ends with the same bits.
