@@ -121,7 +121,11 @@ internal static class MaskedRing
         /// <summary>
         /// Where the transport adds a received segment straight from the sender's memory (in-process): the own
         /// segment is quantized and masked in place before its receive is posted, and the transport then adds the
-        /// peer's integers to it, one pass where receiving into a slot and adding it took two.
+        /// peer's integers to it, one pass where receiving into a slot and adding it took two. Only while every rank
+        /// can have a core: 2 ranks on 2 cores were 5 to 10 % faster at 16 and 64 MiB, 4 ranks the same, but 8 ranks
+        /// on 2 cores 8 to 15 % slower at 64 MiB (more CPU time: with several ranks a core, the segment masked when its
+        /// receive was posted has left the cache by the time the neighbour's arrives). "maskspeed 4" in
+        /// benchmarks/RESULTS-federated.md.
         /// </summary>
         private readonly bool _reduceOnReceive;
 
@@ -131,7 +135,7 @@ internal static class MaskedRing
             _comm = comm;
             _pointer = pointer;
             _data = data;
-            _reduceOnReceive = comm.ReducesUserReceives;
+            _reduceOnReceive = comm.ReducesUserReceives && comm.Size <= Environment.ProcessorCount;
             _slots = slots;
             _peers = peers;
             _format = format;
