@@ -121,11 +121,9 @@ internal static class MaskedRing
         /// <summary>
         /// Where the transport adds a received segment straight from the sender's memory (in-process): the own
         /// segment is quantized and masked in place before its receive is posted, and the transport then adds the
-        /// peer's integers to it, one pass where receiving into a slot and adding it took two. Only while every rank
-        /// can have a core: 2 ranks on 2 cores were 5 to 10 % faster at 16 and 64 MiB, 4 ranks the same, but 8 ranks
-        /// on 2 cores 8 to 15 % slower at 64 MiB (more CPU time: with several ranks a core, the segment masked when its
-        /// receive was posted has left the cache by the time the neighbour's arrives). "maskspeed 4" in
-        /// benchmarks/RESULTS-federated.md.
+        /// peer's integers to it, one pass where receiving into a slot and adding it took two. Measured on 2 cores
+        /// (benchmarks/RESULTS-federated.md, "maskspeed 4"): 2 ranks 9 to 11 % less time at 1 and 16 MiB, 6 % at
+        /// 64 MiB; 4 and 8 ranks within the noise. Elsewhere (MPI) the slot path stays.
         /// </summary>
         private readonly bool _reduceOnReceive;
 
@@ -135,7 +133,7 @@ internal static class MaskedRing
             _comm = comm;
             _pointer = pointer;
             _data = data;
-            _reduceOnReceive = comm.ReducesUserReceives && comm.Size <= Environment.ProcessorCount;
+            _reduceOnReceive = comm.ReducesUserReceives;
             _slots = slots;
             _peers = peers;
             _format = format;
