@@ -80,6 +80,17 @@ internal sealed unsafe class InProcessTransport : ITransport
         return receive;
     }
 
+    public bool ReducesUserReceives => true;
+
+    public Request? PostUserReceiveReduce(void* target, long bytes, int source, int tag, delegate*<void*, void*, long, void> reduce)
+    {
+        World.ThrowIfAborted(WorldRank);
+        var receive = new InProcessRequest(this).Init(isSend: false, (byte*)target, bytes, source, tag, MessageChannel.User, default, -1, reduce);
+        receive.ReduceTag = tag;
+        Group.PostReceive(receive);
+        return receive;
+    }
+
     public int UnexpectedCollectiveMessages(Span<MessageStatus> into) => Group.UnexpectedCollectiveMessages(_rank, into);
 
     /// <summary>The members of one new group meet at one shared <see cref="InProcessGroup"/>, registered under the split's number and its first member.</summary>
