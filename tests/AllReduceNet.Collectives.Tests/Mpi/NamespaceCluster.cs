@@ -74,13 +74,16 @@ public sealed class NamespaceCluster : IDisposable
 
     /// <summary>
     /// MPICH (hydra) across the hosts: proxies started through the shim, control traffic on the bridge, UCX limited to
-    /// TCP on eth0 between hosts (and its shared-memory transports between ranks of one host).
+    /// TCP on eth0 between hosts (and its shared-memory transports between ranks of one host). With
+    /// <paramref name="mpiPointToPointBetweenHosts"/> the collectives' messages between the hosts go through MPI (UCX)
+    /// instead of the transport's own sockets (ALLREDUCENET_MPI_SOCKETS=0).
     /// </summary>
-    public static (string Launcher, string Arguments, Dictionary<string, string> Environment) Mpich(int ranksPerHost, string hostfileDirectory)
+    public static (string Launcher, string Arguments, Dictionary<string, string> Environment) Mpich(int ranksPerHost, string hostfileDirectory, bool mpiPointToPointBetweenHosts = false)
     {
         string hostfile = Path.Combine(hostfileDirectory, $"hosts-mpich-{ranksPerHost}");
         File.WriteAllText(hostfile, $"{Host1}:{ranksPerHost}\n{Host2}:{ranksPerHost}\n");
         string args = $"-launcher ssh -launcher-exec {Path.Combine(Scripts, "netns-ssh")} -f {hostfile} -iface {Prefix}br0 " +
+                      (mpiPointToPointBetweenHosts ? "-genv ALLREDUCENET_MPI_SOCKETS 0 " : "") +
                       $"-genv UCX_TLS tcp,self,sysv,posix -genv UCX_NET_DEVICES eth0 -n {2 * ranksPerHost}";
         return (MpiJob.Mpich, args, new Dictionary<string, string>());
     }
