@@ -96,12 +96,18 @@ public class ReproducibleTrainingTests
         using var dir = new TempDirectory();
         string common = $"--strategy ddp --reproducible --reproducible-sum {sum} --synthetic 240 --layers 12,10,8,3 --batch-size 24 --epochs 2 --device cpu";
         string inProcess = dir.File("in-process.ckpt"), mpi = dir.File("mpi.ckpt");
-        Assert.Equal(0, TrainCommand.Run([.. $"{common} --ranks 1 --checkpoint {inProcess}".Split(' ')], TextWriter.Null, TextWriter.Null));
+        var inProcessOutput = new StringWriter();
+        int inProcessExit = TrainCommand.Run([.. $"{common} --ranks 1 --checkpoint {inProcess}".Split(' ')], inProcessOutput, inProcessOutput);
+        Assert.True(inProcessExit == 0, $"the in-process run exited with {inProcessExit}:\n{inProcessOutput}");
         string output = MpiTrain.Run(4, $"{common} --algorithm {algorithm} --checkpoint {mpi}");
         Assert.Contains("on 4 ranks (mpi (MPICH", output);
         var expected = CheckpointFile.Read(inProcess);
         var actual = CheckpointFile.Read(mpi);
-        Assert.Equal(expected.Parameters, actual.Parameters);
+        // On a mismatch, say where, with both runs' output, so a failure in CI explains itself.
+        int firstDifference = Enumerable.Range(0, Math.Min(expected.Parameters.Length, actual.Parameters.Length))
+            .FirstOrDefault(i => BitConverter.SingleToInt32Bits(expected.Parameters[i]) != BitConverter.SingleToInt32Bits(actual.Parameters[i]), -1);
+        Assert.True(expected.Parameters.Length == actual.Parameters.Length && firstDifference < 0,
+            $"parameters differ (lengths {expected.Parameters.Length} and {actual.Parameters.Length}, first difference at {firstDifference}).\nmpiexec output:\n{output}\nin-process output:\n{inProcessOutput}");
         Assert.Equal(expected.OptimizerSlots[0], actual.OptimizerSlots[0]);
     }
 }
