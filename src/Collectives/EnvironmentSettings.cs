@@ -36,7 +36,7 @@ internal sealed class EnvironmentSettings
         MpiSharedMemory = ReadFlag(read, "ALLREDUCENET_MPI_SHM", fallback: true) && !MpiSocketsEverywhere;
         SharedMemorySlotBytes = (ReadInt(read, "ALLREDUCENET_SHM_SLOT_BYTES", min: 64) ?? 512 << 10) / 64 * 64;
         SharedMemorySlots = ReadInt(read, "ALLREDUCENET_SHM_SLOTS", min: 2) ?? 4;
-        MpiSockets = MpiSocketsEverywhere || ReadFlag(read, "ALLREDUCENET_MPI_SOCKETS", fallback: true);
+        MpiSockets = MpiSocketsEverywhere || ReadFlag(read, "ALLREDUCENET_MPI_SOCKETS", fallback: false);
         SocketInterfaces = read("ALLREDUCENET_SOCKET_IFNAME")?.Trim() is { Length: > 0 } names ? names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : null;
         FinalizeTimeout = ReadSeconds(read, "ALLREDUCENET_FINALIZE_TIMEOUT_SECONDS", 30);
     }
@@ -82,9 +82,11 @@ internal sealed class EnvironmentSettings
     public int SharedMemorySlots { get; }
 
     /// <summary>
-    /// ALLREDUCENET_MPI_SOCKETS=0: under MPI, send the collectives' messages between ranks of different nodes through
-    /// MPI's point-to-point calls (by default they go through TCP connections of the transport's own, see
-    /// Transports/Mpi/SocketChannel.cs).
+    /// ALLREDUCENET_MPI_SOCKETS=1: under MPI, send the collectives' messages between ranks of different nodes through
+    /// TCP connections of the transport's own (Transports/Mpi/SocketChannel.cs) instead of MPI's point-to-point calls.
+    /// Off by default: on a quiet machine MPI's own TCP path was faster (0.67x against 0.58x of iperf3 at 64 MiB); the
+    /// sockets win where cores are oversubscribed, since MPI's TCP only progresses while a rank polls it
+    /// (benchmarks/RESULTS-cluster.md, sections "tcp" and "quiet").
     /// </summary>
     public bool MpiSockets { get; }
 

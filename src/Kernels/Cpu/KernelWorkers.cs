@@ -51,8 +51,10 @@ internal sealed class KernelWorkers : IDisposable
             int sleepers = Volatile.Read(ref _sleepers);
             if (sleepers > 0) _wake.Release(Math.Min(sleepers, _helpers.Length));
             job.Work();
+            // Never Sleep(1) here (SpinWait's default after a few rounds): a helper's chunk is 0.1 ms or less, and a
+            // 1 ms sleep per kernel call cost the one-rank step more than the second core gave it.
             var spin = new SpinWait();
-            while (Volatile.Read(ref job.Remaining) > 0) spin.SpinOnce();
+            while (Volatile.Read(ref job.Remaining) > 0) spin.SpinOnce(sleep1Threshold: -1);
             if (job.Error is not null) throw new AggregateException(job.Error);
             return true;
         }

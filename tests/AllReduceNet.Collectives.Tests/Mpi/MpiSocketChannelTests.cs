@@ -74,7 +74,8 @@ public class MpiSocketChannelTests(ITestOutputHelper log)
         var everywhere = new EnvironmentSettings(name => name == "ALLREDUCENET_MPI_SOCKETS" ? "all" : null);
         Assert.True(everywhere.MpiSocketsEverywhere);
         Assert.False(everywhere.MpiSharedMemory);
-        Assert.True(new EnvironmentSettings(_ => null).MpiSockets);
+        Assert.False(new EnvironmentSettings(_ => null).MpiSockets);
+        Assert.True(new EnvironmentSettings(name => name == "ALLREDUCENET_MPI_SOCKETS" ? "1" : null).MpiSockets);
         Assert.False(new EnvironmentSettings(name => name == "ALLREDUCENET_MPI_SOCKETS" ? "0" : null).MpiSockets);
     }
 
