@@ -7,7 +7,7 @@
 #          (ALLREDUCENET_MPI_SOCKETS=0); prints ring busbw / iperf3 per round and the median (the goal: >= 0.8x
 #          of iperf3 at 64 MiB). Same run, so the ratio holds even on a loaded machine. With 2 ranks the ring sends its
 #          bytes both ways at once, so the ring's busbw is also set against iperf3 --bidir's mean per direction.
-#   sweep  1 rank per host: our ring (socket channel) against MPI_Allreduce (native) in the same job, 1 to 256 MiB.
+#   sweep  1 rank per host: our ring (MPI's path; ALLREDUCENET_MPI_SOCKETS=1 for the socket channel) against MPI_Allreduce (native) in the same job, 1 to 256 MiB.
 #   hier   2 hosts x 2 ranks: hierarchical against the flat ring and MPI_Allreduce in the same job.
 # Usage: benchmarks/run-cluster.sh [output-dir] [steps]   (default benchmarks/results, link,ratio,sweep,hier)
 # The cluster's names and subnet follow ARN_CLUSTER_PREFIX and ARN_CLUSTER_SUBNET (scripts/cluster/netns-cluster.sh).
