@@ -32,11 +32,10 @@ internal sealed class EnvironmentSettings
         SegmentBytes = ReadInt(read, "ALLREDUCENET_SEGMENT_BYTES", min: 64);
         TreeThresholdBytes = ReadLong(read, "ALLREDUCENET_TREE_THRESHOLD_BYTES");
         RecursiveDoublingThresholdBytes = ReadLong(read, "ALLREDUCENET_RD_THRESHOLD_BYTES");
-        MpiSocketsEverywhere = string.Equals(read("ALLREDUCENET_MPI_SOCKETS")?.Trim(), "all", StringComparison.OrdinalIgnoreCase);
+        (MpiSockets, MpiSocketsEverywhere) = ReadSockets(read);
         MpiSharedMemory = ReadFlag(read, "ALLREDUCENET_MPI_SHM", fallback: true) && !MpiSocketsEverywhere;
         SharedMemorySlotBytes = (ReadInt(read, "ALLREDUCENET_SHM_SLOT_BYTES", min: 64) ?? 512 << 10) / 64 * 64;
         SharedMemorySlots = ReadInt(read, "ALLREDUCENET_SHM_SLOTS", min: 2) ?? 4;
-        MpiSockets = MpiSocketsEverywhere || ReadFlag(read, "ALLREDUCENET_MPI_SOCKETS", fallback: false);
         SocketInterfaces = read("ALLREDUCENET_SOCKET_IFNAME")?.Trim() is { Length: > 0 } names ? names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : null;
         FinalizeTimeout = ReadSeconds(read, "ALLREDUCENET_FINALIZE_TIMEOUT_SECONDS", 30);
     }
@@ -115,11 +114,21 @@ internal sealed class EnvironmentSettings
     {
         var v = read(name)?.Trim();
         if (string.IsNullOrEmpty(v)) return fallback;
-        if (name == "ALLREDUCENET_MPI_SOCKETS" && v.Equals("all", StringComparison.OrdinalIgnoreCase)) return true;
         if (On.Contains(v, StringComparer.OrdinalIgnoreCase)) return true;
         if (Off.Contains(v, StringComparer.OrdinalIgnoreCase)) return false;
-        throw new EnvironmentSettingException(name, v, $"one of {string.Join(", ", On)} (on) or {string.Join(", ", Off)} (off)" +
-            (name == "ALLREDUCENET_MPI_SOCKETS" ? ", or all (sockets between every pair of ranks, also on one node)" : ""));
+        throw new EnvironmentSettingException(name, v, $"one of {string.Join(", ", On)} (on) or {string.Join(", ", Off)} (off)");
+    }
+
+    /// <summary>ALLREDUCENET_MPI_SOCKETS: a flag (default off) with a third value, all.</summary>
+    private static (bool Sockets, bool Everywhere) ReadSockets(Func<string, string?> read)
+    {
+        const string name = "ALLREDUCENET_MPI_SOCKETS";
+        var v = read(name)?.Trim();
+        if (string.Equals(v, "all", StringComparison.OrdinalIgnoreCase)) return (true, true);
+        if (string.IsNullOrEmpty(v) || On.Contains(v, StringComparer.OrdinalIgnoreCase) || Off.Contains(v, StringComparer.OrdinalIgnoreCase))
+            return (ReadFlag(read, name, fallback: false), false);
+        throw new EnvironmentSettingException(name, v, $"one of {string.Join(", ", On)} (on) or {string.Join(", ", Off)} (off)," +
+            " or all (sockets between every pair of ranks, also on one node)");
     }
 
     private static TimeSpan ReadSeconds(Func<string, string?> read, string name, double fallback)
