@@ -57,6 +57,17 @@ public abstract class DeviceBuffer<T> : IDisposable where T : unmanaged
         Backend.Transfers.CountDeviceToHost((long)destination.Length * Unsafe.SizeOf<T>());
     }
 
+    /// <summary>
+    /// The buffer's own memory when the host can address it directly (the CPU backend's arrays), so a collective can
+    /// work on it in place instead of on a copy; false for accelerator memory. Whatever reads or writes it must not
+    /// overlap a kernel that uses the buffer.
+    /// </summary>
+    internal virtual bool TryGetHostMemory(out Memory<T> memory)
+    {
+        memory = default;
+        return false;
+    }
+
     /// <summary>Copies host data into the buffer; the range was checked.</summary>
     /// <param name="source">Host data.</param>
     /// <param name="offset">First element written.</param>

@@ -8,20 +8,21 @@ using AllReduceNet.Training.Training;
 namespace AllReduceNet.Training.Tests;
 
 /// <summary>What a ddp step moves between host memory and the kernel backend: the batch, the loss head's small
-/// exchanges, and the gradient buckets once down and once up; never the parameters or the optimizer state.</summary>
+/// exchanges, and (on an accelerator) the gradient buckets once down and once up; never the parameters or the
+/// optimizer state. The CPU backend's buckets are summed in place (<see cref="InPlaceBuckets"/>): nothing of them moves.</summary>
 public class TransferTests
 {
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(3)]
-    public void A_ddp_step_moves_only_the_batch_and_the_gradient_buckets(int ranks)
+    [InlineData("cpu", 1)]
+    [InlineData("cpu", 2)]
+    [InlineData("cpu", 3)]
+    public void A_ddp_step_moves_only_the_batch_and_the_gradient_buckets(string device, int ranks)
     {
         var settings = Harness.Settings(StrategyKind.Ddp, ranks);
         var data = Harness.Data;
         var perRank = InProcessWorld.Run(ranks, world =>
         {
-            using var backend = KernelBackends.Create("cpu");
+            using var backend = KernelBackends.Create(device);
             var context = new StrategyContext(world, settings, backend, data, new CommunicationClock());
             using var strategy = new DdpStrategy(context);
             strategy.Load(Trainer.InitialState(settings, context.Layout));
@@ -41,9 +42,10 @@ public class TransferTests
         foreach (var (steps, parameters, layers) in perRank)
         {
             Assert.NotEmpty(steps);
-            // With one rank there is nothing to sum, so the buckets stay on the device too.
-            long bucketBytes = ranks == 1 ? 0 : (long)parameters * sizeof(float);
-            int bucketCopies = ranks == 1 ? 0 : 2 * layers; // each layer's weights and bias
+            // With one rank there is nothing to sum, so the buckets stay on the device too; on the CPU they are summed in place.
+            bool moved = ranks > 1 && device != "cpu";
+            long bucketBytes = moved ? (long)parameters * sizeof(float) : 0;
+            int bucketCopies = moved ? 2 * layers : 0; // each layer's weights and bias
             int classes = data.Train.Classes, features = data.Train.Features;
             foreach (var (down, up, downCopies, upCopies, rows) in steps)
             {

@@ -23,6 +23,12 @@ internal sealed class CpuBuffer<T> : DeviceBuffer<T> where T : unmanaged
 
     private protected override void CopyToCore(int offset, Span<T> destination) => Array.AsSpan(offset, destination.Length).CopyTo(destination);
 
+    internal override bool TryGetHostMemory(out Memory<T> memory)
+    {
+        memory = Array;
+        return true;
+    }
+
     public override void Clear() => System.Array.Clear(Array);
 
     private protected override void Dispose(bool disposing) => _array = null;

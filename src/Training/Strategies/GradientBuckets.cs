@@ -18,7 +18,8 @@ namespace AllReduceNet.Training.Strategies;
 /// <para>
 /// The buckets are the only data that cross between the backend and the host in a step: each layer's gradient goes
 /// down once for its AllReduce and its sum comes back up once, into the model's gradient buffers, where the
-/// optimizer reads it. With one rank there is nothing to sum and nothing moves.
+/// optimizer reads it. With one rank there is nothing to sum and nothing moves. On the CPU backend nothing moves
+/// either: the large tensors are summed where they are and the small ones in one vector (<see cref="InPlaceBuckets"/>).
 /// </para>
 /// <para>
 /// With --secure each bucket goes through the <see cref="MaskedAllReduce"/> instead: quantized and masked on the
@@ -45,6 +46,8 @@ internal sealed class GradientBuckets : IDisposable
     private readonly IGradientCompressor? _compressor;
     private readonly CompressionWorker? _compressionWorker;
     private readonly CollectiveOptions _collective;
+    private readonly InPlaceBuckets? _inPlace;
+    private readonly Action<Memory<float>> _sumInPlace;
     private long _uncompressedBytesSent;
 
     /// <param name="context">The run.</param>
@@ -58,6 +61,7 @@ internal sealed class GradientBuckets : IDisposable
         _model = model;
         _gradients = new float[context.Layout.Count];
         _overlap = context.Settings.Overlap;
+        _sumInPlace = SumInPlace;
         var settings = context.Settings;
         // Collective (a key exchange): every rank builds its buckets at the same point of the run.
         if (settings.Secure && context.World.Size > 1)
@@ -67,6 +71,9 @@ internal sealed class GradientBuckets : IDisposable
             _compressor = GradientCompressors.Create(compress, context.World, context.Collective, context.Layout, settings.Seed);
             if (_overlap) _compressionWorker = new CompressionWorker(_compressor, context.World.Rank, context.World.DefaultTimeout);
         }
+        // Plain sums of the run's algorithm only: --secure and --compress transform the bucket, and ddp --reproducible's
+        // order of addition must not move with the tensors' boundaries.
+        if (_masked is null && _compressor is null && collective is null && context.World.Size > 1) _inPlace = InPlaceBuckets.TryCreate(model);
     }
 
     /// <summary>Bytes this rank has sent for the buckets so far (counted as <see cref="WireBytes"/> says).</summary>
@@ -83,12 +90,14 @@ internal sealed class GradientBuckets : IDisposable
 
     public string Mode => _compressor is not null
         ? _compressor.Describe() + (_overlap ? "; on a thread of its own, overlapping the backward pass" : "; blocking, per bucket as each layer's gradient is ready (--no-overlap)")
-        : _overlap
+        : (_overlap
         ? "non-blocking AllReduce started per bucket as soon as its layer's gradient is ready (overlaps the backward pass)"
-        : "blocking AllReduce per bucket as each layer's gradient is ready (--no-overlap)";
+        : "blocking AllReduce per bucket as each layer's gradient is ready (--no-overlap)")
+        + (_inPlace is { } inPlace ? $"; summed in place in the CPU backend's buffers ({inPlace.CollectivesPerStep} collectives a step: each tensor of {InPlaceBuckets.InPlaceElements}+ elements, then the others in one vector)" : "");
 
     public void BeginStep()
     {
+        _inPlace?.BeginStep();
         _pending.Clear();
         _maskedPending.Clear();
     }
@@ -100,6 +109,12 @@ internal sealed class GradientBuckets : IDisposable
         if (world.Size == 1) return;
         var layout = _context.Layout;
         int offset = layout.LayerOffset(layer), length = layout.LayerLength(layer);
+        if (_inPlace is not null)
+        {
+            _uncompressedBytesSent += WireBytes.AllReduce(length, sizeof(float), world.Size);
+            _inPlace.LayerReady(layer, _sumInPlace);
+            return;
+        }
         _model.ReadLayerGradients(layer, _gradients.AsSpan(offset, length));
         if (_compressionWorker is not null)
         {
@@ -139,6 +154,21 @@ internal sealed class GradientBuckets : IDisposable
         _context.Phases.Add(TrainingPhase.AllReduceWait, start);
     }
 
+    /// <summary>Sums <paramref name="tensor"/> in place across the ranks: started (overlap) or blocking.</summary>
+    private void SumInPlace(Memory<float> tensor)
+    {
+        var world = _context.World;
+        if (_overlap)
+        {
+            _pending.Add(world.StartAllReduce(tensor, ReduceOp.Sum, _collective));
+            return;
+        }
+        long start = Stopwatch.GetTimestamp();
+        using (Timeline.Span(world, "bucket AllReduce", "train")) world.AllReduce(tensor.Span, ReduceOp.Sum, _collective);
+        _context.Clock.Add(start);
+        _context.Phases.Add(TrainingPhase.AllReduceWait, start);
+    }
+
     /// <summary>Waits for all buckets (the time blocked here is the communication the backward pass did not hide) and
     /// puts the summed gradients back into the model.</summary>
     public void EndStep()
@@ -157,6 +187,11 @@ internal sealed class GradientBuckets : IDisposable
         _context.Clock.Add(start);
         _context.Phases.Add(TrainingPhase.AllReduceWait, start);
         if (_context.World.Size == 1) return;
+        if (_inPlace is not null)
+        {
+            _inPlace.EndStep();
+            return;
+        }
         var layout = _context.Layout;
         for (int l = 0; l < layout.LayerCount; l++)
             _model.WriteLayerGradients(l, _gradients.AsSpan(layout.LayerOffset(l), layout.LayerLength(l)));
