@@ -12,7 +12,8 @@ namespace AllReduceNet.Training.Strategies;
 /// batch, and the gradients are summed by AllReduce one bucket (one layer) at a time, the last layer's as soon as the
 /// backward pass has produced it. Every rank then takes the same optimizer step, so parameters stay identical
 /// (AllReduce results are bitwise identical on all ranks). Parameters and optimizer state stay in the kernel
-/// backend's buffers for the whole run; only the gradient buckets visit the host (<see cref="GradientBuckets"/>).
+/// backend's buffers for the whole run; only the gradient buckets visit the host (<see cref="GradientBuckets"/>), and on
+/// the CPU backend not even they: they are summed in the backend's own arrays (<see cref="InPlaceBuckets"/>).
 /// </summary>
 internal sealed class DdpStrategy : IStrategy
 {
