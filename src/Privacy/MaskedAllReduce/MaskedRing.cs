@@ -24,7 +24,8 @@ namespace AllReduceNet.Privacy;
 /// (in-process: <see cref="Communicator.TryIrecvReduce"/>), the rank instead writes Q(x) + masks in place before it
 /// posts the receive, and the transport adds the neighbour's integers straight from the neighbour's buffer: one
 /// pass where copying into the slot and adding it were two (benchmarks/RESULTS-federated.md, "maskspeed 4"). After the last step rank r holds the
-/// integer total of chunk r, which it dequantizes at once. All-gather, steps t = 0..N-2: rank r sends chunk r-t
+/// integer total of chunk r, which it dequantizes at once (where the transport
+/// reduces on receive, inside that last receive-reduce: <see cref="DequantizingAdd"/>). All-gather, steps t = 0..N-2: rank r sends chunk r-t
 /// (floats now: the total, which every rank learns anyway) and receives chunk r-t-1 in place. Every chunk is reduced
 /// once, by one rank, in ring order, then only copied: every rank ends with the same bits.
 /// </para>
