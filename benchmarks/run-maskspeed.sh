@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces "maskspeed 2" of benchmarks/RESULTS-federated.md: the masked ring AllReduce (ChaCha8 and Philox masks,
+# Reproduces "maskspeed 2" (and 3 to 5: RT=1, OUT=...) of benchmarks/RESULTS-federated.md: the masked ring AllReduce (ChaCha8 and Philox masks,
 # fused into the ring; ChaCha8 unfused) against the plain float ring in the same run, on 2, 4 and 8 in-process ranks
 # and on 2 MPICH processes, then the mask generators alone (words per second) and the bound they put on the ratio.
 # Usage: benchmarks/run-maskspeed.sh   (from the repository root; builds Release first unless SKIP_BUILD=1)

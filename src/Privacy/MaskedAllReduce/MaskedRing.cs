@@ -24,7 +24,8 @@ namespace AllReduceNet.Privacy;
 /// (in-process: <see cref="Communicator.TryIrecvReduce"/>), the rank instead writes Q(x) + masks in place before it
 /// posts the receive, and the transport adds the neighbour's integers straight from the neighbour's buffer: one
 /// pass where copying into the slot and adding it were two (benchmarks/RESULTS-federated.md, "maskspeed 4"). After the last step rank r holds the
-/// integer total of chunk r, which it dequantizes at once. All-gather, steps t = 0..N-2: rank r sends chunk r-t
+/// integer total of chunk r, which it dequantizes at once (where the transport
+/// reduces on receive, inside that last receive-reduce: <see cref="DequantizingAdd"/>). All-gather, steps t = 0..N-2: rank r sends chunk r-t
 /// (floats now: the total, which every rank learns anyway) and receives chunk r-t-1 in place. Every chunk is reduced
 /// once, by one rank, in ring order, then only copied: every rank ends with the same bits.
 /// </para>
@@ -78,7 +79,8 @@ internal static class MaskedRing
         int chunkElements = (units + n - 1) / n * Alignment;
         int segmentBytes = options?.SegmentBytes ?? DefaultSegmentBytes;
         int segmentElements = Math.Max(Alignment, Math.Min(segmentBytes / sizeof(int) / Alignment * Alignment, Math.Max(chunkElements, Alignment)));
-        int[] scratch = System.Buffers.ArrayPool<int>.Shared.Rent(ReceivesInFlight * segmentElements);
+        // Receive slots only where the transport cannot add on receive (MPI): in-process the call rents nothing.
+        int[] scratch = communicator.ReducesUserReceives ? [] : System.Buffers.ArrayPool<int>.Shared.Rent(ReceivesInFlight * segmentElements);
         try
         {
             fixed (float* pointer = data)
@@ -91,7 +93,7 @@ internal static class MaskedRing
         }
         finally
         {
-            System.Buffers.ArrayPool<int>.Shared.Return(scratch);
+            if (scratch.Length > 0) System.Buffers.ArrayPool<int>.Shared.Return(scratch);
         }
     }
 
@@ -126,6 +128,8 @@ internal static class MaskedRing
         /// 64 MiB; 4 and 8 ranks within the noise. Elsewhere (MPI) the slot path stays.
         /// </summary>
         private readonly bool _reduceOnReceive;
+        /// <summary>The last reduce-scatter step's operator where the transport adds on receive: add and dequantize in one pass.</summary>
+        private readonly delegate*<void*, void*, long, void> _addDequantize;
 
         public Pipeline(Communicator comm, float* pointer, Memory<float> data, Memory<int> slots, MaskPeer[] peers, FixedPointFormat format,
             MaskGenerator generator, int chunkElements, int segmentElements, TimeSpan timeout, Action<int, ReadOnlySpan<int>>? observeSent)
@@ -134,6 +138,7 @@ internal static class MaskedRing
             _pointer = pointer;
             _data = data;
             _reduceOnReceive = comm.ReducesUserReceives;
+            _addDequantize = DequantizingAdd.For(format.FractionalBits);
             _slots = slots;
             _peers = peers;
             _format = format;
@@ -205,9 +210,11 @@ internal static class MaskedRing
             {
                 if (_reduceOnReceive)
                 {
-                    // The transport may add the peer's segment the moment the receive is posted: mask first.
+                    // The transport may add the peer's segment the moment the receive is posted: mask first. The last
+                    // step's operator dequantizes as it adds, so the total is never read back as integers.
                     Reduce(_data.Span, MemoryMarshal.Cast<float, int>(_data.Span), start, length, _peers, _format, _generator, ReadOnlySpan<int>.Empty, final: false);
-                    _receives[slot] = _comm.TryIrecvReduce(_pointer + start, (long)length * sizeof(int), _left, Tag, &AddWrapping)
+                    var reduce = step == _n - 2 ? _addDequantize : &AddWrapping;
+                    _receives[slot] = _comm.TryIrecvReduce(_pointer + start, (long)length * sizeof(int), _left, Tag, reduce)
                         ?? throw new InvalidOperationException($"rank {_rank}: the transport said it reduces on receive but refused the receive of step {step}.");
                     return;
                 }
@@ -231,12 +238,7 @@ internal static class MaskedRing
             if (status.ByteCount != (long)length * sizeof(int))
                 throw new PrivacyException($"rank {_rank}: the masked ring AllReduce received {status.ByteCount} bytes from rank {_left} at step {step}, segment {item % _segments}, where {length * sizeof(int)} were expected: the ranks passed vectors of different lengths.");
             if (!IsReduceStep(step)) return;
-            if (_reduceOnReceive)
-            {
-                if (step == _n - 2)
-                    Dequantize(MemoryMarshal.Cast<float, int>(_data.Span).Slice(start, length), _data.Span.Slice(start, length), 1f / _format.Scale);
-                return;
-            }
+            if (_reduceOnReceive) return; // added, and at the last step dequantized, by the transport (DequantizingAdd)
             Reduce(_data.Span, MemoryMarshal.Cast<float, int>(_data.Span), start, length, _peers, _format, _generator,
                 _slots.Span.Slice(slot * _segmentElements, length), final: step == _n - 2);
         }
