@@ -44,17 +44,17 @@ internal sealed class GradientBuckets : IDisposable
     private readonly List<MaskedSumHandle> _maskedPending = [];
     private readonly IGradientCompressor? _compressor;
     private readonly CompressionWorker? _compressionWorker;
-    private readonly CollectiveOptions _collective;
+    private readonly Func<int, CollectiveOptions> _collectiveFor;
     private long _uncompressedBytesSent;
 
     /// <param name="context">The run.</param>
     /// <param name="model">The replica whose gradients are summed.</param>
-    /// <param name="collective">The buckets' AllReduce options; null for the run's (--algorithm). ddp --reproducible
-    /// passes recursive doubling, the only order that matches its gradient tree.</param>
-    public GradientBuckets(StrategyContext context, Mlp model, CollectiveOptions? collective = null)
+    /// <param name="collectiveFor">Each layer's bucket AllReduce options; null for the run's (--algorithm) on every
+    /// bucket. ddp --reproducible passes the algorithms whose order matches its gradient tree.</param>
+    public GradientBuckets(StrategyContext context, Mlp model, Func<int, CollectiveOptions>? collectiveFor = null)
     {
         _context = context;
-        _collective = collective ?? context.Collective;
+        _collectiveFor = collectiveFor ?? (_ => context.Collective);
         _model = model;
         _gradients = new float[context.Layout.Count];
         _overlap = context.Settings.Overlap;
@@ -129,12 +129,12 @@ internal sealed class GradientBuckets : IDisposable
         }
         if (_overlap)
         {
-            _pending.Add(world.StartAllReduce(_gradients.AsMemory(offset, length), ReduceOp.Sum, _collective));
+            _pending.Add(world.StartAllReduce(_gradients.AsMemory(offset, length), ReduceOp.Sum, _collectiveFor(layer)));
             return;
         }
         long start = Stopwatch.GetTimestamp();
         using (Timeline.Span(world, "bucket AllReduce", "train"))
-            world.AllReduce(_gradients.AsSpan(offset, length), ReduceOp.Sum, _collective);
+            world.AllReduce(_gradients.AsSpan(offset, length), ReduceOp.Sum, _collectiveFor(layer));
         _context.Clock.Add(start);
         _context.Phases.Add(TrainingPhase.AllReduceWait, start);
     }
