@@ -20,7 +20,8 @@ namespace AllReduceNet.Training.Strategies;
 /// (<see cref="Model.LossHead.ComputeScaledOnce"/>). Only the parameter gradients sum over rows; the kernel
 /// (<see cref="AllReduceNet.Kernels.TreeOrderedGradientOps"/>) adds the rank's L micro-batches as the subtree they
 /// form, and recursive doubling across the ranks (round k: partners that differ in bit k, the lower one's value
-/// first) adds exactly the tree's upper levels. So the sums are plain floats, one AllReduce per layer started as
+/// first) adds exactly the tree's upper levels; so does recursive halving, which pairs the ranks alike but sends
+/// 2(N-1)/N of a bucket instead of log2 N buckets (<see cref="TreeOrderCollective"/>). So the sums are plain floats, one AllReduce per layer started as
 /// soon as the backward pass has produced it (overlapped like ddp's buckets), and no fixed-point conversion.
 /// </para>
 /// </summary>
@@ -116,7 +117,7 @@ internal sealed class ReproducibleDdpStrategy : IStrategy
         $"optimizer state per rank: {_optimizer.StateBytes / 1024.0:F1} KiB (full replica)",
     ];
 
-    private string TreeOrderAlgorithms() => string.Join(", ", Enumerable.Range(0, _context.Layout.LayerCount)
+    private string TreeOrderAlgorithms() => _context.World.Size == 1 ? "nothing (one rank)" : string.Join(", ", Enumerable.Range(0, _context.Layout.LayerCount)
         .Select(l => $"layer {l}: {(TreeOrderCollective(_context, _context.Layout.LayerLength(l) * sizeof(float)).Algorithm == AllReduceAlgorithm.RecursiveDoubling ? "recursive doubling" : "recursive halving")}"));
 
     public void Dispose()
