@@ -24,13 +24,14 @@ public static class Planner
             "ring" => AllReduceAlgorithm.Ring,
             "tree" => AllReduceAlgorithm.Tree,
             "rd" or "recursive-doubling" => AllReduceAlgorithm.RecursiveDoubling,
+            "rh" or "recursive-halving" => AllReduceAlgorithm.RecursiveHalving,
             "auto" => AllReduceAlgorithm.Auto,
             "hierarchical" or "hier" => AllReduceAlgorithm.Hierarchical,
             "direct" => !underMpi ? AllReduceAlgorithm.Direct
                 : throw new ArgumentException("--algorithms direct reads the other ranks' buffers, which needs the in-process transport (--ranks N, without mpiexec)."),
             "native" or "mpi" => underMpi ? AllReduceAlgorithm.Native
                 : throw new ArgumentException("--algorithms native needs the MPI transport: run under mpiexec."),
-            _ => throw new ArgumentException($"--algorithms: '{n}' is not one of ring, tree, rd (recursive doubling), direct, hierarchical, auto, native."),
+            _ => throw new ArgumentException($"--algorithms: '{n}' is not one of ring, tree, rd (recursive doubling), rh (recursive halving), direct, hierarchical, auto, native."),
         }).ToList();
 
         var op = options.Op.ToLowerInvariant() switch

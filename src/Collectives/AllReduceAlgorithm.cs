@@ -28,4 +28,10 @@ public enum AllReduceAlgorithm
     /// crosses the network from each rank. Needs the same number of ranks on every node.
     /// </summary>
     Hierarchical = 6,
+    /// <summary>
+    /// Rabenseifner's: a reduce-scatter by recursive halving, then an all-gather by recursive doubling, pairing the
+    /// ranks as <see cref="RecursiveDoubling"/> does, so it adds in the same order and gives the same bits, while each
+    /// rank sends 2(N-1)/N of the buffer instead of log2(N) whole buffers. Reproducible training's tree uses it.
+    /// </summary>
+    RecursiveHalving = 7,
 }

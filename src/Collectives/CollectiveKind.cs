@@ -20,6 +20,7 @@ internal enum CollectiveKind : byte
     AllReduceHierarchical = 11,
     /// <summary>The reproducible float sum's fused ring (Algorithms/ReproducibleRing.cs): floats or 64-bit partial sums, then floats.</summary>
     ReproducibleSum = 12,
+    AllReduceRecursiveHalving = 13,
 }
 
 /// <summary>
@@ -41,7 +42,7 @@ internal static class CollectiveSignature
     public static bool BothAllReduce(int tag, int other) => IsAllReduce(KindOf(tag)) && IsAllReduce(KindOf(other));
 
     private static bool IsAllReduce(CollectiveKind kind) =>
-        kind is CollectiveKind.AllReduceRing or CollectiveKind.AllReduceTree or CollectiveKind.AllReduceRecursiveDoubling or CollectiveKind.AllReduceDirect or CollectiveKind.AllReduceNative or CollectiveKind.AllReduceHierarchical;
+        kind is CollectiveKind.AllReduceRing or CollectiveKind.AllReduceTree or CollectiveKind.AllReduceRecursiveDoubling or CollectiveKind.AllReduceDirect or CollectiveKind.AllReduceNative or CollectiveKind.AllReduceHierarchical or CollectiveKind.AllReduceRecursiveHalving;
 
     public static string Describe(int tag)
     {
@@ -60,6 +61,7 @@ internal static class CollectiveSignature
         CollectiveKind.AllReduceDirect => "AllReduce(direct)",
         CollectiveKind.AllReduceNative => "AllReduce(native)",
         CollectiveKind.AllReduceHierarchical => "AllReduce(hierarchical)",
+        CollectiveKind.AllReduceRecursiveHalving => "AllReduce(recursive halving)",
         CollectiveKind.ReproducibleSum => "AllReduce(reproducible ring)",
         CollectiveKind.Internal => "an internal exchange (Split or argument check)",
         _ => kind.ToString(),

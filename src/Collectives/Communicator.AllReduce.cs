@@ -83,6 +83,7 @@ public sealed unsafe partial class Communicator
                 case CollectiveKind.AllReduceDirect: DirectAllReduce.Run<T, TOp>(call, result, count); break;
                 case CollectiveKind.AllReduceHierarchical: HierarchicalAllReduce.Run<T, TOp>(comm, call, result, count, op, options); break;
                 case CollectiveKind.AllReduceRecursiveDoubling: RecursiveDoubling.Run<T, TOp>(call, result, count); break;
+                case CollectiveKind.AllReduceRecursiveHalving: RecursiveHalving.Run<T, TOp>(call, result, count); break;
                 default: RingPipeline.Run<T, TOp>(call, result, new ChunkLayout(count, call.Size), reduceScatter: true, allGather: true); break;
             }
         }

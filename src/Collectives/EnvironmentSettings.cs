@@ -167,10 +167,11 @@ internal sealed class EnvironmentSettings
             "ring" => AllReduceAlgorithm.Ring,
             "tree" => AllReduceAlgorithm.Tree,
             "rd" or "recursive-doubling" or "recursivedoubling" => AllReduceAlgorithm.RecursiveDoubling,
+            "rh" or "recursive-halving" or "recursivehalving" => AllReduceAlgorithm.RecursiveHalving,
             "direct" => AllReduceAlgorithm.Direct,
             "native" or "mpi" => AllReduceAlgorithm.Native,
             "hierarchical" or "hier" => AllReduceAlgorithm.Hierarchical,
-            _ => throw new EnvironmentSettingException(name, v, "one of ring, tree, rd (recursive doubling), direct, native, hierarchical, auto"),
+            _ => throw new EnvironmentSettingException(name, v, "one of ring, tree, rd (recursive doubling), rh (recursive halving), direct, native, hierarchical, auto"),
         };
     }
 }

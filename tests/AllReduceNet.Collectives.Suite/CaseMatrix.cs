@@ -15,8 +15,8 @@ public static class CaseMatrix
 
     /// <summary>The AllReduce algorithms a transport runs: Direct needs one address space, Native exists only under MPI.</summary>
     public static AllReduceAlgorithm[] Algorithms(SuiteTransport transport) => transport == SuiteTransport.InProcess
-        ? [AllReduceAlgorithm.Ring, AllReduceAlgorithm.Tree, AllReduceAlgorithm.RecursiveDoubling, AllReduceAlgorithm.Direct, AllReduceAlgorithm.Hierarchical, AllReduceAlgorithm.Auto]
-        : [AllReduceAlgorithm.Ring, AllReduceAlgorithm.Tree, AllReduceAlgorithm.RecursiveDoubling, AllReduceAlgorithm.Auto, AllReduceAlgorithm.Native];
+        ? [AllReduceAlgorithm.Ring, AllReduceAlgorithm.Tree, AllReduceAlgorithm.RecursiveDoubling, AllReduceAlgorithm.RecursiveHalving, AllReduceAlgorithm.Direct, AllReduceAlgorithm.Hierarchical, AllReduceAlgorithm.Auto]
+        : [AllReduceAlgorithm.Ring, AllReduceAlgorithm.Tree, AllReduceAlgorithm.RecursiveDoubling, AllReduceAlgorithm.RecursiveHalving, AllReduceAlgorithm.Auto, AllReduceAlgorithm.Native];
 
     /// <summary>
     /// The AllReduce cases of <see cref="Standard"/> for the algorithms that matter across nodes (ring, hierarchical,

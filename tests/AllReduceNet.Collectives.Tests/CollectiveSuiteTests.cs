@@ -31,6 +31,7 @@ public class CollectiveSuiteTests
     [InlineData(AllReduceAlgorithm.Tree, 3)]
     [InlineData(AllReduceAlgorithm.Tree, 8)]
     [InlineData(AllReduceAlgorithm.RecursiveDoubling, 5)]
+    [InlineData(AllReduceAlgorithm.RecursiveHalving, 6)]
     [InlineData(AllReduceAlgorithm.Direct, 2)]
     [InlineData(AllReduceAlgorithm.Direct, 8)]
     [InlineData(AllReduceAlgorithm.Auto, 4)]

@@ -24,14 +24,29 @@ public class ReproducibleTrainingTests
         Assert.Equal(expected.OptimizerSteps, actual.OptimizerSteps);
     }
 
-    /// <summary>The default (tree) sum: recursive doubling adds the ranks' subtrees, whatever Auto would pick.</summary>
+    /// <summary>The default (tree) sum: recursive doubling or recursive halving adds the ranks' subtrees, whatever
+    /// Auto would pick (these layers are small, so auto takes recursive doubling; rh forces recursive halving).</summary>
     [Theory]
     [InlineData(2, AllReduceAlgorithm.Auto)]
     [InlineData(4, AllReduceAlgorithm.Auto)]
     [InlineData(8, AllReduceAlgorithm.Auto)]
     [InlineData(8, AllReduceAlgorithm.RecursiveDoubling)]
+    [InlineData(2, AllReduceAlgorithm.RecursiveHalving)]
+    [InlineData(4, AllReduceAlgorithm.RecursiveHalving)]
+    [InlineData(8, AllReduceAlgorithm.RecursiveHalving)]
     public void N_ranks_give_bitwise_the_model_of_one_rank(int ranks, AllReduceAlgorithm algorithm) =>
         AssertSameModel(OneRank.Value, Harness.Train(Reproducible(ranks) with { Algorithm = algorithm }));
+
+    /// <summary>A hidden layer wide enough (12 x 400 weights, over 16 KiB) that auto sends it through recursive
+    /// halving and the small output layer through recursive doubling: still the one rank's bits.</summary>
+    [Fact]
+    public void Auto_with_a_bucket_for_recursive_halving_gives_the_same_bits()
+    {
+        var settings = Reproducible(1) with { Layers = [12, 400, 3] };
+        var one = Harness.Train(settings);
+        AssertSameModel(one, Harness.Train(settings with { Ranks = 8 }));
+        AssertSameModel(one, Harness.Train(settings with { Ranks = 4, Overlap = false }));
+    }
 
     [Fact]
     public void Tree_sum_without_overlap_gives_the_same_bits()
@@ -77,7 +92,7 @@ public class ReproducibleTrainingTests
     [InlineData("--reproducible --secure --ranks 2", "cannot be combined")]
     [InlineData("--reproducible --dp --dp-noise 1 --ranks 2", "--reproducible and --dp cannot be combined")]
     [InlineData("--reproducible --reproducible-parts 6 --ranks 2", "--reproducible-sum tree needs --reproducible-parts to be a power of two")]
-    [InlineData("--reproducible --algorithm ring --ranks 2", "only recursive doubling follows, so --algorithm ring cannot serve it")]
+    [InlineData("--reproducible --algorithm ring --ranks 2", "only recursive doubling and recursive halving follow, so --algorithm ring cannot serve it")]
     [InlineData("--reproducible --reproducible-sum fast --ranks 2", "--reproducible-sum 'fast' is unknown")]
     public void Bad_settings_are_refused_with_a_reason(string arguments, string reason)
     {
@@ -89,6 +104,7 @@ public class ReproducibleTrainingTests
     [MpiTheory]
     [InlineData("rd", "tree")]
     [InlineData("auto", "tree")]
+    [InlineData("rh", "tree")]
     [InlineData("ring", "exact")]
     [InlineData("native", "exact")]
     public void Mpi_run_on_four_ranks_equals_one_in_process_rank(string algorithm, string sum)

@@ -59,6 +59,7 @@ internal static class AllReduceAlgorithms
         AllReduceAlgorithm.Direct => CollectiveKind.AllReduceDirect,
         AllReduceAlgorithm.Native => CollectiveKind.AllReduceNative,
         AllReduceAlgorithm.Hierarchical => CollectiveKind.AllReduceHierarchical,
+        AllReduceAlgorithm.RecursiveHalving => CollectiveKind.AllReduceRecursiveHalving,
         _ => CollectiveKind.AllReduceRing,
     };
 

@@ -93,7 +93,8 @@ internal static unsafe class RecursiveDoubling
         }
     }
 
-    private static void SendAll<T>(in CollectiveCall call, T* values, long count, long segmentElements, int peer) where T : unmanaged
+    /// <summary>Sends all of <paramref name="values"/> to <paramref name="peer"/> in segments (also the fold of <see cref="RecursiveHalving"/>).</summary>
+    internal static void SendAll<T>(in CollectiveCall call, T* values, long count, long segmentElements, int peer) where T : unmanaged
     {
         for (long offset = 0; offset < count; offset += segmentElements)
         {
@@ -105,7 +106,8 @@ internal static unsafe class RecursiveDoubling
         }
     }
 
-    private static void ReceiveAll<T>(in CollectiveCall call, T* values, long count, long segmentElements, int peer) where T : unmanaged
+    /// <summary>Receives all of <paramref name="values"/> from <paramref name="peer"/> in segments (also the unfold of <see cref="RecursiveHalving"/>).</summary>
+    internal static void ReceiveAll<T>(in CollectiveCall call, T* values, long count, long segmentElements, int peer) where T : unmanaged
     {
         for (long offset = 0; offset < count; offset += segmentElements)
         {

@@ -48,9 +48,10 @@ internal static class SettingsValidator
             "ring" => AllReduceAlgorithm.Ring,
             "tree" => AllReduceAlgorithm.Tree,
             "rd" or "recursive-doubling" => AllReduceAlgorithm.RecursiveDoubling,
+            "rh" or "recursive-halving" => AllReduceAlgorithm.RecursiveHalving,
             "native" => AllReduceAlgorithm.Native,
             "hierarchical" or "hier" => AllReduceAlgorithm.Hierarchical,
-            _ => throw new TrainingException($"--algorithm '{options.Algorithm}' is unknown; use auto, ring, tree, rd (recursive doubling), native or hierarchical."),
+            _ => throw new TrainingException($"--algorithm '{options.Algorithm}' is unknown; use auto, ring, tree, rd (recursive doubling), rh (recursive halving), native or hierarchical."),
         };
         if (algorithm == AllReduceAlgorithm.Native && launchedRanks is null)
             throw new TrainingException("--algorithm native needs the MPI transport (run under mpiexec); in-process ranks have no native AllReduce.");
@@ -241,8 +242,8 @@ internal static class SettingsValidator
         if (sum == ReproducibleSumKind.Exact) return sum;
         if (!System.Numerics.BitOperations.IsPow2(parts))
             throw new TrainingException($"--reproducible-sum tree needs --reproducible-parts to be a power of two (the micro-batches are the leaves of a balanced binary tree), but it was {parts}; use --reproducible-sum exact for {parts} parts on {ranks} ranks.");
-        if (algorithm is not (AllReduceAlgorithm.Auto or AllReduceAlgorithm.RecursiveDoubling))
-            throw new TrainingException($"--reproducible-sum tree adds the ranks' gradients in the tree's order, which only recursive doubling follows, so --algorithm {options.Algorithm} cannot serve it; use --algorithm auto or rd, or --reproducible-sum exact.");
+        if (algorithm is not (AllReduceAlgorithm.Auto or AllReduceAlgorithm.RecursiveDoubling or AllReduceAlgorithm.RecursiveHalving))
+            throw new TrainingException($"--reproducible-sum tree adds the ranks' gradients in the tree's order, which only recursive doubling and recursive halving follow, so --algorithm {options.Algorithm} cannot serve it; use --algorithm auto, rd or rh, or --reproducible-sum exact.");
         string? flag = Environment.GetEnvironmentVariable("ALLREDUCENET_REPRODUCIBLE")?.Trim();
         if (!string.IsNullOrEmpty(flag) && flag is not ("0" or "false" or "False" or "FALSE" or "no" or "off"))
             throw new TrainingException($"ALLREDUCENET_REPRODUCIBLE={flag} turns every float AllReduce into the fixed-point sum, which would replace the tree's upper levels and break --reproducible-sum tree; unset it, or use --reproducible-sum exact.");

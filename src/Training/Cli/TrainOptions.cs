@@ -11,7 +11,7 @@ internal sealed class TrainOptions
     [Option("ranks", HelpText = "Number of in-process ranks (threads). Default 8 when not started by mpiexec; under mpiexec the world size comes from mpiexec -n and this must be omitted or equal.")]
     public int? Ranks { get; set; }
 
-    [Option("algorithm", Default = "auto", HelpText = "AllReduce algorithm for ddp: auto, ring, tree, rd (recursive doubling), native (the transport's own, MPI_Allreduce under MPI) or hierarchical (reduce inside each node, ring across nodes, gather inside each node; needs the same number of ranks on every node).")]
+    [Option("algorithm", Default = "auto", HelpText = "AllReduce algorithm for ddp: auto, ring, tree, rd (recursive doubling), rh (recursive halving: recursive doubling's order with ring-like bytes), native (the transport's own, MPI_Allreduce under MPI) or hierarchical (reduce inside each node, ring across nodes, gather inside each node; needs the same number of ranks on every node).")]
     public string Algorithm { get; set; } = "auto";
 
     [Option("layers", Default = "784,256,128,10", HelpText = "MLP layer sizes from input to output, comma-separated. The first must match the data's features and the last its classes.")]
@@ -74,7 +74,7 @@ internal sealed class TrainOptions
     [Option("reproducible-parts", Default = 8, HelpText = "ddp --reproducible: fixed micro-batches per global batch; the rank count must divide it (8 serves 1, 2, 4 and 8 ranks alike).")]
     public int ReproducibleParts { get; set; } = 8;
 
-    [Option("reproducible-sum", Default = "tree", HelpText = "ddp --reproducible: how the micro-batch gradients are summed. tree (default, near ddp's speed): floats added in a fixed binary-tree order, by the gradient kernel within a rank and by recursive doubling across ranks; needs --reproducible-parts and the rank count to be powers of two and --algorithm auto or rd. exact: the binned fixed-point sum (slower), for any rank count that divides --reproducible-parts and any --algorithm, MPI_Allreduce included.")]
+    [Option("reproducible-sum", Default = "tree", HelpText = "ddp --reproducible: how the micro-batch gradients are summed. tree (default, near ddp's speed): floats added in a fixed binary-tree order, by the gradient kernel within a rank and by recursive doubling or halving across ranks; needs --reproducible-parts and the rank count to be powers of two and --algorithm auto, rd or rh. exact: the binned fixed-point sum (slower), for any rank count that divides --reproducible-parts and any --algorithm, MPI_Allreduce included.")]
     public string ReproducibleSum { get; set; } = "tree";
 
     [Option("servers", Default = 1, HelpText = "ps: number of parameter-server ranks (the last K ranks); must be fewer than the ranks.")]

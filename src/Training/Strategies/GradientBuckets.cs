@@ -45,19 +45,19 @@ internal sealed class GradientBuckets : IDisposable
     private readonly List<MaskedSumHandle> _maskedPending = [];
     private readonly IGradientCompressor? _compressor;
     private readonly CompressionWorker? _compressionWorker;
-    private readonly CollectiveOptions _collective;
+    private readonly Func<int, CollectiveOptions> _collectiveFor;
     private readonly InPlaceBuckets? _inPlace;
     private readonly Action<Memory<float>> _sumInPlace;
     private long _uncompressedBytesSent;
 
     /// <param name="context">The run.</param>
     /// <param name="model">The replica whose gradients are summed.</param>
-    /// <param name="collective">The buckets' AllReduce options; null for the run's (--algorithm). ddp --reproducible
-    /// passes recursive doubling, the only order that matches its gradient tree.</param>
-    public GradientBuckets(StrategyContext context, Mlp model, CollectiveOptions? collective = null)
+    /// <param name="collectiveFor">Each layer's bucket AllReduce options; null for the run's (--algorithm) on every
+    /// bucket. ddp --reproducible passes the algorithms whose order matches its gradient tree.</param>
+    public GradientBuckets(StrategyContext context, Mlp model, Func<int, CollectiveOptions>? collectiveFor = null)
     {
         _context = context;
-        _collective = collective ?? context.Collective;
+        _collectiveFor = collectiveFor ?? (_ => context.Collective);
         _model = model;
         _gradients = new float[context.Layout.Count];
         _overlap = context.Settings.Overlap;
@@ -73,7 +73,7 @@ internal sealed class GradientBuckets : IDisposable
         }
         // Plain sums of the run's algorithm only: --secure and --compress transform the bucket, and ddp --reproducible's
         // order of addition must not move with the tensors' boundaries.
-        if (_masked is null && _compressor is null && collective is null && context.World.Size > 1) _inPlace = InPlaceBuckets.TryCreate(model);
+        if (_masked is null && _compressor is null && collectiveFor is null && context.World.Size > 1) _inPlace = InPlaceBuckets.TryCreate(model);
     }
 
     /// <summary>Bytes this rank has sent for the buckets so far (counted as <see cref="WireBytes"/> says).</summary>
@@ -144,12 +144,12 @@ internal sealed class GradientBuckets : IDisposable
         }
         if (_overlap)
         {
-            _pending.Add(world.StartAllReduce(_gradients.AsMemory(offset, length), ReduceOp.Sum, _collective));
+            _pending.Add(world.StartAllReduce(_gradients.AsMemory(offset, length), ReduceOp.Sum, _collectiveFor(layer)));
             return;
         }
         long start = Stopwatch.GetTimestamp();
         using (Timeline.Span(world, "bucket AllReduce", "train"))
-            world.AllReduce(_gradients.AsSpan(offset, length), ReduceOp.Sum, _collective);
+            world.AllReduce(_gradients.AsSpan(offset, length), ReduceOp.Sum, _collectiveFor(layer));
         _context.Clock.Add(start);
         _context.Phases.Add(TrainingPhase.AllReduceWait, start);
     }
@@ -160,11 +160,11 @@ internal sealed class GradientBuckets : IDisposable
         var world = _context.World;
         if (_overlap)
         {
-            _pending.Add(world.StartAllReduce(tensor, ReduceOp.Sum, _collective));
+            _pending.Add(world.StartAllReduce(tensor, ReduceOp.Sum, _context.Collective));
             return;
         }
         long start = Stopwatch.GetTimestamp();
-        using (Timeline.Span(world, "bucket AllReduce", "train")) world.AllReduce(tensor.Span, ReduceOp.Sum, _collective);
+        using (Timeline.Span(world, "bucket AllReduce", "train")) world.AllReduce(tensor.Span, ReduceOp.Sum, _context.Collective);
         _context.Clock.Add(start);
         _context.Phases.Add(TrainingPhase.AllReduceWait, start);
     }

@@ -20,7 +20,8 @@ namespace AllReduceNet.Training.Strategies;
 /// (<see cref="Model.LossHead.ComputeScaledOnce"/>). Only the parameter gradients sum over rows; the kernel
 /// (<see cref="AllReduceNet.Kernels.TreeOrderedGradientOps"/>) adds the rank's L micro-batches as the subtree they
 /// form, and recursive doubling across the ranks (round k: partners that differ in bit k, the lower one's value
-/// first) adds exactly the tree's upper levels. So the sums are plain floats, one AllReduce per layer started as
+/// first) adds exactly the tree's upper levels; so does recursive halving, which pairs the ranks alike but sends
+/// 2(N-1)/N of a bucket instead of log2 N buckets (<see cref="TreeOrderCollective"/>). So the sums are plain floats, one AllReduce per layer started as
 /// soon as the backward pass has produced it (overlapped like ddp's buckets), and no fixed-point conversion.
 /// </para>
 /// </summary>
@@ -34,9 +35,23 @@ internal sealed class ReproducibleDdpStrategy : IStrategy
     private readonly int _localParts;
     private readonly int[] _partEnds;
 
-    /// <summary>The algorithm whose order is the tree's upper levels; nothing else adds in that order.</summary>
-    internal static CollectiveOptions TreeOrderCollective(StrategyContext context) =>
-        context.Collective with { Algorithm = AllReduceAlgorithm.RecursiveDoubling };
+    /// <summary>Buckets up to this size go through recursive doubling under --algorithm auto: its log2 N exchanges
+    /// are fewer steps than recursive halving's 2 log2 N while the bytes hardly matter (Auto's own crossover for
+    /// recursive doubling, 16 KiB, measured in benchmarks/RESULTS.md).</summary>
+    private const long WholeBufferExchangeBytes = 16 * 1024;
+
+    /// <summary>
+    /// The AllReduce of a bucket of <paramref name="bytes"/>: an algorithm whose order is the tree's upper levels.
+    /// Recursive doubling and recursive halving pair the ranks alike and give the same bits; nothing else adds in that
+    /// order. --algorithm rd or rh forces one; auto takes recursive doubling for small buckets and recursive halving
+    /// (2(N-1)/N of the bucket sent per rank instead of log2 N buckets) above.
+    /// </summary>
+    internal static CollectiveOptions TreeOrderCollective(StrategyContext context, long bytes) => context.Collective with
+    {
+        Algorithm = context.Collective.Algorithm is AllReduceAlgorithm.RecursiveDoubling or AllReduceAlgorithm.RecursiveHalving
+            ? context.Collective.Algorithm
+            : bytes <= WholeBufferExchangeBytes ? AllReduceAlgorithm.RecursiveDoubling : AllReduceAlgorithm.RecursiveHalving,
+    };
 
     public ReproducibleDdpStrategy(StrategyContext context)
     {
@@ -51,7 +66,9 @@ internal sealed class ReproducibleDdpStrategy : IStrategy
         _replica = new ModelReplica(context, ranks);
         var model = _replica.Model;
         _optimizer = new Optimizer(context.Backend, settings.Optimizer, model.ParameterTensors, model.GradientTensors, context.Schedule);
-        _buckets = new GradientBuckets(context, model, TreeOrderCollective(context));
+        var bucketCollectives = Enumerable.Range(0, context.Layout.LayerCount)
+            .Select(l => TreeOrderCollective(context, context.Layout.LayerLength(l) * sizeof(float))).ToArray();
+        _buckets = new GradientBuckets(context, model, l => bucketCollectives[l]);
     }
 
     public void Load(Checkpoint state)
@@ -96,9 +113,12 @@ internal sealed class ReproducibleDdpStrategy : IStrategy
     public IReadOnlyList<string> Describe() =>
     [
         $"ddp --reproducible (tree): each global batch is {_parts} fixed micro-batches ({_localParts} per rank), their gradients added in a fixed binary-tree order " +
-        $"(within the rank by the kernel, across ranks by recursive doubling; {_buckets.Mode}): the model is bitwise the same for any power-of-two rank count that divides {_parts}",
+        $"(within the rank by the kernel, across ranks by {TreeOrderAlgorithms()}; {_buckets.Mode}): the model is bitwise the same for any power-of-two rank count that divides {_parts}",
         $"optimizer state per rank: {_optimizer.StateBytes / 1024.0:F1} KiB (full replica)",
     ];
+
+    private string TreeOrderAlgorithms() => _context.World.Size == 1 ? "nothing (one rank)" : string.Join(", ", Enumerable.Range(0, _context.Layout.LayerCount)
+        .Select(l => $"layer {l}: {(TreeOrderCollective(_context, _context.Layout.LayerLength(l) * sizeof(float)).Algorithm == AllReduceAlgorithm.RecursiveDoubling ? "recursive doubling" : "recursive halving")}"));
 
     public void Dispose()
     {
