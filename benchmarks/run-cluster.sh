@@ -12,7 +12,7 @@
 #          "mpich" for MPICH over UCX's tcp), per path in SWEEP_PATHS (default "mpi": MPI's point-to-point; "sockets":
 #          ALLREDUCENET_MPI_SOCKETS=1) and per segment size in SEGMENTS (default "default": the transport's own; e.g.
 #          "default 256K 1M 4M" sets ALLREDUCENET_SEGMENT_BYTES), so the variants interleave; native and ring of one
-#          size run back to back in each job. Prints ring / native per round and the median per variant and size
+#          size take turns call by call in each job (INTERLEAVE=0: blocks of calls). Prints ring / native per round and the median per variant and size
 #          ($out/cluster-sweep-summary.txt). The issue's goal: >= 1.0x at every size from 1 MiB.
 #   hier   2 hosts x 2 ranks: hierarchical against the flat ring and MPI_Allreduce in the same job.
 # Usage: benchmarks/run-cluster.sh [output-dir] [steps]   (default benchmarks/results, link,ratio,sweep,hier)
@@ -84,6 +84,9 @@ fi
 run() { local name=$1; shift; echo "== $name: $*"; timeout 900 "$@" --csv "$out/$name.csv" | tee "$out/$name.txt"; }
 if has sweep; then
   sweep_max=${SWEEP_MAX:-256M}
+  # Native and ring take turns call by call, each timed as its median call (AllReducePerf --interleave); INTERLEAVE=0
+  # times blocks of calls back to back instead (the figures before 2 December 10:00).
+  interleave=$([ "${INTERLEAVE:-1}" = 1 ] && echo --interleave || true)
   summary="$out/cluster-sweep-summary.txt"
   mpich_hosts=$(mktemp)
   trap 'rm -f "$hosts1" "$hosts2" "$mpich_hosts"' EXIT
@@ -111,7 +114,7 @@ if has sweep; then
             launcher=($ompi --mca btl tcp,self --hostfile "$hosts1" "${env_args[@]}")
           fi
           echo "== $name (load average $(cut -d' ' -f1-3 /proc/loadavg))"
-          run "$name" "${launcher[@]}" -n 2 $perf -b 1M -e "$sweep_max" --algorithms native,ring --no-memcpy >/dev/null
+          run "$name" "${launcher[@]}" -n 2 $perf -b 1M -e "$sweep_max" --algorithms native,ring --no-memcpy $interleave >/dev/null
           awk -v r="$round" -v l="$load" -v m="$mpi" -v p="$path" -v s="$segment" \
             '$4 == "native" { native[$1] = $7 } $4 == "ring" { ring[$1] = $7; order[++n] = $1 }
              END { for (i = 1; i <= n; i++) { b = order[i]; printf "%d %s %s %s %s %s %s %s %.2f\n", r, l, m, p, s, b, native[b], ring[b], ring[b] / native[b] } }' \
