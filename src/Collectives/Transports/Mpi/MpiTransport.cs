@@ -117,8 +117,8 @@ internal sealed unsafe class MpiTransport : ITransport
     /// message of its own, and over TCP each costs a rendezvous round trip and a share of the 2 cores' protocol work,
     /// so fewer, larger messages win; one message per chunk (no pipelining at all) lost again. Measured across the
     /// two namespace hosts, 1 rank each, against MPI_Allreduce in the same job (benchmarks/RESULTS-cluster.md,
-    /// section "tcpsweep"): the ring's median ratio at 1 to 16 MiB was 0.67 to 1.18x with 1 MiB segments and
-    /// 1.07 to 1.31x with 4 MiB; 128 and 256 KiB segments were slower still.
+    /// section "tcpsweep"): pooled over 10 to 15 rounds the ring's median ratio at 1 to 16 MiB was 1.07 to 1.16x with
+    /// 4 MiB segments, against 0.88 to 1.18x over 5 rounds with 1 MiB; 128 to 512 KiB segments were slower still.
     /// </summary>
     internal const int CrossNodeSegmentBytes = 4 << 20;
 
