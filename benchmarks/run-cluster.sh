@@ -7,7 +7,13 @@
 #          (ALLREDUCENET_MPI_SOCKETS=0); prints ring busbw / iperf3 per round and the median (the issue's goal: >= 0.8x
 #          of iperf3 at 64 MiB). Same run, so the ratio holds even on a loaded machine. With 2 ranks the ring sends its
 #          bytes both ways at once, so the ring's busbw is also set against iperf3 --bidir's mean per direction.
-#   sweep  1 rank per host: our ring (MPI's path; ALLREDUCENET_MPI_SOCKETS=1 for the socket channel) against MPI_Allreduce (native) in the same job, 1 to 256 MiB.
+#   sweep  1 rank per host: our ring against MPI_Allreduce (native) in the same job, 1 MiB to SWEEP_MAX (default 256M),
+#          ROUNDS rounds (default 3). Each round runs one job per MPI library in SWEEP_MPI (default "openmpi"; add
+#          "mpich" for MPICH over UCX's tcp), per path in SWEEP_PATHS (default "mpi": MPI's point-to-point; "sockets":
+#          ALLREDUCENET_MPI_SOCKETS=1) and per segment size in SEGMENTS (default "default": the transport's own; e.g.
+#          "default 256K 1M 4M" sets ALLREDUCENET_SEGMENT_BYTES), so the variants interleave; native and ring of one
+#          size take turns call by call in each job (INTERLEAVE=0: blocks of calls). Prints ring / native per round and the median per variant and size
+#          ($out/cluster-sweep-summary.txt). The issue's goal: >= 1.0x at every size from 1 MiB.
 #   hier   2 hosts x 2 ranks: hierarchical against the flat ring and MPI_Allreduce in the same job.
 # Usage: benchmarks/run-cluster.sh [output-dir] [steps]   (default benchmarks/results, link,ratio,sweep,hier)
 # The cluster's names and subnet follow ARN_CLUSTER_PREFIX and ARN_CLUSTER_SUBNET (scripts/cluster/netns-cluster.sh).
@@ -77,7 +83,56 @@ fi
 
 run() { local name=$1; shift; echo "== $name: $*"; timeout 900 "$@" --csv "$out/$name.csv" | tee "$out/$name.txt"; }
 if has sweep; then
-  run cluster-openmpi-2x1 $ompi --mca btl tcp,self --hostfile "$hosts1" -n 2 $perf -b 1M -e 256M --algorithms native,ring --no-memcpy
+  sweep_max=${SWEEP_MAX:-256M}
+  # Native and ring take turns call by call, each timed as its median call (AllReducePerf --interleave); INTERLEAVE=0
+  # times blocks of calls back to back instead (the figures before 2 December 10:00).
+  interleave=$([ "${INTERLEAVE:-1}" = 1 ] && echo --interleave || true)
+  summary="$out/cluster-sweep-summary.txt"
+  mpich_hosts=$(mktemp)
+  trap 'rm -f "$hosts1" "$hosts2" "$mpich_hosts"' EXIT
+  scripts/cluster/netns-cluster.sh hostfile mpich 1 > "$mpich_hosts"
+  echo "# 1 rank per host, ring busbw / MPI_Allreduce busbw in the same job; $rounds rounds; $(date -u '+%F %H:%M UTC')" > "$summary"
+  echo "# round load1 mpi path segment bytes native_GBps ring_GBps ring/native" >> "$summary"
+  # Segment sizes as bytes: 256K -> 262144, 4M -> 4194304; "default" stays the transport's own.
+  to_bytes() { case $1 in default) echo default ;; *K) echo $(( ${1%K} << 10 )) ;; *M) echo $(( ${1%M} << 20 )) ;; *) echo "$1" ;; esac; }
+  for round in $(seq 1 "$rounds"); do
+    for mpi in ${SWEEP_MPI:-openmpi}; do
+      for path in ${SWEEP_PATHS:-mpi}; do
+        for segment in ${SEGMENTS:-default}; do
+          bytes=$(to_bytes "$segment")
+          flag=$([ "$path" = sockets ] && echo 1 || echo 0)
+          name="cluster-sweep-$mpi-$path-$segment-$round"
+          load=$(cut -d' ' -f1 /proc/loadavg)
+          if [ "$mpi" = mpich ]; then
+            env_args=(-genv ALLREDUCENET_MPI_SOCKETS "$flag")
+            [ "$bytes" = default ] || env_args+=(-genv ALLREDUCENET_SEGMENT_BYTES "$bytes")
+            launcher=(mpiexec.mpich -launcher ssh -launcher-exec "$shim" -f "$mpich_hosts" -iface "${ARN_CLUSTER_PREFIX:-arn}br0"
+              -genv UCX_TLS tcp,self -genv UCX_NET_DEVICES eth0 "${env_args[@]}")
+          else
+            env_args=(-x ALLREDUCENET_MPI_SOCKETS="$flag")
+            [ "$bytes" = default ] || env_args+=(-x ALLREDUCENET_SEGMENT_BYTES="$bytes")
+            launcher=($ompi --mca btl tcp,self --hostfile "$hosts1" "${env_args[@]}")
+          fi
+          echo "== $name (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+          run "$name" "${launcher[@]}" -n 2 $perf -b 1M -e "$sweep_max" --algorithms native,ring --no-memcpy $interleave >/dev/null
+          awk -v r="$round" -v l="$load" -v m="$mpi" -v p="$path" -v s="$segment" \
+            '$4 == "native" { native[$1] = $7 } $4 == "ring" { ring[$1] = $7; order[++n] = $1 }
+             END { for (i = 1; i <= n; i++) { b = order[i]; printf "%d %s %s %s %s %s %s %s %.2f\n", r, l, m, p, s, b, native[b], ring[b], ring[b] / native[b] } }' \
+            "$out/$name.txt" >> "$summary"
+        done
+      done
+    done
+  done
+  # The median of the rounds' ratios per variant (mpi, path, segment) and size; the lower middle for an even count.
+  echo "# median ring/native over $rounds rounds, per variant and size (goal >= 1.0x from 1 MiB):" >> "$summary"
+  grep -v '^#' "$summary" | sort -s -k3,3 -k4,4 -k5,5 -k6,6n | awk '
+    function flush(   i, j, t) {
+      for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+      printf "# %-32s median %.2fx  (by round:%s)\n", last, v[int((n + 1) / 2)], all; n = 0; all = "" }
+    { key = $3 " " $4 " " $5 " " $6; if (key != last && last != "") flush(); last = key; v[++n] = $9 + 0; all = all " " $9 }
+    END { if (n) flush() }' >> "$summary"
+  echo "== sweep: ring / native, $rounds rounds"
+  cat "$summary"
 fi
 if has hier; then
   run cluster-openmpi-2x2 $ompi --mca btl tcp,self,vader --hostfile "$hosts2" -n 4 $perf -b 4M -e 64M -f 4 -n 5 -w 1 --algorithms ring,hierarchical,native --no-memcpy

@@ -50,6 +50,9 @@ public sealed class PerfOptions
     [CommandLineParser.Option("reproducible", HelpText = "Also time every algorithm with CollectiveOptions.Reproducible (float/double sum and average; rows named ALGORITHM+repro). Busbw counts the element type's bytes, as for the plain rows.")]
     public bool Reproducible { get; set; }
 
+    [CommandLineParser.Option("interleave", HelpText = "Time the algorithms call by call in turn at each size (a barrier before each call) and report each one's median call, the slowest rank's, instead of the mean of a block of calls: ratios between algorithms that hold on a machine shared with other work.")]
+    public bool Interleave { get; set; }
+
     [CommandLineParser.Option("no-memcpy", HelpText = "Skip the memcpy bandwidth column.")]
     public bool NoMemcpy { get; set; }
 }

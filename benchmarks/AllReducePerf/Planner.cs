@@ -45,6 +45,6 @@ public static class Planner
         };
         if (options.Type.ToLowerInvariant() is not ("float" or "double" or "int" or "long" or "half"))
             throw new ArgumentException($"--type '{options.Type}' is not one of float, double, int, long, half.");
-        return new SweepPlan(sizes, algorithms, op, options.Iterations ?? 20, options.Iterations is null, options.Warmup, options.Check ?? true, !options.NoMemcpy, options.Reproducible);
+        return new SweepPlan(sizes, algorithms, op, options.Iterations ?? 20, options.Iterations is null, options.Warmup, options.Check ?? true, !options.NoMemcpy, options.Reproducible, options.Interleave);
     }
 }

@@ -7,7 +7,7 @@ namespace AllReduceNet.Perf;
 /// <summary>What one sweep runs: sizes, algorithms, repetitions. The same on every rank.</summary>
 public sealed record SweepPlan(
     IReadOnlyList<long> Sizes, IReadOnlyList<AllReduceAlgorithm> Algorithms, ReduceOp Op,
-    int Iterations, bool MoreForSmallMessages, int Warmup, bool Check, bool Memcpy, bool Reproducible = false)
+    int Iterations, bool MoreForSmallMessages, int Warmup, bool Check, bool Memcpy, bool Reproducible = false, bool Interleave = false)
 {
     /// <summary>Each algorithm, then (with --reproducible) each again with <see cref="CollectiveOptions.Reproducible"/>, named "ALGORITHM+repro".</summary>
     public IEnumerable<(CollectiveOptions Options, string Name)> Variants()
@@ -58,17 +58,31 @@ public static class Sweep
                 if (comm.Rank == 0) memcpy = MemcpyBandwidth.Measure(count * (long)elementSize, iterations);
                 comm.Barrier();
             }
-            foreach (var (options, name) in plan.Variants())
+            var variants = plan.Variants().ToList();
+            double[]? interleaved = null;
+            if (plan.Interleave)
             {
                 data.Fill(T.One);
-                for (int i = 0; i < warmup; i++) comm.AllReduce(data, plan.Op, options);
-                comm.Barrier();
-                var watch = Stopwatch.StartNew();
-                for (int i = 0; i < iterations; i++) comm.AllReduce(data, plan.Op, options);
-                double seconds = watch.Elapsed.TotalSeconds / iterations;
-                slowest[0] = seconds;
-                comm.AllReduce<double>(slowest, ReduceOp.Max, new CollectiveOptions { Algorithm = AllReduceAlgorithm.Tree });
-                seconds = slowest[0];
+                foreach (var (options, _) in variants)
+                    for (int i = 0; i < warmup; i++) comm.AllReduce(data, plan.Op, options);
+                interleaved = InterleavedTiming.Measure(comm, data, plan.Op, variants.Select(v => v.Options).ToList(), iterations);
+            }
+            for (int variant = 0; variant < variants.Count; variant++)
+            {
+                var (options, name) = variants[variant];
+                double seconds;
+                if (interleaved is not null) seconds = interleaved[variant];
+                else
+                {
+                    data.Fill(T.One);
+                    for (int i = 0; i < warmup; i++) comm.AllReduce(data, plan.Op, options);
+                    comm.Barrier();
+                    var watch = Stopwatch.StartNew();
+                    for (int i = 0; i < iterations; i++) comm.AllReduce(data, plan.Op, options);
+                    slowest[0] = watch.Elapsed.TotalSeconds / iterations;
+                    comm.AllReduce<double>(slowest, ReduceOp.Max, new CollectiveOptions { Algorithm = AllReduceAlgorithm.Tree });
+                    seconds = slowest[0];
+                }
 
                 wrong[0] = plan.Check ? CountWrong(comm, data, plan.Op, options) : 0;
                 if (plan.Check) comm.AllReduce<long>(wrong, ReduceOp.Sum, new CollectiveOptions { Algorithm = AllReduceAlgorithm.Tree });

@@ -35,6 +35,10 @@ internal sealed class ClusterScenario(Communicator world, int largeCount)
         _tally.Check(!multiNode || node.Size == 1 || node.TransportName.Contains("shared memory"), $"the node group's transport is '{node.TransportName}', expected the shared-memory channel");
         _tally.Check(across.Size == 1 || !across.TransportName.Contains("shared memory"), $"the across-nodes group's transport is '{across.TransportName}'");
         var auto = AllReduceAlgorithms.Choose(1 << 20, world.Size, direct: false, topology.FavoursHierarchical);
+        // The segment each group pipelines with when nothing sets one: across nodes the TCP default, inside one the
+        // shared-memory channel's.
+        int worldSegment = world.SegmentBytes(new CollectiveOptions()), nodeSegment = node.SegmentBytes(new CollectiveOptions());
+        _tally.Check(!multiNode || worldSegment == MpiTransport.CrossNodeSegmentBytes, $"the world's segment is {worldSegment} bytes across {topology.Describe()}, expected {MpiTransport.CrossNodeSegmentBytes}");
         _tally.Check(!topology.FavoursHierarchical || auto == AllReduceAlgorithm.Hierarchical, $"Auto chose {auto} for 1 MiB across {topology.Describe()}");
 
         long[] totals = [_tally.Failures, _tally.Checks];
@@ -42,7 +46,7 @@ internal sealed class ClusterScenario(Communicator world, int largeCount)
         if (world.Rank == 0)
         {
             Console.WriteLine($"MPI CLUSTER nodes={topology.Nodes} layout='{topology.Describe()}' transport='{world.TransportName}' node-transport='{node.TransportName}' " +
-                              $"auto-1MiB={auto} ranks={world.Size} checks={totals[1]} failures={totals[0]}");
+                              $"auto-1MiB={auto} segment={worldSegment} node-segment={nodeSegment} ranks={world.Size} checks={totals[1]} failures={totals[0]}");
             Console.WriteLine(totals[0] == 0 ? "MPI CLUSTER PASSED" : "MPI CLUSTER FAILED");
         }
         return (int)totals[0];

@@ -141,7 +141,7 @@ public sealed class ClusterTests(ITestOutputHelper log) : IClassFixture<Namespac
         Assert.False(result.TimedOut, result.ToString());
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("MPI CLUSTER PASSED", result.Output);
-        var summary = Regex.Match(result.Output, @"MPI CLUSTER nodes=(\d+) layout='([^']*)' transport='([^']*)' node-transport='([^']*)' auto-1MiB=(\S+) ranks=4 checks=\d+ failures=0");
+        var summary = Regex.Match(result.Output, @"MPI CLUSTER nodes=(\d+) layout='([^']*)' transport='([^']*)' node-transport='([^']*)' auto-1MiB=(\S+) segment=(\d+) node-segment=(\d+) ranks=4 checks=\d+ failures=0");
         Assert.True(summary.Success, result.ToString());
         Assert.Equal("2", summary.Groups[1].Value);
         Assert.Equal("2 nodes x 2 ranks", summary.Groups[2].Value);
@@ -149,6 +149,8 @@ public sealed class ClusterTests(ITestOutputHelper log) : IClassFixture<Namespac
         Assert.DoesNotContain("shared memory", summary.Groups[3].Value);
         Assert.EndsWith(", shared memory)", summary.Groups[4].Value);
         Assert.Equal("Hierarchical", summary.Groups[5].Value);
+        Assert.Equal((4 << 20).ToString(), summary.Groups[6].Value);    // across the hosts: fewer, larger TCP messages
+        Assert.Equal((256 << 10).ToString(), summary.Groups[7].Value);  // inside a host: the shared-memory channel's
         Assert.Contains($"host {NamespaceCluster.HostName1}", result.Output);
         Assert.Contains($"host {NamespaceCluster.HostName2}", result.Output);
     }

@@ -107,9 +107,20 @@ internal sealed unsafe class MpiTransport : ITransport
 
     /// <summary>
     /// Through shared memory 256 KiB (measured at 2 ranks: a 1 MiB ring AllReduce took 55 to 66 us with 256 KiB
-    /// segments against 95 to 108 with 1 MiB and 120 to 134 with 128 KiB); over MPI point-to-point the base 1 MiB.
+    /// segments against 95 to 108 with 1 MiB and 120 to 134 with 128 KiB); between ranks on different nodes
+    /// <see cref="CrossNodeSegmentBytes"/>; otherwise (MPI point-to-point inside one node) the base 1 MiB.
     /// </summary>
-    public int DefaultSegmentBytes => _shared is not null ? 256 << 10 : 1 << 20;
+    public int DefaultSegmentBytes => _shared is not null ? 256 << 10 : _nodeOfRank is not null ? CrossNodeSegmentBytes : 1 << 20;
+
+    /// <summary>
+    /// The segment when the group spans nodes (MPI's TCP path or the socket channel): 4 MiB. Every segment is a
+    /// message of its own, and over TCP each costs a rendezvous round trip and a share of the 2 cores' protocol work,
+    /// so fewer, larger messages win; one message per chunk (no pipelining at all) lost again. Measured across the
+    /// two namespace hosts, 1 rank each, against MPI_Allreduce in the same job (benchmarks/RESULTS-cluster.md,
+    /// section "tcpsweep"): pooled over 10 to 15 rounds the ring's median ratio at 1 to 16 MiB was 1.07 to 1.16x with
+    /// 4 MiB segments, against 0.88 to 1.18x over 5 rounds with 1 MiB; 128 to 512 KiB segments were slower still.
+    /// </summary>
+    internal const int CrossNodeSegmentBytes = 4 << 20;
 
     public INativeCollectives? Native => _native ??= new MpiNativeCollectives(this);
 
