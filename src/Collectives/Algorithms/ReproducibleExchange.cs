@@ -1,4 +1,3 @@
-using System.Buffers;
 using AllReduceNet.Collectives.Operators;
 
 namespace AllReduceNet.Collectives.Algorithms;
@@ -85,7 +84,7 @@ internal static unsafe class ReproducibleExchange
         private readonly ChunkLayout _layout;
         private readonly long _segmentElements;
         private readonly int _segments, _n, _rank, _peers;
-        private readonly Request?[] _requests;     // [0, segments x peers): sends by (segment, peer); then (slot, peer) receives
+        private readonly PostedRequests _requests;   // [0, segments x peers): sends by (segment, peer); then (slot, peer) receives
 
         public Exchange(in CollectiveCall call, float* addends, float* result, float* slots, ChunkLayout layout, long segmentElements, int segments)
         {
@@ -99,9 +98,7 @@ internal static unsafe class ReproducibleExchange
             _n = call.Size;
             _rank = call.Rank;
             _peers = _n - 1;
-            int requests = (_segments + SegmentsInFlight) * _peers;
-            _requests = ArrayPool<Request?>.Shared.Rent(requests);
-            Array.Clear(_requests, 0, requests);
+            _requests = new PostedRequests((_segments + SegmentsInFlight) * _peers);
         }
 
         /// <summary>The k-th other rank, counted from this one's right: the ranks start on different peers.</summary>
@@ -156,22 +153,12 @@ internal static unsafe class ReproducibleExchange
             FixedPointBlocks.CombineAll(vectors, _n, length, _result + offset);
         }
 
-        public void WaitSends()
-        {
-            for (int k = 0; k < _segments * _peers; k++) _call.WaitSend(_requests[k]);
-        }
+        public void WaitSends() => _requests.WaitSends(_call, _segments * _peers);
 
-        /// <summary>After a failure: take back what is still posted, last first (as the ring pipeline does).</summary>
-        public void Withdraw()
-        {
-            for (int k = (_segments + SegmentsInFlight) * _peers - 1; k >= 0; k--) CollectiveCall.Withdraw(_requests[k]);
-        }
+        public void Withdraw() => _requests.Withdraw();
 
-        public void Recycle()
-        {
-            for (int k = 0; k < (_segments + SegmentsInFlight) * _peers; k++) _call.Recycle(_requests[k]);
-        }
+        public void Recycle() => _requests.Recycle(_call);
 
-        public void Release() => ArrayPool<Request?>.Shared.Return(_requests, clearArray: true);
+        public void Release() => _requests.Release();
     }
 }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using AllReduceNet.Collectives.Operators;
 
 namespace AllReduceNet.Collectives.Algorithms;
@@ -90,7 +89,7 @@ internal static unsafe class ReproducibleRing
         private readonly long _count, _segmentElements;
         private readonly ChunkLayout _layout;
         private readonly bool _floatsFirst;
-        private readonly Request?[] _requests;     // [0, total): sends by item; then one per receive slot
+        private readonly PostedRequests _requests;   // [0, total): sends by item; then one per receive slot
         private fixed long _expectedBytes[ReceivesInFlight];
 
         public Ring(in CollectiveCall call, float* addends, int addendCount, float* result, long count, long* accumulators, long* slots,
@@ -112,8 +111,7 @@ internal static unsafe class ReproducibleRing
             _left = (_rank - 1 + _n) % _n;
             _right = (_rank + 1) % _n;
             _total = (_n - 1) * segments;
-            _requests = ArrayPool<Request?>.Shared.Rent(_total + ReceivesInFlight);
-            Array.Clear(_requests, 0, _total + ReceivesInFlight);
+            _requests = new PostedRequests(_total + ReceivesInFlight);
         }
 
         private int Step(int item) => item / _segments;
@@ -173,22 +171,12 @@ internal static unsafe class ReproducibleRing
                 last ? null : _accumulators + offset, last ? _result + offset : null);
         }
 
-        public void WaitSends()
-        {
-            for (int k = 0; k < _total; k++) _call.WaitSend(_requests[k]);
-        }
+        public void WaitSends() => _requests.WaitSends(_call, _total);
 
-        /// <summary>After a failure: take back what is still posted, last first (as the ring pipeline does).</summary>
-        public void Withdraw()
-        {
-            for (int k = _total + ReceivesInFlight - 1; k >= 0; k--) CollectiveCall.Withdraw(_requests[k]);
-        }
+        public void Withdraw() => _requests.Withdraw();
 
-        public void Recycle()
-        {
-            for (int k = 0; k < _total + ReceivesInFlight; k++) _call.Recycle(_requests[k]);
-        }
+        public void Recycle() => _requests.Recycle(_call);
 
-        public void Release() => ArrayPool<Request?>.Shared.Return(_requests, clearArray: true);
+        public void Release() => _requests.Release();
     }
 }
