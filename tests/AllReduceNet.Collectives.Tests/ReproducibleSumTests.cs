@@ -102,11 +102,13 @@ public class ReproducibleSumTests
     [InlineData(2)]
     [InlineData(3)]
     [InlineData(4)]
+    [InlineData(5)]
+    [InlineData(8)]
     public void TheFusedRingGivesTheUnfusedPathsBitsOnLongVectors(int ranks)
     {
         // Many blocks, a count that is no multiple of a block or a vector, blocks of subnormals and of zeros, and
-        // segments of 1 to 8 blocks: the fused ring (Ring, Auto; at 2 ranks without a header) against the integer
-        // AllReduce of the tree and of direct, in place and out of place.
+        // segments of 1 to 8 blocks: the fused paths (Ring and Auto: the header-free exchange; the public sum: the
+        // fused ring with its header) against the integer AllReduce of the tree and of direct, in place and out of place.
         const int length = 100_003;
         var addends = Enumerable.Range(0, ranks).Select(r =>
         {
@@ -142,21 +144,28 @@ public class ReproducibleSumTests
         Assert.Equal(0f, results[0][0][5200]);
     }
 
-    [Fact]
-    public void NonFiniteValuesInTheHeaderlessTwoRankRingGiveTheHeaderPathsBits()
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    public void NonFiniteValuesInTheHeaderlessExchangeGiveTheHeaderPathsBits(int ranks)
     {
-        // Both ranks' NaNs (of other payloads and signs), infinities of both signs, alone or meeting, in blocks with
-        // finite neighbours of very different sizes: the two-rank ring takes each block's scale from its finite values
-        // where the addends meet; the tree's path counts non-finite values in a separate AllReduce.
+        // Two ranks' NaNs (of other payloads and signs), infinities of both signs, alone or meeting, in blocks with
+        // finite neighbours of very different sizes: the exchange (Ring) takes each block's scale from its finite values
+        // where all addends meet; the tree's path and the public sum's fused ring count non-finite values in a separate
+        // AllReduce.
         const int length = 1300;
-        var results = World.Run(2, comm =>
+        var results = World.Run(ranks, comm =>
         {
             var random = new Random(7 + comm.Rank);
             var mine = Enumerable.Range(0, length).Select(i => (float)((random.NextDouble() - 0.5) * Math.ScaleB(1.0, random.Next(-30, 30)))).ToArray();
             if (comm.Rank == 0) { mine[3] = BitConverter.Int32BitsToSingle(0x7FC0_1234); mine[300] = float.PositiveInfinity; mine[301] = float.PositiveInfinity; mine[700] = float.NegativeInfinity; }
-            else { mine[3] = 1e30f; mine[300] = float.NegativeInfinity; mine[301] = float.PositiveInfinity; mine[900] = BitConverter.Int32BitsToSingle(unchecked((int)0xFFC0_0001)); }
-            mine[1299] = 3e38f; // two of these overflow to +infinity
-            return new[] { ReproducibleAllReduce(comm, mine, AllReduceAlgorithm.Ring), ReproducibleAllReduce(comm, mine, AllReduceAlgorithm.Tree) };
+            else if (comm.Rank == 1) { mine[3] = 1e30f; mine[300] = float.NegativeInfinity; mine[301] = float.PositiveInfinity; mine[900] = BitConverter.Int32BitsToSingle(unchecked((int)0xFFC0_0001)); }
+            mine[1299] = 3e38f; // two or more of these overflow to +infinity
+            var viaSum = new float[length];
+            comm.ReproducibleSum<float>(mine, 1, viaSum, new CollectiveOptions { Algorithm = AllReduceAlgorithm.Ring, SegmentBytes = 2048 });
+            return new[] { ReproducibleAllReduce(comm, mine, AllReduceAlgorithm.Ring), ReproducibleAllReduce(comm, mine, AllReduceAlgorithm.Tree), viaSum };
         });
         foreach (var rank in results)
             foreach (var run in rank)

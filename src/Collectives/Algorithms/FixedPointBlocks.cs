@@ -50,38 +50,105 @@ internal static unsafe class FixedPointBlocks
     }
 
     /// <summary>
-    /// The two-rank ring's last step without a header: <paramref name="output"/>[i] = the reproducible sum of
-    /// <paramref name="own"/>[i] and <paramref name="received"/>[i] over [0, length), where the range starts on a block
-    /// boundary and holds whole blocks (the last one may be cut at the vector's end). Both addends of every element are
-    /// here, so each block's largest exponent is taken from them: the same scale the header's MAX AllReduce would
-    /// give, so the same bits. Elements with a NaN or infinite addend get their float sum (IEEE addition: NaN for any
-    /// NaN or for +inf with -inf, else the infinity), as the header path's counts give. Output may be own's memory.
+    /// The reproducible sum where every addend of every element is at hand: <paramref name="output"/>[i] = the sum of
+    /// vectors[v][i] over the <paramref name="vectorCount"/> vectors, for i in [0, length), where the range starts on a
+    /// block boundary and holds whole blocks (the last one may be cut at the vector's end). Each block's largest exponent
+    /// is taken from the addends themselves: the same scale the header's MAX AllReduce would give, so the same bits,
+    /// with no header. Elements with a NaN or infinite addend get what IEEE addition gives (NaN for any NaN or for +inf
+    /// with -inf, else the infinity; one NaN pattern, as the header path writes). Output may be a vector's own memory:
+    /// each group of lanes is read from every vector before it is written.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void CombinePair(float* own, float* received, long length, float* output)
+    public static void CombineAll(float** vectors, int vectorCount, long length, float* output)
     {
         for (long at = 0; at < length; at += ReproducibleSum.BlockElements)
         {
             int block = (int)Math.Min(ReproducibleSum.BlockElements, length - at);
-            int top = Math.Max(MaxMagnitudeBits(own + at, block), MaxMagnitudeBits(received + at, block));
+            int top = 0;
+            for (int v = 0; v < vectorCount; v++) top = Math.Max(top, MaxMagnitudeBits(vectors[v] + at, block));
             if ((top >> 23) != 0xFF)
             {
-                CombineBlock(own + at, 1, 0, block, ReproducibleSum.Scale<float>(top >> 23), received + at, null, null, output + at);
+                SumFiniteBlock(vectors, vectorCount, at, block, ReproducibleSum.Scale<float>(top >> 23), output + at);
                 continue;
             }
             // A NaN or an infinity in the block: the scale comes from the finite values only, element by element.
-            var ownBits = new ReadOnlySpan<int>(own + at, block);
-            var receivedBits = new ReadOnlySpan<int>(received + at, block);
-            int exponent = Math.Max(ReproducibleSum.FiniteExponent(ownBits), ReproducibleSum.FiniteExponent(receivedBits));
+            int exponent = 0;
+            for (int v = 0; v < vectorCount; v++)
+                exponent = Math.Max(exponent, ReproducibleSum.FiniteExponent(new ReadOnlySpan<int>(vectors[v] + at, block)));
             int scale = ReproducibleSum.Scale<float>(exponent);
             double factor = PowerOfTwo(scale), inverse = PowerOfTwo(-scale);
-            for (int i = 0; i < block; i++)
+            for (long i = at; i < at + block; i++)
             {
-                float x = own[at + i], y = received[at + i];
-                output[at + i] = float.IsFinite(x) && float.IsFinite(y)
-                    ? (float)((double)(Quantize(x, factor) + Quantize(y, factor)) * inverse)
-                    : float.IsNaN(x + y) ? float.NaN : x + y; // one NaN pattern, as the header path writes
+                long sum = 0;
+                bool nan = false, positive = false, negative = false;
+                for (int v = 0; v < vectorCount; v++)
+                {
+                    float x = vectors[v][i];
+                    if (float.IsFinite(x)) sum += Quantize(x, factor);
+                    else if (float.IsNaN(x)) nan = true;
+                    else if (x > 0) positive = true;
+                    else negative = true;
+                }
+                output[i] = nan || (positive && negative) ? float.NaN
+                    : positive ? float.PositiveInfinity
+                    : negative ? float.NegativeInfinity
+                    : (float)((double)sum * inverse);
             }
+        }
+    }
+
+    /// <summary>
+    /// One block of <see cref="CombineAll"/> whose addends are all finite: quantize every vector's lanes, add them as
+    /// integers, convert back. No finiteness masks: the caller saw no exponent field of 0xFF in the block.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SumFiniteBlock(float** vectors, int vectorCount, long at, int length, int scale, float* output)
+    {
+        double factor = PowerOfTwo(scale), inverse = PowerOfTwo(-scale);
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var vf = Vector512.Create(factor);
+            var vi = Vector512.Create(inverse);
+            var magic = Vector512.Create(RoundingMagic);
+            var magicBits = Vector512.Create(BitConverter.DoubleToInt64Bits(RoundingMagic));
+            for (; i + 16 <= length; i += 16)
+            {
+                var low = Vector512<long>.Zero;
+                var high = Vector512<long>.Zero;
+                for (int v = 0; v < vectorCount; v++)
+                {
+                    var (lowD, highD) = Vector512.Widen(Vector512.Load(vectors[v] + at + i));
+                    low += Vector512.FusedMultiplyAdd(lowD, vf, magic).AsInt64() - magicBits;
+                    high += Vector512.FusedMultiplyAdd(highD, vf, magic).AsInt64() - magicBits;
+                }
+                Vector512.Narrow(Vector512.ConvertToDouble(low) * vi, Vector512.ConvertToDouble(high) * vi).Store(output + i);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var vf = Vector256.Create(factor);
+            var vi = Vector256.Create(inverse);
+            var magic = Vector256.Create(RoundingMagic);
+            var magicBits = Vector256.Create(BitConverter.DoubleToInt64Bits(RoundingMagic));
+            for (; i + 8 <= length; i += 8)
+            {
+                var low = Vector256<long>.Zero;
+                var high = Vector256<long>.Zero;
+                for (int v = 0; v < vectorCount; v++)
+                {
+                    var (lowD, highD) = Vector256.Widen(Vector256.Load(vectors[v] + at + i));
+                    low += Vector256.FusedMultiplyAdd(lowD, vf, magic).AsInt64() - magicBits;
+                    high += Vector256.FusedMultiplyAdd(highD, vf, magic).AsInt64() - magicBits;
+                }
+                Vector256.Narrow(Vector256.ConvertToDouble(low) * vi, Vector256.ConvertToDouble(high) * vi).Store(output + i);
+            }
+        }
+        for (; i < length; i++)
+        {
+            long sum = 0;
+            for (int v = 0; v < vectorCount; v++) sum += Quantize(vectors[v][at + i], factor);
+            output[i] = (float)((double)sum * inverse);
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Buffers;
 using AllReduceNet.Collectives.Operators;
 
 namespace AllReduceNet.Collectives.Algorithms;
@@ -33,9 +32,7 @@ internal static unsafe class ReproducibleRing
     /// (<paramref name="addendCount"/> vectors of <paramref name="count"/> floats one after the other at
     /// <paramref name="addends"/>, which may be <paramref name="result"/> itself when there is one), with the block
     /// exponents <paramref name="head"/> agreed on by all ranks. <paramref name="accumulators"/> holds count longs.
-    /// Non-finite addends count as 0 here. An empty <paramref name="head"/> (only for 2 ranks with one addend each)
-    /// means the scales are taken where both addends meet (<see cref="FixedPointBlocks.CombinePair"/>), non-finite
-    /// values included: no exponent pass and no header exchange before the ring.
+    /// Non-finite addends count as 0 here (the caller applies them).
     /// </summary>
     public static void Run(in CollectiveCall call, float* addends, int addendCount, float* result, long count, ReadOnlySpan<int> head, long* accumulators)
     {
@@ -49,8 +46,6 @@ internal static unsafe class ReproducibleRing
         }
         if (layout.MaxLength == 0) return;
         bool floatsFirst = addendCount == 1;
-        if (head.IsEmpty && (n != 2 || !floatsFirst))
-            throw new ArgumentException($"rank {call.Rank}: the reproducible ring without block exponents is for 2 ranks with one addend each, not {n} ranks with {addendCount}.", nameof(head));
         // A segment holds as many elements as the plain ring's (the segment size counted in floats), so the ring makes
         // as many rendezvous as the plain one; 64-bit messages are twice as long.
         long blocksPerSegment = Math.Max(1, call.SegmentBytes / sizeof(float) / ReproducibleSum.BlockElements);
@@ -94,7 +89,7 @@ internal static unsafe class ReproducibleRing
         private readonly long _count, _segmentElements;
         private readonly ChunkLayout _layout;
         private readonly bool _floatsFirst;
-        private readonly Request?[] _requests;     // [0, total): sends by item; then one per receive slot
+        private readonly PostedRequests _requests;   // [0, total): sends by item; then one per receive slot
         private fixed long _expectedBytes[ReceivesInFlight];
 
         public Ring(in CollectiveCall call, float* addends, int addendCount, float* result, long count, long* accumulators, long* slots,
@@ -116,8 +111,7 @@ internal static unsafe class ReproducibleRing
             _left = (_rank - 1 + _n) % _n;
             _right = (_rank + 1) % _n;
             _total = (_n - 1) * segments;
-            _requests = ArrayPool<Request?>.Shared.Rent(_total + ReceivesInFlight);
-            Array.Clear(_requests, 0, _total + ReceivesInFlight);
+            _requests = new PostedRequests(_total + ReceivesInFlight);
         }
 
         private int Step(int item) => item / _segments;
@@ -172,32 +166,17 @@ internal static unsafe class ReproducibleRing
             Segment(Mod(_rank - step - 2), item, out long offset, out long length);
             long* received = _slots + slot * _segmentElements;
             bool last = step == _n - 2;
-            if (head.IsEmpty)
-            {
-                FixedPointBlocks.CombinePair(_addends + offset, (float*)received, length, _result + offset);
-                return;
-            }
             FixedPointBlocks.Combine(_addends, _addendCount, _count, head, offset, length,
                 FloatsAt(step) ? (float*)received : null, FloatsAt(step) ? null : received,
                 last ? null : _accumulators + offset, last ? _result + offset : null);
         }
 
-        public void WaitSends()
-        {
-            for (int k = 0; k < _total; k++) _call.WaitSend(_requests[k]);
-        }
+        public void WaitSends() => _requests.WaitSends(_call, _total);
 
-        /// <summary>After a failure: take back what is still posted, last first (as the ring pipeline does).</summary>
-        public void Withdraw()
-        {
-            for (int k = _total + ReceivesInFlight - 1; k >= 0; k--) CollectiveCall.Withdraw(_requests[k]);
-        }
+        public void Withdraw() => _requests.Withdraw();
 
-        public void Recycle()
-        {
-            for (int k = 0; k < _total + ReceivesInFlight; k++) _call.Recycle(_requests[k]);
-        }
+        public void Recycle() => _requests.Recycle(_call);
 
-        public void Release() => ArrayPool<Request?>.Shared.Return(_requests, clearArray: true);
+        public void Release() => _requests.Release();
     }
 }

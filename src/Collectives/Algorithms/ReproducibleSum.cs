@@ -51,8 +51,8 @@ internal static class ReproducibleSum
     /// </summary>
     /// <remarks>
     /// <paramref name="fromAllReduce"/>: the caller is the AllReduce, whose addend count is 1 on every rank by
-    /// construction; then 2 ranks on the fused ring skip the header (<see cref="ReproducibleRing"/>). Through the
-    /// public sum the header also checks that the ranks passed the same addend count, so it is always exchanged.
+    /// construction; then the float sum on Ring or Auto needs no header (<see cref="ReproducibleExchange"/>). Through
+    /// the public sum the header also checks that the ranks passed the same addend count, so it is always exchanged.
     /// </remarks>
     public static void Run<T>(Communicator comm, ReadOnlySpan<T> addends, int addendCount, Span<T> result, CollectiveOptions options, bool fromAllReduce = false)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -62,9 +62,9 @@ internal static class ReproducibleSum
         if ((long)addendCount * count != addends.Length)
             throw new ArgumentException($"rank {comm.Rank}: reproducible sum of {addendCount} addends of {count} elements needs {(long)addendCount * count} values, but {addends.Length} were passed.", nameof(addends));
         var inner = options with { Reproducible = false };
-        if (fromAllReduce && addendCount == 1 && comm.Size == 2 && FusedRingApplies<T>(options))
+        if (fromAllReduce && addendCount == 1 && FusedRingApplies<T>(options))
         {
-            RunFused(comm, MemoryMarshal.Cast<T, float>(addends), 1, MemoryMarshal.Cast<T, float>(result), ReadOnlySpan<int>.Empty, anyNonFinite: false, inner);
+            RunExchange(comm, MemoryMarshal.Cast<T, float>(addends), MemoryMarshal.Cast<T, float>(result), inner);
             return;
         }
         int blocks = (count + BlockElements - 1) / BlockElements;
@@ -153,14 +153,35 @@ internal static class ReproducibleSum
     }
 
     /// <summary>
-    /// Whether the float sum takes the fused ring (<see cref="ReproducibleRing"/>): for the ring and for Auto (whose
-    /// choice, here, is the fused ring unless ALLREDUCENET_ALGO forces another algorithm). The other algorithms sum the
+    /// Whether the float sum takes a fused path: the exchange (<see cref="ReproducibleExchange"/>) for the AllReduce,
+    /// the fused ring (<see cref="ReproducibleRing"/>) for several addends per rank; for Ring and for Auto (whose
+    /// choice, here, is the fused path unless ALLREDUCENET_ALGO forces another algorithm). The other algorithms sum the
     /// same integers with their own AllReduce, so every choice gives the same bits, and the tests compare them.
     /// </summary>
     private static bool FusedRingApplies<T>(CollectiveOptions options) where T : unmanaged =>
         typeof(T) == typeof(float)
         && (options.Algorithm == AllReduceAlgorithm.Ring
             || (options.Algorithm == AllReduceAlgorithm.Auto && EnvironmentSettings.Current.ForcedAlgorithm is null or AllReduceAlgorithm.Ring));
+
+    /// <summary>The header-free exchange (<see cref="ReproducibleExchange"/>) as one collective call: one addend per rank.</summary>
+    private static unsafe void RunExchange(Communicator comm, ReadOnlySpan<float> addends, Span<float> result, CollectiveOptions inner)
+    {
+        var call = new CollectiveCall(comm, CollectiveKind.ReproducibleSum, ElementType.Float, ReduceOp.Sum, result.Length, inner);
+        using (comm.BeginTimeline(call))
+        {
+            try
+            {
+                fixed (float* input = addends)
+                fixed (float* output = result)
+                    ReproducibleExchange.Run(call, input, output, result.Length);
+            }
+            catch (Exception error)
+            {
+                call.NotifyPeersOfFailure(error);
+                throw;
+            }
+        }
+    }
 
     /// <summary>
     /// The fused ring as one collective call; the non-finite counts (a separate integer AllReduce, only where the
@@ -178,7 +199,7 @@ internal static class ReproducibleSum
                 nonFiniteCounts = ArrayPool<long>.Shared.Rent(Math.Max(count, 1));
                 CountNonFinite(comm, addends, addendCount, nonFiniteCounts.AsSpan(0, count), inner);
             }
-            var accumulators = comm.Size > 2 || addendCount != 1 ? comm.ReproducibleScratch(count) : Span<long>.Empty;
+            var accumulators = comm.ReproducibleScratch(count);
             var call = new CollectiveCall(comm, CollectiveKind.ReproducibleSum, ElementType.Float, ReduceOp.Sum, count, inner);
             using (comm.BeginTimeline(call))
             {
