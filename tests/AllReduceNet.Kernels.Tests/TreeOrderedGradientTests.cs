@@ -53,12 +53,14 @@ public class TreeOrderedGradientTests
     private static float Fused(float a, float b, float acc) =>
         System.Runtime.Intrinsics.X86.Fma.IsSupported ? MathF.FusedMultiplyAdd(a, b, acc) : acc + a * b;
 
-    private static (float[] Weights, float[] Bias) Kernel(float[] x, float[] dz, int[] partEnds, int inFeatures, int outFeatures, int threads)
+    private static (float[] Weights, float[] Bias) Kernel(float[] x, float[] dz, int[] partEnds, int inFeatures, int outFeatures, int threads,
+        bool wide = true)
     {
         float[] weights = new float[inFeatures * outFeatures], bias = new float[outFeatures];
         Array.Fill(weights, float.NaN);   // overwritten, not accumulated
         Array.Fill(bias, float.NaN);
-        TreeOrderedGradient.Compute(x, dz, weights, bias, partEnds, inFeatures, outFeatures, threads);
+        // wide: AVX-512's 8 x 32 tile where the CPU has it; false: AVX2's 6 x 16. Both must give the reference's bits.
+        TreeOrderedGradient.Compute(x, dz, weights, bias, partEnds, inFeatures, outFeatures, threads, wide);
         return (weights, bias);
     }
 
@@ -88,6 +90,7 @@ public class TreeOrderedGradientTests
         { [1, 0, 3, 2, 5], 11, 3 },              // 5 parts (not a power of two), an empty part, fewer columns than a vector
         { [4, 4, 4, 4, 4, 4, 4], 19, 10 },       // 7 parts
         { [16, 16, 16, 16], 130, 130 },          // past the threshold where the kernel spreads over threads
+        { [3, 5, 2, 6], 17, 75 },                // wide tiles: two full 32-column panels and a ragged third, 8-row tiles and a ragged one
     };
 
     [Theory]
@@ -99,9 +102,10 @@ public class TreeOrderedGradientTests
         int rows = ends[^1];
         float[] x = random.RandomFloats(rows * inFeatures), dz = random.RandomFloats(rows * outFeatures);
         var expected = ReferenceTree(x, dz, ends, inFeatures, outFeatures);
+        foreach (bool wide in new[] { true, false })
         foreach (int threads in new[] { 1, 3 })
         {
-            var actual = Kernel(x, dz, ends, inFeatures, outFeatures, threads);
+            var actual = Kernel(x, dz, ends, inFeatures, outFeatures, threads, wide);
             BitwiseEqual(expected.Weights, actual.Weights);
             BitwiseEqual(expected.Bias, actual.Bias);
         }

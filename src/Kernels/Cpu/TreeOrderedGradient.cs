@@ -25,14 +25,18 @@ namespace AllReduceNet.Kernels.Cpu;
 /// per thread, so the partials stay in L1 instead of L full gradients going through memory.
 /// </para>
 /// <para>
-/// Work split: threads take whole 6-row tiles of dW, and every element is computed the same way wherever a tile
-/// falls, so the bits do not depend on the thread count.
+/// Work split: threads take whole tiles of dW rows, and every element is computed the same way wherever a tile
+/// falls, so the bits do not depend on the thread count or the tile shape: 8 x 32 with AVX-512
+/// (TreeOrderedGradient.Avx512.cs), 6 x 16 with AVX2; each element's leaf is the same fused multiply-add chain.
 /// </para>
 /// </summary>
-internal static unsafe class TreeOrderedGradient
+internal static unsafe partial class TreeOrderedGradient
 {
+    /// <summary>The AVX2 tile: 6 rows of dW x 16 columns, 12 accumulators of 8 floats.</summary>
     private const int MR = 6;
     private const int NR = 16;
+
+    private static readonly bool WideSupported = Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
 
     /// <summary>
     /// weightGradient (inFeatures x outFeatures) and biasGradient (outFeatures), overwritten, from the first
@@ -41,8 +45,17 @@ internal static unsafe class TreeOrderedGradient
     /// decrease. No parts gives zero gradients.
     /// </summary>
     public static void Compute(float[] input, float[] outputGradient, float[] weightGradient, float[] biasGradient,
-        ReadOnlySpan<int> partEnds, int inFeatures, int outFeatures, int maxThreads)
+        ReadOnlySpan<int> partEnds, int inFeatures, int outFeatures, int maxThreads) =>
+        Compute(input, outputGradient, weightGradient, biasGradient, partEnds, inFeatures, outFeatures, maxThreads, WideSupported);
+
+    /// <summary><see cref="Compute(float[], float[], float[], float[], ReadOnlySpan{int}, int, int, int)"/> with the
+    /// tile chosen: <paramref name="wide"/> for AVX-512's 8 x 32 (where supported), else AVX2's 6 x 16. Same bits
+    /// either way; tests run both.</summary>
+    internal static void Compute(float[] input, float[] outputGradient, float[] weightGradient, float[] biasGradient,
+        ReadOnlySpan<int> partEnds, int inFeatures, int outFeatures, int maxThreads, bool wide)
     {
+        wide &= WideSupported;
+        int mr = wide ? WideMR : MR, nr = wide ? WideNR : NR;
         int parts = partEnds.Length;
         int rows = parts == 0 ? 0 : partEnds[^1];
         if (parts == 0 || rows == 0)
@@ -51,21 +64,22 @@ internal static unsafe class TreeOrderedGradient
             Array.Clear(biasGradient, 0, outFeatures);
             return;
         }
-        int panels = (outFeatures + NR - 1) / NR;
-        int tiles = (inFeatures + MR - 1) / MR;
+        int panels = (outFeatures + nr - 1) / nr;
+        int tiles = (inFeatures + mr - 1) / mr;
         int depth = 33 - BitOperations.LeadingZeroCount((uint)parts);
         int[] ends = ArrayPool<int>.Shared.Rent(parts);
-        float[] packedGradient = ArrayPool<float>.Shared.Rent(panels * rows * NR);
+        float[] packedGradient = ArrayPool<float>.Shared.Rent(panels * rows * nr);
         try
         {
             partEnds.CopyTo(ends);
             fixed (float* dz = outputGradient, packed = packedGradient, db = biasGradient)
             fixed (int* e = ends)
             {
-                PackPanels(dz, rows, outFeatures, packed);
+                PackPanels(dz, rows, outFeatures, packed, nr);
                 float* stack = stackalloc float[depth * NR];
-                for (int jp = 0; jp < panels; jp++)
-                    BiasPanel(packed + (long)jp * rows * NR, e, parts, stack, db + jp * NR, Math.Min(NR, outFeatures - jp * NR));
+                // The bias in 16-column pieces of each panel: every column is summed alone, so the piece width is free.
+                for (int j0 = 0; j0 < outFeatures; j0 += NR)
+                    BiasPanel(packed + (long)(j0 / nr) * rows * nr + j0 % nr, nr, e, parts, stack, db + j0, Math.Min(NR, outFeatures - j0));
             }
 
             // Small layers stay on the calling thread: a Parallel.For costs more than they do.
@@ -73,14 +87,14 @@ internal static unsafe class TreeOrderedGradient
             int chunks = flops < 2_000_000 ? 1 : Math.Min(maxThreads, tiles);
             if (chunks <= 1)
             {
-                WeightTiles(input, packedGradient, weightGradient, ends, parts, depth, rows, inFeatures, outFeatures, 0, tiles);
+                WeightTiles(input, packedGradient, weightGradient, ends, parts, depth, rows, inFeatures, outFeatures, 0, tiles, wide);
             }
             else
             {
                 int perChunk = (tiles + chunks - 1) / chunks;
                 Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = maxThreads }, c =>
                     WeightTiles(input, packedGradient, weightGradient, ends, parts, depth, rows, inFeatures, outFeatures,
-                        c * perChunk, Math.Min(tiles, (c + 1) * perChunk)));
+                        c * perChunk, Math.Min(tiles, (c + 1) * perChunk), wide));
             }
         }
         finally
@@ -90,35 +104,35 @@ internal static unsafe class TreeOrderedGradient
         }
     }
 
-    /// <summary>dZ as panels of 16 columns, each rows x 16 contiguous and zero-padded past the last column, so every
-    /// tile reads whole vectors whatever outFeatures is.</summary>
-    private static void PackPanels(float* dz, int rows, int columns, float* packed)
+    /// <summary>dZ as panels of <paramref name="nr"/> (16 or 32) columns, each rows x nr contiguous and zero-padded past
+    /// the last column, so every tile reads whole vectors whatever outFeatures is.</summary>
+    private static void PackPanels(float* dz, int rows, int columns, float* packed, int nr)
     {
-        for (int jp = 0, j0 = 0; j0 < columns; jp++, j0 += NR)
+        for (int jp = 0, j0 = 0; j0 < columns; jp++, j0 += nr)
         {
-            int cols = Math.Min(NR, columns - j0);
-            float* panel = packed + (long)jp * rows * NR;
+            int cols = Math.Min(nr, columns - j0);
+            float* panel = packed + (long)jp * rows * nr;
             for (int s = 0; s < rows; s++)
             {
                 float* src = dz + (long)s * columns + j0;
-                float* dst = panel + (long)s * NR;
-                if (cols == NR)
+                float* dst = panel + (long)s * nr;
+                if (cols == nr)
                 {
-                    Vector256.Store(Vector256.Load(src), dst);
-                    Vector256.Store(Vector256.Load(src + 8), dst + 8);
+                    for (int j = 0; j < nr; j += 8) Vector256.Store(Vector256.Load(src + j), dst + j);
                 }
                 else
                 {
                     int j = 0;
                     for (; j < cols; j++) dst[j] = src[j];
-                    for (; j < NR; j++) dst[j] = 0f;
+                    for (; j < nr; j++) dst[j] = 0f;
                 }
             }
         }
     }
 
-    /// <summary>db for one panel: per part the rows added in order, then the tree.</summary>
-    private static void BiasPanel(float* panel, int* ends, int parts, float* stack, float* db, int cols)
+    /// <summary>db for 16 columns of a panel whose rows are <paramref name="stride"/> floats apart: per part the rows
+    /// added in order, then the tree.</summary>
+    private static void BiasPanel(float* panel, int stride, int* ends, int parts, float* stack, float* db, int cols)
     {
         int top = 0, start = 0;
         Vector256<float> lo = default, hi = default;
@@ -129,8 +143,8 @@ internal static unsafe class TreeOrderedGradient
             int end = ends[p];
             for (int s = start; s < end; s++)
             {
-                lo += Vector256.Load(panel + (long)s * NR);
-                hi += Vector256.Load(panel + (long)s * NR + 8);
+                lo += Vector256.Load(panel + (long)s * stride);
+                hi += Vector256.Load(panel + (long)s * stride + 8);
             }
             start = end;
             int merges = p == parts - 1 ? top : BitOperations.TrailingZeroCount(p + 1);
@@ -153,27 +167,30 @@ internal static unsafe class TreeOrderedGradient
         for (int j = 0; j < cols; j++) db[j] = result[j];
     }
 
-    /// <summary>dW rows of tiles [firstTile, endTile): each thread packs its own 6-row slivers of X.</summary>
+    /// <summary>dW rows of tiles [firstTile, endTile): each thread packs its own slivers of X (a tile's rows of dW).</summary>
     private static void WeightTiles(float[] input, float[] packedGradient, float[] weightGradient, int[] ends, int parts, int depth,
-        int rows, int inFeatures, int outFeatures, int firstTile, int endTile)
+        int rows, int inFeatures, int outFeatures, int firstTile, int endTile, bool wide)
     {
-        float[] packedInput = ArrayPool<float>.Shared.Rent(rows * MR);
+        int mr = wide ? WideMR : MR, nr = wide ? WideNR : NR;
+        float[] packedInput = ArrayPool<float>.Shared.Rent(rows * mr);
         try
         {
             fixed (float* x = input, packed = packedGradient, dw = weightGradient, sliver = packedInput)
             fixed (int* e = ends)
             {
-                float* stack = stackalloc float[depth * MR * NR];
-                int panels = (outFeatures + NR - 1) / NR;
+                float* stack = stackalloc float[depth * mr * nr];
+                int panels = (outFeatures + nr - 1) / nr;
                 for (int t = firstTile; t < endTile; t++)
                 {
-                    int i0 = t * MR, tileRows = Math.Min(MR, inFeatures - i0);
-                    PackSliver(x, rows, inFeatures, i0, tileRows, sliver);
+                    int i0 = t * mr, tileRows = Math.Min(mr, inFeatures - i0);
+                    PackSliver(x, rows, inFeatures, i0, tileRows, sliver, mr);
                     for (int jp = 0; jp < panels; jp++)
                     {
-                        int j0 = jp * NR;
-                        Tile(sliver, packed + (long)jp * rows * NR, e, parts, stack, dw + (long)i0 * outFeatures + j0, outFeatures,
-                            tileRows, Math.Min(NR, outFeatures - j0));
+                        int j0 = jp * nr;
+                        float* panel = packed + (long)jp * rows * nr, tileOut = dw + (long)i0 * outFeatures + j0;
+                        int tileCols = Math.Min(nr, outFeatures - j0);
+                        if (wide) WideTile(sliver, panel, e, parts, stack, tileOut, outFeatures, tileRows, tileCols);
+                        else Tile(sliver, panel, e, parts, stack, tileOut, outFeatures, tileRows, tileCols);
                     }
                 }
             }
@@ -184,16 +201,16 @@ internal static unsafe class TreeOrderedGradient
         }
     }
 
-    /// <summary>X[0..rows, i0..i0+6] as rows groups of 6 values, zero-padded past the last feature.</summary>
-    private static void PackSliver(float* x, int rows, int inFeatures, int i0, int tileRows, float* sliver)
+    /// <summary>X[0..rows, i0..i0+mr] as rows groups of mr values, zero-padded past the last feature.</summary>
+    private static void PackSliver(float* x, int rows, int inFeatures, int i0, int tileRows, float* sliver, int mr)
     {
         for (int s = 0; s < rows; s++)
         {
             float* src = x + (long)s * inFeatures + i0;
-            float* dst = sliver + (long)s * MR;
+            float* dst = sliver + (long)s * mr;
             int r = 0;
             for (; r < tileRows; r++) dst[r] = src[r];
-            for (; r < MR; r++) dst[r] = 0f;
+            for (; r < mr; r++) dst[r] = 0f;
         }
     }
 
