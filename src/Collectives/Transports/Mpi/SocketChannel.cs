@@ -306,7 +306,11 @@ internal sealed unsafe class SocketChannel : IDisposable
             int tag;
             try
             {
-                ReceiveExactly(socket, header);
+                if (!ReceiveHeaderOrEnd(socket, header))
+                {
+                    PeerLeft(peer);
+                    return;
+                }
                 bytes = BinaryPrimitives.ReadInt64LittleEndian(header);
                 count = BinaryPrimitives.ReadInt64LittleEndian(header[8..]);
                 tag = BinaryPrimitives.ReadInt32LittleEndian(header[16..]);
@@ -353,6 +357,27 @@ internal sealed unsafe class SocketChannel : IDisposable
         }
     }
 
+    /// <summary>
+    /// <paramref name="peer"/> closed its end between messages: it disposed its communicator, having received all it
+    /// needed. Only this rank's receives from it can no longer complete; sends to it are left to the send thread,
+    /// because a send the peer has already read may not have been marked complete yet (failing it was a race that
+    /// ended correct jobs), and a send it never reads fails there on the closed socket.
+    /// </summary>
+    private void PeerLeft(Peer peer)
+    {
+        if (_disposed) return;
+        var error = new CollectiveException(
+            $"rank {Rank}: rank {peer.Rank} ({_endpoints[peer.Rank]}) closed the collectives' TCP connection (it left the communicator) while this rank still expected a message from it.");
+        SocketRequest[] failed;
+        lock (peer.Receives)
+        {
+            peer.Left = error;
+            failed = peer.Receives.ToArray();
+            peer.Receives.Clear();
+        }
+        foreach (var request in failed) request.Fail(error);
+    }
+
     /// <summary>The connection to or from <paramref name="peer"/> failed: every request on either fails, naming the peer.</summary>
     private void Break(Peer peer, Exception cause, string doing)
     {
@@ -375,6 +400,15 @@ internal sealed unsafe class SocketChannel : IDisposable
     private static void SendAll(Socket socket, ReadOnlySpan<byte> data)
     {
         while (!data.IsEmpty) data = data[socket.Send(data)..];
+    }
+
+    /// <summary>Reads a message header; false when the peer closed the connection before its first byte.</summary>
+    private static bool ReceiveHeaderOrEnd(Socket socket, Span<byte> header)
+    {
+        int got = socket.Receive(header);
+        if (got == 0) return false;
+        ReceiveExactly(socket, header[got..]);
+        return true;
     }
 
     private static void ReceiveExactly(Socket socket, Span<byte> into)
@@ -422,6 +456,8 @@ internal sealed unsafe class SocketChannel : IDisposable
         public readonly List<SocketRequest> Receives = new();    // in order; the first is being filled when ReceiveStarted
         public bool SendStarted, ReceiveStarted;
         public volatile CollectiveException? Broken;
+        public volatile CollectiveException? Left;   // the peer closed its end between messages: receives from it fail
+
 
         public void Start(SocketChannel channel)
         {
@@ -434,14 +470,14 @@ internal sealed unsafe class SocketChannel : IDisposable
         {
             lock (queue)
             {
-                if (Broken is null && !channel._disposed)
+                if (Broken is null && !channel._disposed && (Left is null || queue != Receives))
                 {
                     queue.Add(request);
                     if (queue.Count == 1) Monitor.Pulse(queue);
                     return;
                 }
             }
-            request.Fail(Broken ?? (Exception)new ObjectDisposedException(nameof(SocketChannel), $"rank {channel.Rank}: the communicator was disposed."));
+            request.Fail(Broken ?? Left ?? (Exception)new ObjectDisposedException(nameof(SocketChannel), $"rank {channel.Rank}: the communicator was disposed."));
         }
     }
 }
