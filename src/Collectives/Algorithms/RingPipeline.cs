@@ -1,4 +1,3 @@
-using System.Buffers;
 using AllReduceNet.Collectives.Operators;
 
 namespace AllReduceNet.Collectives.Algorithms;
@@ -70,7 +69,7 @@ internal static unsafe class RingPipeline
         private readonly ChunkLayout _layout;
         private readonly long _segmentElements;
         private readonly int _segments, _firstStep, _total, _n, _rank, _left, _right;
-        private readonly Request?[] _requests;       // [0, total): sends by item; then one per receive slot
+        private readonly PostedRequests _requests;   // [0, total): sends by item; then one per receive slot
         private PendingReduce<T> _reduce0, _reduce1;  // per receive slot (ReceivesInFlight = 2), for reduce-scatter items
         private fixed long _expectedBytes[ReceivesInFlight];
         private fixed bool _reducing[ReceivesInFlight];
@@ -90,8 +89,7 @@ internal static unsafe class RingPipeline
             _rank = call.Rank;
             _left = (_rank - 1 + _n) % _n;
             _right = (_rank + 1) % _n;
-            _requests = ArrayPool<Request?>.Shared.Rent(total + ReceivesInFlight);
-            Array.Clear(_requests, 0, total + ReceivesInFlight);
+            _requests = new PostedRequests(total + ReceivesInFlight);
         }
 
         private int Step(int item) => _firstStep + item / _segments;
@@ -175,25 +173,14 @@ internal static unsafe class RingPipeline
             receive = null;
         }
 
-        public void WaitSends()
-        {
-            for (int k = 0; k < _total; k++) _call.WaitSend(_requests[k]);
-        }
+        public void WaitSends() => _requests.WaitSends(_call, _total);
 
-        /// <summary>After a failure: take back what is still posted, so no transfer touches the buffers later.</summary>
-        public void Withdraw()
-        {
-            // Last first: while later sends are taken back, a peer's receive still matches the earliest one left, not
-            // a later segment of another size (which it would report as a count mismatch).
-            for (int k = _total + ReceivesInFlight - 1; k >= 0; k--) CollectiveCall.Withdraw(_requests[k]);
-        }
+        /// <summary>After a failure: take back what is still posted (<see cref="PostedRequests.Withdraw"/>).</summary>
+        public void Withdraw() => _requests.Withdraw();
 
-        /// <summary>After success: every request is complete and looked at; the transport may reuse them.</summary>
-        public void Recycle()
-        {
-            for (int k = 0; k < _total + ReceivesInFlight; k++) _call.Recycle(_requests[k]);
-        }
+        /// <summary>After success: the transport may reuse every request.</summary>
+        public void Recycle() => _requests.Recycle(_call);
 
-        public void Release() => ArrayPool<Request?>.Shared.Return(_requests, clearArray: true);
+        public void Release() => _requests.Release();
     }
 }

@@ -61,7 +61,7 @@ internal sealed class GradientBuckets : IDisposable
         _model = model;
         _gradients = new float[context.Layout.Count];
         _overlap = context.Settings.Overlap;
-        _sumInPlace = SumInPlace;
+        _sumInPlace = tensor => Sum(tensor, context.Collective);   // the run's algorithm: in place only without collectiveFor
         var settings = context.Settings;
         // Collective (a key exchange): every rank builds its buckets at the same point of the run.
         if (settings.Secure && context.World.Size > 1)
@@ -142,29 +142,20 @@ internal sealed class GradientBuckets : IDisposable
             _context.Phases.Add(TrainingPhase.AllReduceWait, begin);
             return;
         }
-        if (_overlap)
-        {
-            _pending.Add(world.StartAllReduce(_gradients.AsMemory(offset, length), ReduceOp.Sum, _collectiveFor(layer)));
-            return;
-        }
-        long start = Stopwatch.GetTimestamp();
-        using (Timeline.Span(world, "bucket AllReduce", "train"))
-            world.AllReduce(_gradients.AsSpan(offset, length), ReduceOp.Sum, _collectiveFor(layer));
-        _context.Clock.Add(start);
-        _context.Phases.Add(TrainingPhase.AllReduceWait, start);
+        Sum(_gradients.AsMemory(offset, length), _collectiveFor(layer));
     }
 
-    /// <summary>Sums <paramref name="tensor"/> in place across the ranks: started (overlap) or blocking.</summary>
-    private void SumInPlace(Memory<float> tensor)
+    /// <summary>Sums <paramref name="bucket"/> in place across the ranks: started (overlap) or blocking.</summary>
+    private void Sum(Memory<float> bucket, CollectiveOptions options)
     {
         var world = _context.World;
         if (_overlap)
         {
-            _pending.Add(world.StartAllReduce(tensor, ReduceOp.Sum, _context.Collective));
+            _pending.Add(world.StartAllReduce(bucket, ReduceOp.Sum, options));
             return;
         }
         long start = Stopwatch.GetTimestamp();
-        using (Timeline.Span(world, "bucket AllReduce", "train")) world.AllReduce(tensor.Span, ReduceOp.Sum, _context.Collective);
+        using (Timeline.Span(world, "bucket AllReduce", "train")) world.AllReduce(bucket.Span, ReduceOp.Sum, options);
         _context.Clock.Add(start);
         _context.Phases.Add(TrainingPhase.AllReduceWait, start);
     }
