@@ -10,7 +10,8 @@ status=0
 dotnet build AllReduceNet.sln -c Release -v q -nologo 2>&1 | tail -n 3
 # One test project at a time (-m:1): the collective suite keeps both cores busy. (The Kernels flake once blamed on this
 # load was an unpinned host copy in IlgpuBuffer, fixed; HostCopyTests keeps it fixed.)
-dotnet test AllReduceNet.sln -c Release --no-build -v q -nologo -m:1 2>&1 | tee "$log" || status=$?
+# The console logger at "minimal" prints each failed test's message and stack trace ("-v q" alone printed only its name).
+dotnet test AllReduceNet.sln -c Release --no-build -v q -nologo -m:1 --logger "console;verbosity=minimal" 2>&1 | tee "$log" || status=$?
 # The NuGet packages as an outside project uses them: packed into a local feed, samples/AllReduceHello built from it and run.
 bash scripts/check-packages.sh || status=$?
 

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Text;
 
 namespace AllReduceNet.Collectives.Transports.Mpi;
 
@@ -178,8 +179,14 @@ public static class MpiRuntime
         var world = _world;
         var who = world is not null ? $"rank {world.Rank} of {world.Size}" : $"process {Environment.ProcessId}";
         Console.Out.Flush();
-        Console.Error.WriteLine($"[allreducenet] {who}: {message} (aborting the MPI job with code {code})");
         Console.Error.Flush();
+        // One write of the whole report: Console.Error writes in 256-character pieces, and the launcher merges every
+        // rank's stderr, so two ranks aborting at once had their reports cut into each other mid-line.
+        using (var stderr = Console.OpenStandardError())
+        {
+            stderr.Write(Encoding.UTF8.GetBytes($"[allreducenet] {who}: {message} (aborting the MPI job with code {code}){Environment.NewLine}"));
+            stderr.Flush();
+        }
         if (mpi is { IsFinalized: false })
         {
             // The launcher forwards our output through a pipe and tears the job down at MPI_Abort; without a pause
