@@ -6,19 +6,23 @@
 # torch 2, ours 2, ...), so both see the same load. Writes the section "against PyTorch" of
 # benchmarks/RESULTS-training.md (between its peers markers) and the raw logs to benchmarks/peers/logs/.
 #
-# Usage (from anywhere): benchmarks/peers/run-peers.sh [--ranks "1 2 8"] [--epochs 3] [--repeats 1] [--no-write]
+# Train.dll's --strategy tensor (docs/tensor-parallel.md) also runs at the --tensor rank counts (default "2"), right
+# after ddp at the same count, and is reported beside it against ddp's 1 rank.
+#
+# Usage (from anywhere): benchmarks/peers/run-peers.sh [--ranks "1 2 8"] [--tensor "2"] [--epochs 3] [--repeats 1] [--no-write]
 # Installs python3-torch, libopenblas0-pthread (so PyTorch does not run on the reference BLAS), python3-numpy and
 # dataset-fashion-mnist with apt-get when they are missing (root or sudo needed then; nothing else is downloaded).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-RANKS="1 2 8"; EPOCHS=3; REPEATS=1; WRITE=1
+RANKS="1 2 8"; TENSOR="2"; EPOCHS=3; REPEATS=1; WRITE=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --ranks) RANKS="$2"; shift 2 ;;
+    --tensor) TENSOR="$2"; shift 2 ;;
     --epochs) EPOCHS="$2"; shift 2 ;;
     --repeats) REPEATS="$2"; shift 2 ;;
     --no-write) WRITE=0; shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "run-peers.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -62,10 +66,15 @@ for repeat in $(seq 1 "$REPEATS"); do
     echo "== [$repeat] Train.dll, $ranks rank(s) in-process"
     timeout 3600 dotnet "$T" --strategy ddp --ranks "$ranks" --epochs "$EPOCHS" --data "$DATA" --no-checkpoint \
       --log-json "$LOGS/train-$ranks-$repeat.jsonl" | grep -E "^epoch +[0-9]+/" | tee "$LOGS/train-$ranks-$repeat.txt"
+    if [[ " $TENSOR " == *" $ranks "* ]]; then
+      echo "== [$repeat] Train.dll --strategy tensor, $ranks rank(s) in-process"
+      timeout 3600 dotnet "$T" --strategy tensor --ranks "$ranks" --epochs "$EPOCHS" --data "$DATA" --no-checkpoint \
+        --log-json "$LOGS/train-tensor-$ranks-$repeat.jsonl" | grep -E "^epoch +[0-9]+/" | tee "$LOGS/train-tensor-$ranks-$repeat.txt"
+    fi
   done
 done
 
 FINISHED="$(date -u '+%Y-%m-%d %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-"$PY" benchmarks/peers/summarize.py --logs "$LOGS" --ranks "$RANKS" --cores "$CORES" --started "$STARTED" \
-  --finished "$FINISHED" --command "benchmarks/peers/run-peers.sh --ranks \"$RANKS\" --epochs $EPOCHS --repeats $REPEATS" \
+"$PY" benchmarks/peers/summarize.py --logs "$LOGS" --ranks "$RANKS" --tensor "$TENSOR" --cores "$CORES" --started "$STARTED" \
+  --finished "$FINISHED" --command "benchmarks/peers/run-peers.sh --ranks \"$RANKS\" --tensor \"$TENSOR\" --epochs $EPOCHS --repeats $REPEATS" \
   $([ "$WRITE" -eq 1 ] && echo --write benchmarks/RESULTS-training.md)

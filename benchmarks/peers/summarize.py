@@ -40,6 +40,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--logs", required=True)
     parser.add_argument("--ranks", required=True)
+    parser.add_argument("--tensor", default="", help="rank counts at which Train.dll --strategy tensor ran too")
     parser.add_argument("--cores", type=int, required=True)
     parser.add_argument("--started", default="")
     parser.add_argument("--finished", default="")
@@ -47,33 +48,40 @@ def main():
     parser.add_argument("--write", help="the results file whose section to replace")
     args = parser.parse_args()
     ranks_list = [int(r) for r in args.ranks.split()]
-    rows, ours, lines = [], {}, []
-    for ranks in ranks_list:
+    tensor_list = [int(r) for r in args.tensor.split()]
+    rows, ours, tensor, lines = [], {}, {}, []
+    # Each ddp row, then tensor's at the same rank count (compared with the same PyTorch DDP run).
+    for ranks, strategy in [(r, s) for r in ranks_list for s in (["ddp"] + (["tensor"] if r in tensor_list else []))]:
         torch_paths = sorted(glob.glob(os.path.join(args.logs, f"pytorch-{ranks}-*.json")))
-        train_paths = sorted(glob.glob(os.path.join(args.logs, f"train-{ranks}-*.jsonl")))
+        prefix = "train" if strategy == "ddp" else "train-tensor"
+        train_paths = sorted(glob.glob(os.path.join(args.logs, f"{prefix}-{ranks}-*.jsonl")))
         torch_runs = [json.load(open(p)) for p in torch_paths if os.path.getsize(p) > 0]
         train_runs = [train_figures(p) for p in train_paths]
+        label = f"{ranks}" if strategy == "ddp" else f"{ranks}, Train.dll --strategy tensor"
         if not torch_runs or not train_runs:
-            rows.append(f"| {ranks} | (no result: see {args.logs}) | | | | | | |")
+            rows.append(f"| {label} | (no result: see {args.logs}) | | | | | | |")
             continue
         torch_sps = statistics.median(r["samples_per_second"] for r in torch_runs)
         our_sps = statistics.median(r[0] for r in train_runs)
-        ours[ranks] = our_sps
+        (ours if strategy == "ddp" else tensor)[ranks] = our_sps
         # The phases of the repeat whose samples/s is the median (or the first of the two middle ones).
         middle = sorted(train_runs, key=lambda r: r[0])[(len(train_runs) - 1) // 2]
         phases = " / ".join(f"{middle[2][p]:.2f}" for p in PHASES)
         ratio = our_sps / torch_sps
-        goal = GOALS.get(ranks)
+        goal = GOALS.get(ranks) if strategy == "ddp" else None
         verdict = "" if goal is None else (f"≥ {goal}x: **met**" if ratio >= goal else f"≥ {goal}x: not met")
         threads = torch_runs[0]["threads"]
-        rows.append(f"| {ranks} | {torch_sps:,.0f} ({ranks} proc × {threads} thread{'s' if threads > 1 else ''}) | {our_sps:,.0f} | "
+        rows.append(f"| {label} | {torch_sps:,.0f} ({ranks} proc × {threads} thread{'s' if threads > 1 else ''}) | {our_sps:,.0f} | "
                     f"**{ratio:.2f}x** | {verdict} | {middle[3]:.2f} s | {phases} | "
                     f"{100 * torch_runs[0]['test_accuracy']:.2f}% / {100 * middle[1]:.2f}% |")
     reference = sorted(glob.glob(os.path.join(args.logs, f"pytorch-1x{args.cores}-*.json")))
     reference_runs = [json.load(open(p)) for p in reference if os.path.getsize(p) > 0]
     if 1 in ours and 2 in ours:
         r = ours[2] / ours[1]
-        lines.append(f"- Train.dll 2 ranks / 1 rank on {args.cores} cores: **{r:.2f}x** (goal ≥ 1.6x: {'met' if r >= 1.6 else 'not met'}).")
+        lines.append(f"- Train.dll ddp 2 ranks / 1 rank on {args.cores} cores: **{r:.2f}x** (goal ≥ 1.6x: {'met' if r >= 1.6 else 'not met'}).")
+    if 1 in ours and 2 in tensor:
+        r = tensor[2] / ours[1]
+        lines.append(f"- Train.dll --strategy tensor 2 ranks / ddp 1 rank on {args.cores} cores: **{r:.2f}x** (goal ≥ 1.6x: {'met' if r >= 1.6 else 'not met'}).")
     if 1 in ours:
         r = ours[1] / FLOP_LIMIT
         lines.append(f"- Train.dll 1 rank / FLOP limit ({FLOP_LIMIT:,} samples/s, the issue's 1.4 MFLOP a sample at 219 GFLOP/s): "
@@ -93,7 +101,8 @@ def main():
         "global batch 128 split over the ranks, SGD 0.05 momentum 0.9 cosine, a warm-up epoch then the timed ones,",
         f"samples/s over the timed epochs (training loop only). PyTorch {torch_version} (Debian python3-torch,",
         "libopenblas0-pthread, OPENBLAS_CORETYPE unset), DDP over gloo for more than one process; Train.dll ddp with",
-        "in-process ranks, its kernel threads per rank = cores / ranks. Ratios are from the same run: under load",
+        "in-process ranks, its kernel threads per rank = cores / ranks; Train.dll --strategy tensor (each rank runs the",
+        "whole batch through its share of every layer, docs/tensor-parallel.md) beside it where named. Ratios are from the same run: under load",
         "the absolute figures mean little, the ratios somewhat more.",
         f"Run {args.started} to {args.finished}, {args.cores} cores.",
         "",

@@ -35,6 +35,7 @@ internal static class DpSettingsValidator
         {
             StrategyKind.Pipeline => "pipeline splits each example's gradient over the stages, so no rank can clip it",
             StrategyKind.Hybrid or StrategyKind.Downpour => "its pipeline stages split each example's gradient, so no rank can clip it",
+            StrategyKind.Tensor => "its ranks each hold a slice of every layer, so no rank has an example's whole gradient to clip",
             StrategyKind.FedAvg or StrategyKind.FedProx or StrategyKind.FedAvgM => "federated rounds release client updates, not per-example steps (example-level DP-SGD is for ddp, zero and ps --sync)",
             StrategyKind.Gossip => "gossip never sums the ranks' gradients, so the noise shares would not add up to sigma*C on any sum (each replica would carry only its share)",
             StrategyKind.ParameterServer when options.Async => "ps --async applies each worker's push alone, so a push would carry only that worker's share of the noise",

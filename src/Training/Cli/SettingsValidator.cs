@@ -30,7 +30,8 @@ internal static class SettingsValidator
             "downpour" => StrategyKind.Downpour,
             "p2p-ledger" => StrategyKind.P2PLedger,
             "hogwild" => StrategyKind.Hogwild,
-            _ => throw new TrainingException($"--strategy '{options.Strategy}' is unknown; use ddp, zero, ps, pipeline, hybrid, downpour, hogwild, fedavg, fedprox, fedavgm, gossip or p2p-ledger."),
+            "tensor" => StrategyKind.Tensor,
+            _ => throw new TrainingException($"--strategy '{options.Strategy}' is unknown; use ddp, zero, ps, pipeline, hybrid, downpour, hogwild, tensor, fedavg, fedprox, fedavgm, gossip or p2p-ledger."),
         };
         int ranks;
         if (launchedRanks is int world)
@@ -107,7 +108,8 @@ internal static class SettingsValidator
         if (options.Staleness < 0) throw new TrainingException($"--staleness must be at least 0, but was {options.Staleness}.");
 
         int workers = strategy == StrategyKind.ParameterServer ? ranks - options.Servers : ranks;
-        if (strategy is not (StrategyKind.Pipeline or StrategyKind.Hybrid or StrategyKind.Downpour) && federated is null && options.BatchSize < workers)
+        // Tensor parallelism gives every rank the whole batch, so any batch will do.
+        if (strategy is not (StrategyKind.Pipeline or StrategyKind.Hybrid or StrategyKind.Downpour or StrategyKind.Tensor) && federated is null && options.BatchSize < workers)
             throw new TrainingException($"--batch-size {options.BatchSize} is smaller than the {workers} ranks computing gradients; every rank needs at least one sample per step.");
 
         if (options.MicroBatches < 1) throw new TrainingException($"--micro-batches must be at least 1, but was {options.MicroBatches}.");
@@ -167,6 +169,7 @@ internal static class SettingsValidator
         var ledger = LedgerSettingsValidator.Validate(options, strategy, ranks, ref federated);
         var compress = CompressionSettingsValidator.Validate(options, strategy, algorithm);
         HogwildSettingsValidator.Validate(options, strategy, launchedRanks, kind, momentum);
+        if (strategy == StrategyKind.Tensor) ValidateTensorWidths(options, layers, ranks);
 
         return new TrainSettings
         {
@@ -258,5 +261,13 @@ internal static class SettingsValidator
             if (!int.TryParse(parts[i], out values[i]))
                 throw new TrainingException($"{option} '{text}' is not a comma-separated list of integers ('{parts[i]}').");
         return values;
+    }
+
+    /// <summary>--strategy tensor splits every column layer's outputs over the ranks: each rank needs at least one.</summary>
+    private static void ValidateTensorWidths(TrainOptions options, int[] layers, int ranks)
+    {
+        for (int l = 0; l < layers.Length - 2; l += 2)
+            if (layers[l + 1] < ranks)
+                throw new TrainingException($"--strategy tensor splits layer {l}'s {layers[l + 1]} outputs (--layers '{options.Layers}') over the {ranks} ranks, and each rank needs at least one; use at most {layers[l + 1]} ranks or a wider layer.");
     }
 }

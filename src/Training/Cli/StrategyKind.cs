@@ -23,4 +23,6 @@ internal enum StrategyKind
     P2PLedger,
     /// <summary>Lock-free asynchronous SGD on one shared copy of the parameters, in-process only (Strategies/Hogwild).</summary>
     Hogwild,
+    /// <summary>Tensor (intra-layer) model parallelism: every rank runs the whole batch through its share of each layer (Strategies/TensorParallel).</summary>
+    Tensor,
 }

@@ -72,6 +72,7 @@ internal sealed record TrainSettings
     {
         StrategyKind.Ddp => Compress is { } compress ? $"ddp --compress {compress}" : "ddp",
         StrategyKind.Hogwild => "hogwild",
+        StrategyKind.Tensor => "tensor",
         StrategyKind.Zero => "zero",
         StrategyKind.ParameterServer => Async ? $"ps --async (servers {Servers}, staleness {Staleness})" : $"ps --sync (servers {Servers})",
         StrategyKind.FedAvg or StrategyKind.FedProx or StrategyKind.FedAvgM => Federated?.Describe() ?? Strategy.ToString().ToLowerInvariant(),

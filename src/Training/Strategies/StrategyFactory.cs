@@ -17,6 +17,7 @@ internal static class StrategyFactory
         StrategyKind.Hybrid => new HybridStrategy(context),
         StrategyKind.Downpour => new DownpourStrategy(context),
         StrategyKind.Hogwild => new Hogwild.HogwildStrategy(context),
+        StrategyKind.Tensor => new TensorParallel.TensorParallelStrategy(context),
         _ => throw new ArgumentOutOfRangeException(nameof(context), context.Settings.Strategy, "unknown strategy"),
     };
 }
