@@ -168,6 +168,16 @@ internal static unsafe class CpuGemm
             for (int p = 0; p < kc; p++) Vector256.Store(Vector256.Load(a + (long)p * csA), dst + p * 8);
             return;
         }
+        if (csA == 1 && rows == 8 && mr == 8 && Avx.IsSupported)
+        {
+            // A stored as is (every forward product, and dY W^T): 8 x 8 blocks transposed in registers. The scalar
+            // loop below scattered one float at a time, and was a fifth of a forward product.
+            int p = 0;
+            for (; p + 8 <= kc; p += 8) Transpose8x8(a + p, rsA, dst + p * 8);
+            for (; p < kc; p++)
+                for (int r = 0; r < 8; r++) dst[p * 8 + r] = a[(long)r * rsA + p];
+            return;
+        }
         for (int r = 0; r < mr; r++)
         {
             float* src = a + (long)r * rsA;
@@ -185,6 +195,30 @@ internal static unsafe class CpuGemm
                 for (int p = 0; p < kc; p++) d[p * mr] = src[(long)p * csA];
             }
         }
+    }
+
+    /// <summary>Writes the 8 x 8 block of rows a, a + stride, ... (8 floats each) transposed to 64 contiguous floats:
+    /// dst[8 p + r] = a[r stride + p].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(float* a, int stride, float* dst)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(a), r1 = Avx.LoadVector256(a + stride),
+            r2 = Avx.LoadVector256(a + 2L * stride), r3 = Avx.LoadVector256(a + 3L * stride),
+            r4 = Avx.LoadVector256(a + 4L * stride), r5 = Avx.LoadVector256(a + 5L * stride),
+            r6 = Avx.LoadVector256(a + 6L * stride), r7 = Avx.LoadVector256(a + 7L * stride);
+        // Pairs of rows interleaved, then pairs of pairs, then the 128-bit halves: the textbook 8 x 8 transpose.
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3),
+            t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE),
+            u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(dst + 8, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(dst + 16, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(dst + 24, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(dst + 32, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(dst + 40, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(dst + 48, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(dst + 56, Avx.Permute2x128(u3, u7, 0x31));
     }
 
     /// <summary>Packs B[0..kc, 0..nc] as panels of NR columns, panel-major then row-major, zero-padded.</summary>
