@@ -97,6 +97,21 @@ internal static class MaskedRing
         }
     }
 
+    /// <summary>
+    /// Vectors from this size up take the all-gather with streaming stores: their all-gather targets were last
+    /// touched a chunk earlier and are out of the caches (a 64 MiB vector's chunk is 32 MiB on 2 ranks), so a plain
+    /// store reads every line before overwriting it. At 1 MiB the targets are still cached and streaming them to
+    /// memory was slower (benchmarks/RESULTS-federated.md, "maskspeed 6").
+    /// </summary>
+    internal const long StreamingAllGatherBytes = 32L << 20;
+
+    /// <summary>
+    /// Vectors from this size up prefetch the next tile while the masks of this one are made
+    /// (<see cref="AddMasksPrefetching"/>): beyond the 1 MiB L2 the tiles come from memory. At 1 MiB the vector is in
+    /// the caches already, and the pieces only add calls (measured slower there, "maskspeed 6").
+    /// </summary>
+    internal const long PrefetchFromBytes = 4L << 20;
+
     /// <summary>Receives posted ahead of the one being reduced: while one segment is reduced the next one arrives.</summary>
     private const int ReceivesInFlight = 2;
 
@@ -128,6 +143,11 @@ internal static class MaskedRing
         /// 64 MiB; 4 and 8 ranks within the noise. Elsewhere (MPI) the slot path stays.
         /// </summary>
         private readonly bool _reduceOnReceive;
+        /// <summary>
+        /// The all-gather receives with <see cref="StreamingCopy"/> (non-temporal stores) instead of the transport's
+        /// copy: where the transport reduces on receive and the vector is at least <see cref="StreamingAllGatherBytes"/>.
+        /// </summary>
+        private readonly bool _streamAllGather;
         /// <summary>The last reduce-scatter step's operator where the transport adds on receive: add and dequantize in one pass.</summary>
         private readonly delegate*<void*, void*, long, void> _addDequantize;
 
@@ -138,6 +158,7 @@ internal static class MaskedRing
             _pointer = pointer;
             _data = data;
             _reduceOnReceive = comm.ReducesUserReceives;
+            _streamAllGather = _reduceOnReceive && (long)data.Length * sizeof(float) >= StreamingAllGatherBytes;
             _addDequantize = DequantizingAdd.For(format.FractionalBits);
             _slots = slots;
             _peers = peers;
@@ -224,6 +245,12 @@ internal static class MaskedRing
             // All-gather overwrites a region this rank sent from at reduce-scatter step (step - (N - 1)): that send must be done.
             int earlier = (step - (_n - 1)) * _segments + item % _segments;
             Wait(_sends[earlier], earlier, "send");
+            if (_streamAllGather)
+            {
+                _receives[slot] = _comm.TryIrecvReduce(_pointer + start, (long)length * sizeof(int), _left, Tag, StreamingCopy.Operator)
+                    ?? throw new InvalidOperationException($"rank {_rank}: the transport said it reduces on receive but refused the receive of step {step}.");
+                return;
+            }
             _receives[slot] = _comm.Irecv(_data.Slice(start, length), _left, Tag);
         }
 
@@ -284,14 +311,54 @@ internal static class MaskedRing
         FixedPointFormat format, MaskGenerator generator, ReadOnlySpan<int> received, bool final)
     {
         float clip = format.ClipRange, scale = format.Scale, inverse = 1f / format.Scale;
+        bool prefetch = (long)data.Length * sizeof(float) >= PrefetchFromBytes;
         for (int offset = 0; offset < length; offset += TileElements)
         {
             int at = start + offset, tile = Math.Min(TileElements, length - offset);
             var q = integers.Slice(at, tile);
             VectorQuantizer.Quantize(data.Slice(at, tile), q, clip, scale);
-            MaskStreams.AddMasks(generator, integers, at, tile, peers);
+            if (prefetch) AddMasksPrefetching(generator, integers, at, tile, peers, data, at + tile, Math.Min(TileElements, start + length - (at + tile)));
+            else MaskStreams.AddMasks(generator, integers, at, tile, peers);
             if (!received.IsEmpty) TensorPrimitives.Add(q, received.Slice(offset, tile), q);
             if (final) Dequantize(q, data.Slice(at, tile), inverse);
+        }
+    }
+
+    /// <summary>Pieces of a tile between prefetches: two ChaCha8 batches, the AVX-512 kernel's unit.</summary>
+    private const int PrefetchPieceElements = 512;
+
+    /// <summary>
+    /// <see cref="MaskStreams.AddMasks"/> over integers[at .. at + length), in pieces, with the floats of the next tile
+    /// (data[next .. next + nextLength)) prefetched a part after each piece. Why: the mask generator is pure arithmetic
+    /// and the quantizing read of a tile waits on memory; without this the two take turns on the core, and the memory
+    /// is idle while the masks are generated. With it the next tile streams in while this one's masks are made.
+    /// Pieces end on multiples of <see cref="PrefetchPieceElements"/> of the whole vector, so no mask batch is cut.
+    /// </summary>
+    private static unsafe void AddMasksPrefetching(MaskGenerator generator, Span<int> integers, int at, int length, MaskPeer[] peers,
+        Span<float> data, int next, int nextLength)
+    {
+        if (nextLength <= 0 || !System.Runtime.Intrinsics.X86.Sse.IsSupported)
+        {
+            MaskStreams.AddMasks(generator, integers, at, length, peers);
+            return;
+        }
+        const int line = 64;
+        int pieces = (length + PrefetchPieceElements - 1) / PrefetchPieceElements;
+        long lines = ((long)nextLength * sizeof(float) + line - 1) / line;
+        fixed (float* floats = data)
+        {
+            byte* first = (byte*)(floats + next);
+            int end = at + length, done = 0;
+            long prefetched = 0;
+            for (int piece = 1; done < length; piece++)
+            {
+                int pieceEnd = Math.Min(end, (at + done) / PrefetchPieceElements * PrefetchPieceElements + PrefetchPieceElements);
+                MaskStreams.AddMasks(generator, integers, at + done, pieceEnd - (at + done), peers);
+                done = pieceEnd - at;
+                long upTo = Math.Min(lines, lines * piece / pieces);
+                for (; prefetched < upTo; prefetched++) System.Runtime.Intrinsics.X86.Sse.Prefetch0(first + prefetched * line);
+            }
+            for (; prefetched < lines; prefetched++) System.Runtime.Intrinsics.X86.Sse.Prefetch0(first + prefetched * line);
         }
     }
 
