@@ -9,8 +9,8 @@ namespace AllReduceNet.MaskedPerf;
 public sealed record InterleavedRow(long Bytes, string Variant, int Calls, double Median, double Min, double Max, double BusBw, double RatioToPlain);
 
 /// <summary>
-/// --interleave: the plain ring and the masked rings take turns call by call at each size (the input restored, a
-/// barrier, one timed call of each variant in turn), each call timed on its slowest rank, and each variant's median
+/// --interleave: the plain ring and the masked rings take turns call by call at each size (a barrier, then one
+/// timed call of each variant in turn, each on the vector the previous call left), each call timed on its slowest rank, and each variant's median
 /// call reported, as AllReducePerf --interleave does for the algorithms (<see cref="InterleavedTiming"/>). A burst of
 /// other work then lands on one call of one variant and moves no median, and both variants run under the same
 /// conditions, so the ratio of medians holds where blocks of calls (all plain, then all masked) swung by a third
@@ -47,9 +47,9 @@ public static class InterleavedMaskedTiming
             for (int call = 0; call < calls; call++)
                 for (int v = 0; v < variants.Count; v++)
                 {
-                    // The same input every call: the plain sum would grow without bound, and the copy leaves the
-                    // vector equally warm in the caches for every variant.
-                    input.CopyTo(data);
+                    // Back to back on the previous call's result, as AllReducePerf --interleave: a copy of the input
+                    // before each call left dirty lines that slowed the plain ring's next call by a quarter at 64 MiB
+                    // and not the masked one's. The values stay bounded: each masked call clamps them to the clip range.
                     comm.Barrier();
                     long start = Stopwatch.GetTimestamp();
                     variants[v].Call(data);
