@@ -98,14 +98,6 @@ internal static class MaskedRing
     }
 
     /// <summary>
-    /// Vectors from this size up take the all-gather with streaming stores: their all-gather targets were last
-    /// touched a chunk earlier and are out of the caches (a 64 MiB vector's chunk is 32 MiB on 2 ranks), so a plain
-    /// store reads every line before overwriting it. At 1 MiB the targets are still cached and streaming them to
-    /// memory was slower (benchmarks/RESULTS-federated.md, "maskspeed 6").
-    /// </summary>
-    internal const long StreamingAllGatherBytes = 32L << 20;
-
-    /// <summary>
     /// Vectors from this size up prefetch the next tile while the masks of this one are made
     /// (<see cref="AddMasksPrefetching"/>): beyond the 1 MiB L2 the tiles come from memory. At 1 MiB the vector is in
     /// the caches already, and the pieces only add calls (measured slower there, "maskspeed 6").
@@ -143,11 +135,6 @@ internal static class MaskedRing
         /// 64 MiB; 4 and 8 ranks within the noise. Elsewhere (MPI) the slot path stays.
         /// </summary>
         private readonly bool _reduceOnReceive;
-        /// <summary>
-        /// The all-gather receives with <see cref="StreamingCopy"/> (non-temporal stores) instead of the transport's
-        /// copy: where the transport reduces on receive and the vector is at least <see cref="StreamingAllGatherBytes"/>.
-        /// </summary>
-        private readonly bool _streamAllGather;
         /// <summary>The last reduce-scatter step's operator where the transport adds on receive: add and dequantize in one pass.</summary>
         private readonly delegate*<void*, void*, long, void> _addDequantize;
 
@@ -158,7 +145,6 @@ internal static class MaskedRing
             _pointer = pointer;
             _data = data;
             _reduceOnReceive = comm.ReducesUserReceives;
-            _streamAllGather = _reduceOnReceive && (long)data.Length * sizeof(float) >= StreamingAllGatherBytes;
             _addDequantize = DequantizingAdd.For(format.FractionalBits);
             _slots = slots;
             _peers = peers;
@@ -245,12 +231,6 @@ internal static class MaskedRing
             // All-gather overwrites a region this rank sent from at reduce-scatter step (step - (N - 1)): that send must be done.
             int earlier = (step - (_n - 1)) * _segments + item % _segments;
             Wait(_sends[earlier], earlier, "send");
-            if (_streamAllGather)
-            {
-                _receives[slot] = _comm.TryIrecvReduce(_pointer + start, (long)length * sizeof(int), _left, Tag, StreamingCopy.Operator)
-                    ?? throw new InvalidOperationException($"rank {_rank}: the transport said it reduces on receive but refused the receive of step {step}.");
-                return;
-            }
             _receives[slot] = _comm.Irecv(_data.Slice(start, length), _left, Tag);
         }
 

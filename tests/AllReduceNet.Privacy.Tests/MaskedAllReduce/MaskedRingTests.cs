@@ -59,19 +59,6 @@ public class MaskedRingTests
         AssertFusedRingIsExact(ranks, count, new CollectiveOptions { Algorithm = AllReduceAlgorithm.Ring });
     }
 
-    /// <summary>
-    /// Vectors from <see cref="Privacy.MaskedRing.StreamingAllGatherBytes"/> up take the all-gather with streaming stores
-    /// (<see cref="StreamingCopy"/>): exact against the plain quantized sum, on every rank, with a ragged last chunk.
-    /// </summary>
-    [Theory]
-    [InlineData(2)]
-    [InlineData(3)]
-    public void VectorsPastTheStreamingSize_EqualThePlainQuantizedSumExactly(int ranks)
-    {
-        int count = (int)(Privacy.MaskedRing.StreamingAllGatherBytes / sizeof(float)) + 37;
-        AssertFusedRingIsExact(ranks, count, new CollectiveOptions { Algorithm = AllReduceAlgorithm.Ring });
-    }
-
     private static void AssertFusedRingIsExact(int ranks, int count, CollectiveOptions collective)
     {
         var options = new MaskedAllReduceOptions { ClipRange = 1f };
