@@ -99,8 +99,9 @@ internal static class MaskedRing
 
     /// <summary>
     /// Vectors from this size up prefetch the next tile while the masks of this one are made
-    /// (<see cref="AddMasksPrefetching"/>): beyond the 1 MiB L2 the tiles come from memory. At 1 MiB the vector is in
-    /// the caches already, and the pieces only add calls (measured slower there, "maskspeed 6").
+    /// (<see cref="AddMasksPrefetching"/>): beyond the 1 MiB L2 the tiles come from memory. Smaller vectors are in the
+    /// caches already, where prefetching has nothing to fetch (at 1 MiB it measured the same with and without), so
+    /// they keep the plain loop (benchmarks/RESULTS-federated.md, "maskspeed 6").
     /// </summary>
     internal const long PrefetchFromBytes = 4L << 20;
 
