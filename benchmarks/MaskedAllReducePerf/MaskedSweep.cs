@@ -98,5 +98,5 @@ public static class MaskedSweep
             Console.WriteLine($"  {FormatSize(r.Bytes),10} {r.Variant,-34} {r.Seconds * 1e6,12:F0} {r.AlgBw,12:F3} {r.BusBw,12:F3} {r.RatioToPlain,8:F2} {(r.Exact ? "yes" : "NO"),6} {r.CpuSeconds * 1e6,10:F0} {r.CpuRatioToPlain,11:F2}");
     }
 
-    private static string FormatSize(long bytes) => bytes >= 1 << 20 ? $"{bytes >> 20} MiB" : bytes >= 1024 ? $"{bytes >> 10} KiB" : $"{bytes} B";
+    internal static string FormatSize(long bytes) => bytes >= 1 << 20 ? $"{bytes >> 20} MiB" : bytes >= 1024 ? $"{bytes >> 10} KiB" : $"{bytes} B";
 }

@@ -97,6 +97,14 @@ internal static class MaskedRing
         }
     }
 
+    /// <summary>
+    /// Vectors from this size up prefetch the next tile while the masks of this one are made
+    /// (<see cref="AddMasksPrefetching"/>): beyond the 1 MiB L2 the tiles come from memory. Smaller vectors are in the
+    /// caches already, where prefetching has nothing to fetch (at 1 MiB it measured the same with and without), so
+    /// they keep the plain loop (benchmarks/RESULTS-federated.md, "maskspeed 6").
+    /// </summary>
+    internal const long PrefetchFromBytes = 4L << 20;
+
     /// <summary>Receives posted ahead of the one being reduced: while one segment is reduced the next one arrives.</summary>
     private const int ReceivesInFlight = 2;
 
@@ -284,14 +292,54 @@ internal static class MaskedRing
         FixedPointFormat format, MaskGenerator generator, ReadOnlySpan<int> received, bool final)
     {
         float clip = format.ClipRange, scale = format.Scale, inverse = 1f / format.Scale;
+        bool prefetch = (long)data.Length * sizeof(float) >= PrefetchFromBytes;
         for (int offset = 0; offset < length; offset += TileElements)
         {
             int at = start + offset, tile = Math.Min(TileElements, length - offset);
             var q = integers.Slice(at, tile);
             VectorQuantizer.Quantize(data.Slice(at, tile), q, clip, scale);
-            MaskStreams.AddMasks(generator, integers, at, tile, peers);
+            if (prefetch) AddMasksPrefetching(generator, integers, at, tile, peers, data, at + tile, Math.Min(TileElements, start + length - (at + tile)));
+            else MaskStreams.AddMasks(generator, integers, at, tile, peers);
             if (!received.IsEmpty) TensorPrimitives.Add(q, received.Slice(offset, tile), q);
             if (final) Dequantize(q, data.Slice(at, tile), inverse);
+        }
+    }
+
+    /// <summary>Pieces of a tile between prefetches: two ChaCha8 batches, the AVX-512 kernel's unit.</summary>
+    private const int PrefetchPieceElements = 512;
+
+    /// <summary>
+    /// <see cref="MaskStreams.AddMasks"/> over integers[at .. at + length), in pieces, with the floats of the next tile
+    /// (data[next .. next + nextLength)) prefetched a part after each piece. Why: the mask generator is pure arithmetic
+    /// and the quantizing read of a tile waits on memory; without this the two take turns on the core, and the memory
+    /// is idle while the masks are generated. With it the next tile streams in while this one's masks are made.
+    /// Pieces end on multiples of <see cref="PrefetchPieceElements"/> of the whole vector, so no mask batch is cut.
+    /// </summary>
+    private static unsafe void AddMasksPrefetching(MaskGenerator generator, Span<int> integers, int at, int length, MaskPeer[] peers,
+        Span<float> data, int next, int nextLength)
+    {
+        if (nextLength <= 0 || !System.Runtime.Intrinsics.X86.Sse.IsSupported)
+        {
+            MaskStreams.AddMasks(generator, integers, at, length, peers);
+            return;
+        }
+        const int line = 64;
+        int pieces = (length + PrefetchPieceElements - 1) / PrefetchPieceElements;
+        long lines = ((long)nextLength * sizeof(float) + line - 1) / line;
+        fixed (float* floats = data)
+        {
+            byte* first = (byte*)(floats + next);
+            int end = at + length, done = 0;
+            long prefetched = 0;
+            for (int piece = 1; done < length; piece++)
+            {
+                int pieceEnd = Math.Min(end, (at + done) / PrefetchPieceElements * PrefetchPieceElements + PrefetchPieceElements);
+                MaskStreams.AddMasks(generator, integers, at + done, pieceEnd - (at + done), peers);
+                done = pieceEnd - at;
+                long upTo = Math.Min(lines, lines * piece / pieces);
+                for (; prefetched < upTo; prefetched++) System.Runtime.Intrinsics.X86.Sse.Prefetch0(first + prefetched * line);
+            }
+            for (; prefetched < lines; prefetched++) System.Runtime.Intrinsics.X86.Sse.Prefetch0(first + prefetched * line);
         }
     }
 

@@ -45,6 +45,39 @@ public class MaskedRingTests
         }
     }
 
+    /// <summary>
+    /// Default segments on vectors from <see cref="Privacy.MaskedRing.PrefetchFromBytes"/> up, where each tile prefetches
+    /// the next while its masks are made, in pieces that end on 512-element marks of the vector: the ragged chunk
+    /// starts (multiples of 16 only) cut the first and last piece of a tile and the segments end mid-tile. Exact
+    /// against the plain quantized sum on 2 to 16 ranks.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(RankCounts))]
+    public void LargeVectors_PrefetchingTiles_EqualThePlainQuantizedSumExactly(int ranks)
+    {
+        int count = (int)(Privacy.MaskedRing.PrefetchFromBytes / sizeof(float)) + 16 * ranks + 5;
+        AssertFusedRingIsExact(ranks, count, new CollectiveOptions { Algorithm = AllReduceAlgorithm.Ring });
+    }
+
+    private static void AssertFusedRingIsExact(int ranks, int count, CollectiveOptions collective)
+    {
+        var options = new MaskedAllReduceOptions { ClipRange = 1f };
+        int bits = MaskedFormat.FinestSafeBits(1f, ranks);
+        var results = InProcessWorld.Run(ranks, comm =>
+        {
+            var masked = Masked.Create(comm, options);
+            var data = MaskedReference.Input(comm.Rank, count, 1f, seed: 3);
+            masked.Sum(data, collective);
+            return data;
+        }, World);
+        var expected = MaskedReference.QuantizedSum(Enumerable.Range(0, ranks).Select(r => MaskedReference.Input(r, count, 1f, seed: 3)).ToArray(), 1f, bits);
+        for (int r = 0; r < ranks; r++)
+        {
+            int at = MaskedReference.FirstDifference(expected, results[r]);
+            Assert.True(at < 0, $"{ranks} ranks, count {count}: rank {r} has {(at < 0 ? 0 : results[r][at])} at [{at}], the plain quantized sum is {(at < 0 ? 0 : expected[at])}");
+        }
+    }
+
     /// <summary>The fused ring and the unfused path (quantize and mask, integer tree, dequantize) give the same bits, call after call.</summary>
     [Theory]
     [InlineData(2, null)]
@@ -71,12 +104,17 @@ public class MaskedRingTests
     /// Every segment a rank sends during reduce-scatter, for a constant input (the worst case), is uniform on the top
     /// byte and never the plain quantized value times the number of ranks it could hold.
     /// </summary>
+    /// <remarks>
+    /// The large case runs the default segments on a vector past <see cref="Privacy.MaskedRing.PrefetchFromBytes"/>
+    /// (tiles masked in prefetching pieces; chunk 1 starts off a 512-element mark): a piece left unmasked would cancel
+    /// in the sum on both ends of the pair, so only this test, not the exact sums, would catch it.
+    /// </remarks>
     [Theory]
-    [InlineData(2)]
-    [InlineData(4)]
-    public void WhatARankSends_IsMasked(int ranks)
+    [InlineData(2, 1 << 17, 8192)]
+    [InlineData(4, 1 << 17, 8192)]
+    [InlineData(2, (1 << 20) + 96, 0)]
+    public void WhatARankSends_IsMasked(int ranks, int count, int segmentBytes)
     {
-        const int count = 1 << 17;
         var options = new MaskedAllReduceOptions { ClipRange = 1f };
         var sent = InProcessWorld.Run(ranks, comm =>
         {
@@ -84,7 +122,7 @@ public class MaskedRingTests
             var words = new List<int>();
             var data = new float[count];
             data.AsSpan().Fill(0.25f);
-            masked.SumObservingSends(data, new CollectiveOptions { SegmentBytes = 8192 }, (_, segment) => words.AddRange(segment.ToArray()));
+            masked.SumObservingSends(data, new CollectiveOptions { SegmentBytes = segmentBytes > 0 ? segmentBytes : null }, (_, segment) => words.AddRange(segment.ToArray()));
             return (Words: words.ToArray(), masked.Format, Sum: data[0]);
         }, World);
         int plain = MaskedReference.Quantize(0.25f, 1f, sent[0].Format.FractionalBits);
