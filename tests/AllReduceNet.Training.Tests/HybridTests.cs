@@ -40,23 +40,8 @@ public class HybridTests
     }
 
     [Fact]
-    public void Hybrid_resumed_after_a_kill_ends_identical_to_an_uninterrupted_run()
-    {
-        using var dir = new TempDirectory();
-        string[] Args(string checkpoint, params string[] more) =>
-            [.. $"--strategy hybrid --stages 2 --ranks 4 --synthetic 240 --layers 12,10,8,3 --batch-size 24 --epochs 3 --device cpu --quiet --checkpoint {checkpoint}".Split(' '), .. more];
-        Assert.Equal(0, TrainCommand.Run(Args(dir.File("full.ckpt")), TextWriter.Null, TextWriter.Null));
-        string killed = dir.File("killed.ckpt");
-        Assert.ThrowsAny<Exception>(() => TrainCommand.Run(Args(killed), TextWriter.Null, TextWriter.Null,
-            (epoch, step) => { if (epoch == 2 && step == 3) throw new InvalidOperationException("simulated kill"); }));
-        Assert.Equal(1, CheckpointFile.Read(killed).CompletedEpochs);
-        Assert.Equal(0, TrainCommand.Run(Args(killed, "--resume"), TextWriter.Null, TextWriter.Null));
-        var expected = CheckpointFile.Read(dir.File("full.ckpt"));
-        var resumed = CheckpointFile.Read(killed);
-        Assert.Equal(expected.Parameters, resumed.Parameters);
-        Assert.Equal(expected.OptimizerSlots[0], resumed.OptimizerSlots[0]);
-        Assert.Equal(expected.OptimizerSteps, resumed.OptimizerSteps);
-    }
+    public void Hybrid_resumed_after_a_kill_ends_identical_to_an_uninterrupted_run() =>
+        KilledRun.AssertResumeEqualsUninterrupted("--strategy hybrid --stages 2 --ranks 4 --synthetic 240 --layers 12,10,8,3 --batch-size 24 --epochs 3 --device cpu");
 
     [Fact]
     public void Hybrid_writes_one_json_record_per_epoch()
@@ -75,20 +60,10 @@ public class HybridTests
     [InlineData("--strategy hybrid --stages 4 --layers 12,10,8,6,3")]
     public void Hybrid_under_mpiexec_equals_the_in_process_run(string strategy)
     {
-        using var dir = new TempDirectory();
         // The ring on both transports: the same algorithm sums in the same order, so the results are bitwise equal.
         string layers = strategy.Contains("--layers") ? "" : "--layers 12,10,8,3";
-        string common = $"{strategy} {layers} --synthetic 240 --batch-size 24 --epochs 2 --device cpu --algorithm ring".Replace("  ", " ");
-        string inProcess = dir.File("in-process.ckpt"), mpi = dir.File("mpi.ckpt");
-        int ranks = strategy.Contains("--stages 4") ? 8 : 4;
-        Assert.Equal(0, TrainCommand.Run([.. $"{common} --ranks {ranks} --checkpoint {inProcess}".Split(' ')], TextWriter.Null, TextWriter.Null));
-        string output = MpiTrain.Run(ranks, $"{common} --checkpoint {mpi}");
-        Assert.Contains($"on {ranks} ranks (mpi (MPICH", output);
-        var expected = CheckpointFile.Read(inProcess);
-        var actual = CheckpointFile.Read(mpi);
-        Assert.Equal(2, actual.CompletedEpochs);
-        Assert.Equal(expected.Parameters, actual.Parameters);
-        Assert.Equal(expected.OptimizerSlots[0], actual.OptimizerSlots[0]);
+        MpiTrain.AssertEqualsInProcess(strategy.Contains("--stages 4") ? 8 : 4,
+            $"{strategy} {layers} --synthetic 240 --batch-size 24 --device cpu --algorithm ring".Replace("  ", " "));
     }
 
     [Theory]

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using AllReduceNet.Training.Checkpoints;
+using AllReduceNet.Training.Cli;
 
 namespace AllReduceNet.Training.Tests;
 
@@ -25,5 +27,24 @@ internal static class MpiTrain
         }
         Assert.True(process.ExitCode == 0, $"mpiexec exited with {process.ExitCode}:\n{stdout.Result}\n{stderr.Result}");
         return stdout.Result;
+    }
+
+    /// <summary>
+    /// Trains 2 epochs with <paramref name="arguments"/> on <paramref name="ranks"/> in-process ranks and under MPICH,
+    /// and asserts that both checkpoints hold bitwise the same parameters and momentum.
+    /// </summary>
+    public static void AssertEqualsInProcess(int ranks, string arguments)
+    {
+        using var dir = new TempDirectory();
+        string common = $"{arguments} --epochs 2";
+        string inProcess = dir.File("in-process.ckpt"), mpi = dir.File("mpi.ckpt");
+        Assert.Equal(0, TrainCommand.Run([.. $"{common} --ranks {ranks} --checkpoint {inProcess}".Split(' ')], TextWriter.Null, TextWriter.Null));
+        string output = Run(ranks, $"{common} --checkpoint {mpi}");
+        Assert.Contains($"on {ranks} ranks (mpi (MPICH", output);
+        var expected = CheckpointFile.Read(inProcess);
+        var actual = CheckpointFile.Read(mpi);
+        Assert.Equal(2, actual.CompletedEpochs);
+        Assert.Equal(expected.Parameters, actual.Parameters);
+        Assert.Equal(expected.OptimizerSlots[0], actual.OptimizerSlots[0]);
     }
 }

@@ -114,23 +114,8 @@ public class TensorParallelTests
     }
 
     [Fact]
-    public void Tensor_resumed_after_a_kill_ends_identical_to_an_uninterrupted_run()
-    {
-        using var dir = new TempDirectory();
-        string[] Args(string checkpoint, params string[] more) =>
-            [.. $"--strategy tensor --ranks 2 --synthetic 240 --layers 12,10,8,3 --batch-size 24 --epochs 3 --device cpu --quiet --checkpoint {checkpoint}".Split(' '), .. more];
-        Assert.Equal(0, TrainCommand.Run(Args(dir.File("full.ckpt")), TextWriter.Null, TextWriter.Null));
-        string killed = dir.File("killed.ckpt");
-        Assert.ThrowsAny<Exception>(() => TrainCommand.Run(Args(killed), TextWriter.Null, TextWriter.Null,
-            (epoch, step) => { if (epoch == 2 && step == 3) throw new InvalidOperationException("simulated kill"); }));
-        Assert.Equal(1, CheckpointFile.Read(killed).CompletedEpochs);
-        Assert.Equal(0, TrainCommand.Run(Args(killed, "--resume"), TextWriter.Null, TextWriter.Null));
-        var expected = CheckpointFile.Read(dir.File("full.ckpt"));
-        var resumed = CheckpointFile.Read(killed);
-        Assert.Equal(expected.Parameters, resumed.Parameters);
-        Assert.Equal(expected.OptimizerSlots[0], resumed.OptimizerSlots[0]);
-        Assert.Equal(expected.OptimizerSteps, resumed.OptimizerSteps);
-    }
+    public void Tensor_resumed_after_a_kill_ends_identical_to_an_uninterrupted_run() =>
+        KilledRun.AssertResumeEqualsUninterrupted("--strategy tensor --ranks 2 --synthetic 240 --layers 12,10,8,3 --batch-size 24 --epochs 3 --device cpu");
 
     [Fact]
     public void A_tensor_checkpoint_resumes_under_ddp()
@@ -149,20 +134,8 @@ public class TensorParallelTests
     [MpiTheory]
     [InlineData(2, "")]                    // two addends per sum: a + b = b + a exactly, so any algorithm gives the same bits
     [InlineData(4, " --algorithm ring")]   // the same algorithm on both transports sums in the same order
-    public void Tensor_under_mpiexec_equals_the_in_process_run(int ranks, string algorithm)
-    {
-        using var dir = new TempDirectory();
-        string common = $"--strategy tensor --layers 12,10,8,3 --synthetic 240 --batch-size 24 --epochs 2 --device cpu{algorithm}";
-        string inProcess = dir.File("in-process.ckpt"), mpi = dir.File("mpi.ckpt");
-        Assert.Equal(0, TrainCommand.Run([.. $"{common} --ranks {ranks} --checkpoint {inProcess}".Split(' ')], TextWriter.Null, TextWriter.Null));
-        string output = MpiTrain.Run(ranks, $"{common} --checkpoint {mpi}");
-        Assert.Contains($"on {ranks} ranks (mpi (MPICH", output);
-        var expected = CheckpointFile.Read(inProcess);
-        var actual = CheckpointFile.Read(mpi);
-        Assert.Equal(2, actual.CompletedEpochs);
-        Assert.Equal(expected.Parameters, actual.Parameters);
-        Assert.Equal(expected.OptimizerSlots[0], actual.OptimizerSlots[0]);
-    }
+    public void Tensor_under_mpiexec_equals_the_in_process_run(int ranks, string algorithm) =>
+        MpiTrain.AssertEqualsInProcess(ranks, $"--strategy tensor --layers 12,10,8,3 --synthetic 240 --batch-size 24 --device cpu{algorithm}");
 
     [Theory]
     [InlineData("--strategy tensor --ranks 4 --layers 784,3,128,10", "--strategy tensor splits layer 0's 3 outputs (--layers '784,3,128,10') over the 4 ranks")]
