@@ -5,5 +5,5 @@ internal sealed partial class CpuBackend
 {
     internal override void TreeOrderedDenseGradientsCore(DeviceBuffer<float> input, DeviceBuffer<float> outputGradient, DeviceBuffer<float> weightGradient,
         DeviceBuffer<float> biasGradient, ReadOnlySpan<int> partEnds, int rows, int inFeatures, int outFeatures) =>
-        TreeOrderedGradient.Compute(A(input), A(outputGradient), A(weightGradient), A(biasGradient), partEnds, inFeatures, outFeatures, MaxThreads);
+        TreeOrderedGradient.Compute(A(input), A(outputGradient), A(weightGradient), A(biasGradient), partEnds, inFeatures, outFeatures, MaxThreads, Workers);
 }
