@@ -25,13 +25,9 @@ internal sealed class BatchInput : IDisposable
     public ReadOnlySpan<int> Load(ReadOnlySpan<int> indices)
     {
         int n = indices.Length;
-        // The CPU backend's buffer is host memory: the rows go straight there, not through a second 400 KB copy.
-        if (Device.TryGetHostMemory(out var device)) _data.Gather(indices, device.Span[..(n * _data.Features)], _labels.AsSpan(0, n));
-        else
-        {
-            _data.Gather(indices, _host.AsSpan(0, n * _data.Features), _labels.AsSpan(0, n));
-            Device.CopyFrom(_host.AsSpan(0, n * _data.Features));
-        }
+        var rows = Rows(n, out bool staged);
+        _data.Gather(indices, rows, _labels.AsSpan(0, n));
+        if (staged) Device.CopyFrom(rows);
         return _labels.AsSpan(0, n);
     }
 
@@ -46,13 +42,20 @@ internal sealed class BatchInput : IDisposable
         int n = indices.Length, ranks = world.Size, features = _data.Features;
         if (ranks == 1 || n % ranks != 0) return Load(indices);
         int share = n / ranks, first = world.Rank * share;
-        bool host = Device.TryGetHostMemory(out var device);
-        var rows = host ? device.Span[..(n * features)] : _host.AsSpan(0, n * features);
+        var rows = Rows(n, out bool staged);
         _data.Gather(indices.Slice(first, share), rows.Slice(first * features, share * features), _labels.AsSpan(first, share));
         for (int i = 0; i < n; i++) _labels[i] = _data.Labels[indices[i]];
         world.AllGather(rows, options);
-        if (!host) Device.CopyFrom(rows);
+        if (staged) Device.CopyFrom(rows);
         return _labels.AsSpan(0, n);
+    }
+
+    /// <summary>Where <paramref name="n"/> rows are gathered: the CPU backend's buffer itself (host memory, so no second
+    /// copy), else the host staging array, which the caller then copies to the device (<paramref name="staged"/>).</summary>
+    private Span<float> Rows(int n, out bool staged)
+    {
+        staged = !Device.TryGetHostMemory(out var device);
+        return staged ? _host.AsSpan(0, n * _data.Features) : device.Span[..(n * _data.Features)];
     }
 
     public void Dispose() => Device.Dispose();

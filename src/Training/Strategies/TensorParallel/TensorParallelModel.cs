@@ -35,7 +35,6 @@ internal sealed class TensorParallelModel : IDisposable
         _phases = phases;
         _clock = clock;
         _plan = plan;
-        Sizes = sizes.ToArray();
         int layers = plan.Roles.Length;
         _weights = new DeviceBuffer<float>[layers];
         _biases = new DeviceBuffer<float>[layers];
@@ -59,8 +58,6 @@ internal sealed class TensorParallelModel : IDisposable
         ParameterTensors = _weights.Zip(_biases, (w, b) => new[] { w, b }).SelectMany(pair => pair).ToArray();
         GradientTensors = _weightGradients.Zip(_biasGradients, (w, b) => new[] { w, b }).SelectMany(pair => pair).ToArray();
     }
-
-    public int[] Sizes { get; }
 
     /// <summary>This rank's parameter buffers, per layer its weights then its bias: the local vector's order.</summary>
     public IReadOnlyList<DeviceBuffer<float>> ParameterTensors { get; }
@@ -129,7 +126,15 @@ internal sealed class TensorParallelModel : IDisposable
         if (!host) buffer.CopyFrom(span);
     }
 
-    public void ReadParameters(Span<float> local) => ReadTensors(ParameterTensors, local);
+    public void ReadParameters(Span<float> local)
+    {
+        int at = 0;
+        foreach (var tensor in ParameterTensors)
+        {
+            tensor.CopyTo(local.Slice(at, tensor.Length));
+            at += tensor.Length;
+        }
+    }
 
     public void WriteParameters(ReadOnlySpan<float> local)
     {
@@ -137,16 +142,6 @@ internal sealed class TensorParallelModel : IDisposable
         foreach (var tensor in ParameterTensors)
         {
             tensor.CopyFrom(local.Slice(at, tensor.Length));
-            at += tensor.Length;
-        }
-    }
-
-    private static void ReadTensors(IReadOnlyList<DeviceBuffer<float>> tensors, Span<float> local)
-    {
-        int at = 0;
-        foreach (var tensor in tensors)
-        {
-            tensor.CopyTo(local.Slice(at, tensor.Length));
             at += tensor.Length;
         }
     }
