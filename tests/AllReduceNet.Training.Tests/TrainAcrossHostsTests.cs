@@ -14,6 +14,7 @@ namespace AllReduceNet.Training.Tests;
 /// once the link is back and ends with the model an uninterrupted run gives. Skipped, with the reason, where the
 /// namespaces cannot be made (not root) or Open MPI is missing.
 /// </summary>
+[Collection(LinkChangingCollection.Name)]
 public sealed class TrainAcrossHostsTests(ITestOutputHelper log) : IClassFixture<NamespaceCluster>, IDisposable
 {
     private const int TimeoutSeconds = 10;
