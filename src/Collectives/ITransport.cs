@@ -68,6 +68,17 @@ internal unsafe interface ITransport : IDisposable
     /// <summary>True when <see cref="PostUserReceiveReduce"/> is supported.</summary>
     bool ReducesUserReceives => false;
 
+    /// <summary>
+    /// Posts a point-to-point receive (user channel, exact <paramref name="source"/> and <paramref name="tag"/>) of
+    /// <paramref name="bytes"/> bytes that lends the receiver the sender's buffer once matched (<see cref="IReceiveLoan"/>):
+    /// the sender's send completes when the receiver returns it. Null when the transport cannot
+    /// (<see cref="LendsUserSends"/> false).
+    /// </summary>
+    IReceiveLoan? PostUserReceiveLoan(long bytes, int source, int tag) => null;
+
+    /// <summary>True when <see cref="PostUserReceiveLoan"/> is supported.</summary>
+    bool LendsUserSends => false;
+
     /// <summary>The board through which ranks read each other's buffers (the "direct" capability); null where they cannot.</summary>
     IPeerBuffers? PeerBuffers => null;
 

@@ -79,8 +79,10 @@ internal static class MaskedRing
         int chunkElements = (units + n - 1) / n * Alignment;
         int segmentBytes = options?.SegmentBytes ?? DefaultSegmentBytes;
         int segmentElements = Math.Max(Alignment, Math.Min(segmentBytes / sizeof(int) / Alignment * Alignment, Math.Max(chunkElements, Alignment)));
-        // Receive slots only where the transport cannot add on receive (MPI): in-process the call rents nothing.
-        int[] scratch = communicator.ReducesUserReceives ? [] : System.Buffers.ArrayPool<int>.Shared.Rent(ReceivesInFlight * segmentElements);
+        // Receive slots only where the transport can neither lend the sender's buffer nor add on receive (MPI):
+        // in-process the call rents nothing.
+        bool ownSlots = !communicator.LendsUserSends && !communicator.ReducesUserReceives;
+        int[] scratch = ownSlots ? System.Buffers.ArrayPool<int>.Shared.Rent(ReceivesInFlight * segmentElements) : [];
         try
         {
             fixed (float* pointer = data)
@@ -128,6 +130,17 @@ internal static class MaskedRing
         private readonly Action<int, ReadOnlySpan<int>>? _observeSent;
         private readonly Request?[] _sends;
         private readonly Request?[] _receives = new Request?[ReceivesInFlight];
+        /// <summary>The reduce-scatter receives' loans where the transport lends the sender's buffer (<see cref="_borrow"/>).</summary>
+        private readonly IReceiveLoan?[] _loans = new IReceiveLoan?[ReceivesInFlight];
+        /// <summary>
+        /// Where the transport lends the sender's buffer (in-process: <see cref="Communicator.TryIrecvLoan"/>): the
+        /// rank reads its own floats and the neighbour's masked integers in one pass on its own thread,
+        /// Q(x) + masks + received, and writes the sum once (at the last step dequantized). Against the receive-reduce
+        /// below, the own segment is no longer written as masked integers and read back by the transport's add:
+        /// one read and one write of every own element less (benchmarks/RESULTS-federated.md, "maskspeed 7").
+        /// The neighbour's thread never touches this rank's memory during reduce-scatter.
+        /// </summary>
+        private readonly bool _borrow;
         /// <summary>
         /// Where the transport adds a received segment straight from the sender's memory (in-process): the own
         /// segment is quantized and masked in place before its receive is posted, and the transport then adds the
@@ -145,7 +158,8 @@ internal static class MaskedRing
             _comm = comm;
             _pointer = pointer;
             _data = data;
-            _reduceOnReceive = comm.ReducesUserReceives;
+            _borrow = comm.LendsUserSends;
+            _reduceOnReceive = !_borrow && comm.ReducesUserReceives;
             _addDequantize = DequantizingAdd.For(format.FractionalBits);
             _slots = slots;
             _peers = peers;
@@ -216,6 +230,14 @@ internal static class MaskedRing
             if (length == 0) return;
             if (IsReduceStep(step))
             {
+                if (_borrow)
+                {
+                    // Nothing to prepare: the own floats are read when the neighbour's segment is (FinishReceive).
+                    _loans[slot] = _comm.TryIrecvLoan((long)length * sizeof(int), _left, Tag)
+                        ?? throw new InvalidOperationException($"rank {_rank}: the transport said it lends its senders' buffers but refused the receive of step {step}.");
+                    _receives[slot] = _loans[slot]!.Request;
+                    return;
+                }
                 if (_reduceOnReceive)
                 {
                     // The transport may add the peer's segment the moment the receive is posted: mask first. The last
@@ -242,10 +264,30 @@ internal static class MaskedRing
             if (receive is null) return;
             var status = Wait(receive, item, "receive");
             _receives[slot] = null;
+            var loan = _loans[slot];
+            _loans[slot] = null;
+            try
+            {
+                Finish(item, step, slot, status, loan);
+            }
+            finally
+            {
+                loan?.Return();   // the neighbour's send completes only now: its buffer was read until here
+            }
+        }
+
+        private void Finish(int item, int step, int slot, MessageStatus status, IReceiveLoan? loan)
+        {
             var (start, length) = Segment(ReceiveChunk(step), item % _segments, _chunkElements, _segmentElements, _data.Length);
             if (status.ByteCount != (long)length * sizeof(int))
                 throw new PrivacyException($"rank {_rank}: the masked ring AllReduce received {status.ByteCount} bytes from rank {_left} at step {step}, segment {item % _segments}, where {length * sizeof(int)} were expected: the ranks passed vectors of different lengths.");
             if (!IsReduceStep(step)) return;
+            if (loan is not null)
+            {
+                Reduce(_data.Span, MemoryMarshal.Cast<float, int>(_data.Span), start, length, _peers, _format, _generator,
+                    new ReadOnlySpan<int>(loan.Payload, length), final: step == _n - 2);
+                return;
+            }
             if (_reduceOnReceive) return; // added, and at the last step dequantized, by the transport (DequantizingAdd)
             Reduce(_data.Span, MemoryMarshal.Cast<float, int>(_data.Span), start, length, _peers, _format, _generator,
                 _slots.Span.Slice(slot * _segmentElements, length), final: step == _n - 2);
@@ -273,6 +315,8 @@ internal static class MaskedRing
                 try { request.Wait(TimeSpan.FromSeconds(1)); }
                 catch (CollectiveException) { }
             }
+            // Then every loan, also one that matched meanwhile: its sender would otherwise wait until its own timeout.
+            foreach (var loan in _loans) loan?.Return();
         }
     }
 

@@ -11,9 +11,8 @@ namespace AllReduceNet.Collectives.Transports.InProcess;
 /// every step, and 64 to 256 KiB took twice as long.) Waiting spins briefly and then blocks on the request's monitor, so many ranks on few cores do not
 /// burn them.
 /// </summary>
-internal sealed unsafe class InProcessRequest : Request
+internal sealed unsafe class InProcessRequest : Request, IReceiveLoan
 {
-
     internal readonly InProcessTransport Owner;
     internal bool IsSend;
     internal byte* Buffer;                 // for an eager send, the staged copy once the sender's buffer was released
@@ -27,6 +26,10 @@ internal sealed unsafe class InProcessRequest : Request
     internal delegate*<void*, void*, long, void> Reduce;
     /// <summary>For a receive-reduce: the signature a message must carry to be reduced (it matches any tag, to report the mismatch).</summary>
     internal int ReduceTag;
+    /// <summary>For a receive: lend the receiver the sender's buffer instead of copying (<see cref="IReceiveLoan"/>).</summary>
+    internal bool Borrows;
+    /// <summary>For a lending receive: the matched send, incomplete until the receiver returns the loan.</summary>
+    private InProcessRequest? _lender;
     private MemoryHandle _pin;
     private bool _staged;
 
@@ -52,6 +55,8 @@ internal sealed unsafe class InProcessRequest : Request
         _pin = pin;
         CollectiveCount = collectiveCount;
         Reduce = reduce;
+        Borrows = false;
+        _lender = null;
         _staged = false;
         _blockedWaiters = 0;
         _error = null;
@@ -98,6 +103,11 @@ internal sealed unsafe class InProcessRequest : Request
     /// <summary>Copies a matched send into a receive and completes both. Runs outside every lock.</summary>
     internal static void Transfer(InProcessRequest send, InProcessRequest receive)
     {
+        if (receive.Borrows)
+        {
+            Lend(send, receive);
+            return;
+        }
         long copied = Math.Min(send.Bytes, receive.Bytes);
         // Single pass, straight from the sender's buffer; for a receive-reduce a message of another length or signature
         // reduces nothing (the buffer stays as it was) and is reported by the algorithm from the status below.
@@ -137,6 +147,47 @@ internal sealed unsafe class InProcessRequest : Request
         receive.Complete();
         send._released = true;
         receive._released = true;
+    }
+
+    /// <summary>
+    /// Matches a send with a lending receive: nothing is read here (this may run on the sender's thread); the receive
+    /// completes holding the send, which completes when the receiver returns the loan. A message of another length is
+    /// not lent: both complete at once and the receive's status tells the length. Runs outside every lock.
+    /// </summary>
+    private static void Lend(InProcessRequest send, InProcessRequest receive)
+    {
+        receive._status = new MessageStatus(send.Owner.Rank, send.Tag, send.Bytes);
+        if (send.Bytes == receive.Bytes)
+        {
+            receive._lender = send;   // written before Complete's volatile write, so a waiter that sees it complete sees the lender
+            receive.Complete();
+            receive._released = true;
+            return;
+        }
+        receive.Complete();
+        receive._released = true;
+        EndLoan(send);
+    }
+
+    Request IReceiveLoan.Request => this;
+
+    void* IReceiveLoan.Payload => _completed && _lender is { } send ? send.Buffer : null;
+
+    void IReceiveLoan.Return()
+    {
+        if (Interlocked.Exchange(ref _lender, null) is { } send) EndLoan(send);
+    }
+
+    /// <summary>The receiver is done with a lent send's buffer: free an eager copy, complete the send.</summary>
+    private static void EndLoan(InProcessRequest send)
+    {
+        if (send._staged)
+        {
+            System.Runtime.InteropServices.NativeMemory.Free(send.Buffer);
+            send.Buffer = null;
+        }
+        send.Complete();
+        send._released = true;
     }
 
     internal void Complete()

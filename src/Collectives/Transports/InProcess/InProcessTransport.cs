@@ -91,6 +91,17 @@ internal sealed unsafe class InProcessTransport : ITransport
         return receive;
     }
 
+    public bool LendsUserSends => true;
+
+    public IReceiveLoan? PostUserReceiveLoan(long bytes, int source, int tag)
+    {
+        World.ThrowIfAborted(WorldRank);
+        var receive = new InProcessRequest(this).Init(isSend: false, null, bytes, source, tag, MessageChannel.User, default, -1);
+        receive.Borrows = true;
+        Group.PostReceive(receive);
+        return receive;
+    }
+
     public int UnexpectedCollectiveMessages(Span<MessageStatus> into) => Group.UnexpectedCollectiveMessages(_rank, into);
 
     /// <summary>The members of one new group meet at one shared <see cref="InProcessGroup"/>, registered under the split's number and its first member.</summary>
