@@ -1,0 +1,71 @@
+namespace AllReduceNet.Collectives.Tests;
+
+/// <summary>
+/// <see cref="Communicator.TryIrecvLoan"/>: a point-to-point receive that lends the receiver the sender's buffer (the
+/// masked ring reads the neighbour's masked integers and its own floats in one pass on its own thread). The send
+/// completes only when the loan is returned; a message of another length is not lent; wrong arguments are named.
+/// </summary>
+public unsafe class UserReceiveLoanTests
+{
+    [Theory]
+    [InlineData(5)]            // below the eager limit: the send is staged (copied aside) before the receive is posted
+    [InlineData(100_003)]      // a rendezvous: the payload is the sender's own array
+    public void TheReceiverReadsTheSendersBytes_AndTheSendCompletesOnlyOnReturn(int count)
+    {
+        var results = World.Run(2, comm =>
+        {
+            Assert.True(comm.LendsUserSends);
+            int peer = 1 - comm.Rank;
+            var outgoing = Enumerable.Range(0, count).Select(i => i * 3 + comm.Rank).ToArray();
+            // Rank 1 sends first, so its small send is staged; rank 0 posts its receive first.
+            Request? send = comm.Rank == 1 ? comm.Isend<int>(outgoing, peer, 5) : null;
+            comm.Barrier();
+            var loan = comm.TryIrecvLoan((long)count * sizeof(int), peer, 5);
+            Assert.NotNull(loan);
+            send ??= comm.Isend<int>(outgoing, peer, 5);
+            var status = loan!.Request.Wait(TimeSpan.FromSeconds(20));
+            Assert.Equal((peer, 5, (long)count * sizeof(int)), (status.Source, status.Tag, status.ByteCount));
+            var lent = new ReadOnlySpan<int>(loan.Payload, count).ToArray();
+            comm.Barrier();   // both ranks hold their loans here: a rendezvous send cannot have completed yet
+            bool heldWhileLent = count <= 8 * 1024 / sizeof(int) || !send.IsCompleted;
+            comm.Barrier();
+            loan.Return();
+            loan.Return();   // idempotent
+            send.Wait(TimeSpan.FromSeconds(20));
+            return (heldWhileLent, lent.SequenceEqual(Enumerable.Range(0, count).Select(i => i * 3 + peer)));
+        });
+        Assert.All(results, r => Assert.Equal((true, true), r));
+    }
+
+    [Fact]
+    public void AMessageOfAnotherLengthIsNotLent_ItsStatusTellsTheLength_AndTheSendCompletes()
+    {
+        var results = World.Run(2, comm =>
+        {
+            if (comm.Rank == 0)
+            {
+                comm.Isend<int>(new int[10_000], 1, 5).Wait(TimeSpan.FromSeconds(20));   // a rendezvous: completes without any Return
+                return true;
+            }
+            var loan = comm.TryIrecvLoan(16 * sizeof(int), 0, 5)!;
+            var status = loan.Request.Wait(TimeSpan.FromSeconds(20));
+            Assert.Equal(10_000L * sizeof(int), status.ByteCount);
+            bool nothingLent = loan.Payload == null;
+            loan.Return();
+            return nothingLent;
+        });
+        Assert.Equal(new[] { true, true }, results);
+    }
+
+    [Fact]
+    public void WildcardsOutOfRangeSourcesAndNegativeLengthsAreRefusedByName()
+    {
+        World.Run(2, comm =>
+        {
+            Assert.Equal("source", Assert.Throws<ArgumentOutOfRangeException>(() => comm.TryIrecvLoan(sizeof(int), Communicator.AnySource, 1)).ParamName);
+            Assert.Equal("tag", Assert.Throws<ArgumentOutOfRangeException>(() => comm.TryIrecvLoan(sizeof(int), 0, Communicator.AnyTag)).ParamName);
+            Assert.Throws<ArgumentOutOfRangeException>(() => comm.TryIrecvLoan(sizeof(int), 2, 1));
+            Assert.Equal("bytes", Assert.Throws<ArgumentOutOfRangeException>(() => comm.TryIrecvLoan(-4, 0, 1)).ParamName);
+        });
+    }
+}
