@@ -15,6 +15,7 @@ namespace AllReduceNet.Kernels.Cpu;
 internal static class ChaChaMasking
 {
     /// <summary>q[start .. start+len) += sum over peers of sign * mask (wrapping modulo 2^32).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void AddMasks(Span<int> q, int start, int len, MaskPeer[] peers)
     {
         if (len <= 0) return;

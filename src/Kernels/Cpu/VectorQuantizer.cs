@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -11,6 +12,9 @@ namespace AllReduceNet.Kernels.Cpu;
 /// </summary>
 internal static class VectorQuantizer
 {
+    // Fully optimized from the first call: at Tier0 every vector operation is a call, and the masked ring's first
+    // calls of a process ran 2x slower (benchmarks/RESULTS-federated.md, "maskspeed 7").
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Quantize(ReadOnlySpan<float> x, Span<int> q, float clip, float scale)
     {
         int i = 0;
@@ -72,6 +76,7 @@ internal static class VectorQuantizer
     /// (y is a multiple of 1/2 there); from 2^23 up y is an integer and y + 1/2 rounded down is y itself, as the
     /// portable path keeps it. Returns the count done.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int Quantize512RoundingModes(ReadOnlySpan<float> x, Span<int> q, float clip, float scale)
     {
         var hi = Vector512.Create(clip);

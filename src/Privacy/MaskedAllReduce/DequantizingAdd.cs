@@ -4,14 +4,14 @@ using System.Runtime.Intrinsics;
 namespace AllReduceNet.Privacy;
 
 /// <summary>
-/// The receive-reduce operator of the masked ring's last reduce-scatter step: target[i] = (float)(target[i] +
-/// source[i]) x 2^-f, the int32 sum wrapping modulo 2^32 and dequantized in the same pass, written as floats over
-/// the integers. So the owner's segment is read and written once where adding, then dequantizing, took two passes
+/// The masked ring's add at its last reduce-scatter step: target[i] = (float)(target[i] + source[i]) x 2^-f, the
+/// int32 sum wrapping modulo 2^32 and dequantized in the same pass, written as floats over the integers. So the owner's
+/// segment is read and written once where adding, then dequantizing, took two passes
 /// (benchmarks/RESULTS-federated.md, "maskspeed 5"). Bit for bit <see cref="MaskedRing.Dequantize"/> of the wrapped sum.
 /// <para>
-/// The transport's operator is a bare function pointer without context (any thread of the world may run a block of
-/// it), so each scale needs a function of its own: one generic instantiation per fractional-bit count,
-/// <c>Next^f&lt;Zero&gt;</c>, built once.
+/// Shaped as the transport's receive-reduce operator (a bare function pointer without context, which any thread of the
+/// world may run for a block), so each scale has a function of its own: one generic instantiation per fractional-bit
+/// count, <c>Next^f&lt;Zero&gt;</c>, built once. The masked ring now calls it on the receiver's thread, tile by tile.
 /// </para>
 /// </summary>
 internal static unsafe class DequantizingAdd
@@ -43,6 +43,7 @@ internal static unsafe class DequantizingAdd
         if (TBits.Value < MaxBits) Fill<Next<TBits>>(table);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void Run<TBits>(void* target, void* source, long bytes) where TBits : struct, IFractionalBits
     {
         int count = (int)(bytes / sizeof(int));

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using AllReduceNet.Collectives;
@@ -19,13 +19,14 @@ namespace AllReduceNet.Privacy;
 /// <para>
 /// Vocabulary as in the collectives' ring: a chunk is one rank's 1/N share of the vector, a segment the unit in
 /// flight. Reduce-scatter, steps s = 0..N-2: rank r sends segment j of chunk r-s-1 to rank r+1 and receives segment
-/// j of chunk r-s-2 from rank r-1 into a scratch buffer, then replaces its own elements of that segment by
-/// Q(x) + masks + received (step 0 masks the sent segment in place first). Where the transport reduces on receive
-/// (in-process: <see cref="Communicator.TryIrecvReduce"/>), the rank instead writes Q(x) + masks in place before it
-/// posts the receive, and the transport adds the neighbour's integers straight from the neighbour's buffer: one
-/// pass where copying into the slot and adding it were two (benchmarks/RESULTS-federated.md, "maskspeed 4"). After the last step rank r holds the
-/// integer total of chunk r, which it dequantizes at once (where the transport
-/// reduces on receive, inside that last receive-reduce: <see cref="DequantizingAdd"/>). All-gather, steps t = 0..N-2: rank r sends chunk r-t
+/// j of chunk r-s-2 from rank r-1, then replaces its own elements of that segment by Q(x) + masks + received, tile by
+/// tile in L1, on its own thread (step 0 masks the sent segment in place first). In-process the transport lends the
+/// receiver the neighbour's buffer (<see cref="Communicator.TryIrecvLoan"/>), so the neighbour's masked integers are
+/// read straight from where the neighbour wrote them, together with the own floats, and the sum is written once
+/// (benchmarks/RESULTS-federated.md, "maskspeed 7"); elsewhere (MPI) they arrive in a scratch slot first. The
+/// neighbour's thread never reads this rank's memory, whose own segments are unmasked floats until they are reduced.
+/// After the last step rank r holds the total of chunk r, dequantized in the same pass (<see cref="DequantizingAdd"/>).
+/// All-gather, steps t = 0..N-2: rank r sends chunk r-t
 /// (floats now: the total, which every rank learns anyway) and receives chunk r-t-1 in place. Every chunk is reduced
 /// once, by one rank, in ring order, then only copied: every rank ends with the same bits.
 /// </para>
@@ -79,16 +80,14 @@ internal static class MaskedRing
         int chunkElements = (units + n - 1) / n * Alignment;
         int segmentBytes = options?.SegmentBytes ?? DefaultSegmentBytes;
         int segmentElements = Math.Max(Alignment, Math.Min(segmentBytes / sizeof(int) / Alignment * Alignment, Math.Max(chunkElements, Alignment)));
-        // Receive slots only where the transport can neither lend the sender's buffer nor add on receive (MPI):
-        // in-process the call rents nothing.
-        bool ownSlots = !communicator.LendsUserSends && !communicator.ReducesUserReceives;
-        int[] scratch = ownSlots ? System.Buffers.ArrayPool<int>.Shared.Rent(ReceivesInFlight * segmentElements) : [];
+        // Receive slots only where the transport cannot lend the sender's buffer (MPI): in-process the call rents nothing.
+        int[] scratch = communicator.LendsUserSends ? [] : System.Buffers.ArrayPool<int>.Shared.Rent(ReceivesInFlight * segmentElements);
         try
         {
             fixed (float* pointer = data)
             fixed (int* slots = scratch)
             {
-                var pipeline = new Pipeline(communicator, pointer, new PointerMemory<float>(pointer, count).Memory, new PointerMemory<int>(slots, scratch.Length).Memory,
+                var pipeline = new Pipeline(communicator, new PointerMemory<float>(pointer, count).Memory, new PointerMemory<int>(slots, scratch.Length).Memory,
                     peers, format, generator, chunkElements, segmentElements, options?.Timeout ?? communicator.DefaultTimeout, observeSent);
                 pipeline.Run();
             }
@@ -118,7 +117,6 @@ internal static class MaskedRing
     private sealed unsafe class Pipeline
     {
         private readonly Communicator _comm;
-        private readonly float* _pointer;
         private readonly Memory<float> _data;
         private readonly Memory<int> _slots;
         private readonly MaskPeer[] _peers;
@@ -141,26 +139,13 @@ internal static class MaskedRing
         /// The neighbour's thread never touches this rank's memory during reduce-scatter.
         /// </summary>
         private readonly bool _borrow;
-        /// <summary>
-        /// Where the transport adds a received segment straight from the sender's memory (in-process): the own
-        /// segment is quantized and masked in place before its receive is posted, and the transport then adds the
-        /// peer's integers to it, one pass where receiving into a slot and adding it took two. Measured on 2 cores
-        /// (benchmarks/RESULTS-federated.md, "maskspeed 4"): 2 ranks 9 to 11 % less time at 1 and 16 MiB, 6 % at
-        /// 64 MiB; 4 and 8 ranks within the noise. Elsewhere (MPI) the slot path stays.
-        /// </summary>
-        private readonly bool _reduceOnReceive;
-        /// <summary>The last reduce-scatter step's operator where the transport adds on receive: add and dequantize in one pass.</summary>
-        private readonly delegate*<void*, void*, long, void> _addDequantize;
 
-        public Pipeline(Communicator comm, float* pointer, Memory<float> data, Memory<int> slots, MaskPeer[] peers, FixedPointFormat format,
+        public Pipeline(Communicator comm, Memory<float> data, Memory<int> slots, MaskPeer[] peers, FixedPointFormat format,
             MaskGenerator generator, int chunkElements, int segmentElements, TimeSpan timeout, Action<int, ReadOnlySpan<int>>? observeSent)
         {
             _comm = comm;
-            _pointer = pointer;
             _data = data;
             _borrow = comm.LendsUserSends;
-            _reduceOnReceive = !_borrow && comm.ReducesUserReceives;
-            _addDequantize = DequantizingAdd.For(format.FractionalBits);
             _slots = slots;
             _peers = peers;
             _format = format;
@@ -238,16 +223,6 @@ internal static class MaskedRing
                     _receives[slot] = _loans[slot]!.Request;
                     return;
                 }
-                if (_reduceOnReceive)
-                {
-                    // The transport may add the peer's segment the moment the receive is posted: mask first. The last
-                    // step's operator dequantizes as it adds, so the total is never read back as integers.
-                    Reduce(_data.Span, MemoryMarshal.Cast<float, int>(_data.Span), start, length, _peers, _format, _generator, ReadOnlySpan<int>.Empty, final: false);
-                    var reduce = step == _n - 2 ? _addDequantize : &AddWrapping;
-                    _receives[slot] = _comm.TryIrecvReduce(_pointer + start, (long)length * sizeof(int), _left, Tag, reduce)
-                        ?? throw new InvalidOperationException($"rank {_rank}: the transport said it reduces on receive but refused the receive of step {step}.");
-                    return;
-                }
                 _receives[slot] = _comm.Irecv(_slots.Slice(slot * _segmentElements, length), _left, Tag);
                 return;
             }
@@ -288,7 +263,6 @@ internal static class MaskedRing
                     new ReadOnlySpan<int>(loan.Payload, length), final: step == _n - 2);
                 return;
             }
-            if (_reduceOnReceive) return; // added, and at the last step dequantized, by the transport (DequantizingAdd)
             Reduce(_data.Span, MemoryMarshal.Cast<float, int>(_data.Span), start, length, _peers, _format, _generator,
                 _slots.Span.Slice(slot * _segmentElements, length), final: step == _n - 2);
         }
@@ -320,11 +294,18 @@ internal static class MaskedRing
         }
     }
 
-    /// <summary>target[i] += source[i] over int32 with wrap-around (mod 2^32, the masks' group): the transport's receive-reduce operator.</summary>
-    private static unsafe void AddWrapping(void* target, void* source, long bytes)
+    /// <summary>target[i] += source[i] over int32 with wrap-around (mod 2^32, the masks' group).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void AddWrapping(int* target, int* source, int count)
     {
-        var sum = new Span<int>(target, (int)(bytes / sizeof(int)));
-        TensorPrimitives.Add(sum, new ReadOnlySpan<int>(source, sum.Length), sum);
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 16 <= count; i += 16)
+                (Vector512.Load(target + i) + Vector512.Load(source + i)).Store(target + i);
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= count; i += 8)
+                (Vector256.Load(target + i) + Vector256.Load(source + i)).Store(target + i);
+        for (; i < count; i++) target[i] = unchecked(target[i] + source[i]);
     }
 
     /// <summary>
@@ -332,20 +313,29 @@ internal static class MaskedRing
     /// <paramref name="final"/> the integers are dequantized back into the floats' memory. Tile by tile, so each
     /// element is loaded from memory once and stored once.
     /// </summary>
-    internal static void Reduce(Span<float> data, Span<int> integers, int start, int length, MaskPeer[] peers,
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void Reduce(Span<float> data, Span<int> integers, int start, int length, MaskPeer[] peers,
         FixedPointFormat format, MaskGenerator generator, ReadOnlySpan<int> received, bool final)
     {
         float clip = format.ClipRange, scale = format.Scale, inverse = 1f / format.Scale;
         bool prefetch = (long)data.Length * sizeof(float) >= PrefetchFromBytes;
-        for (int offset = 0; offset < length; offset += TileElements)
+        var addDequantize = DequantizingAdd.For(format.FractionalBits);
+        fixed (int* q0 = integers)
+        fixed (int* r0 = received)
         {
-            int at = start + offset, tile = Math.Min(TileElements, length - offset);
-            var q = integers.Slice(at, tile);
-            VectorQuantizer.Quantize(data.Slice(at, tile), q, clip, scale);
-            if (prefetch) AddMasksPrefetching(generator, integers, at, tile, peers, data, at + tile, Math.Min(TileElements, start + length - (at + tile)));
-            else MaskStreams.AddMasks(generator, integers, at, tile, peers);
-            if (!received.IsEmpty) TensorPrimitives.Add(q, received.Slice(offset, tile), q);
-            if (final) Dequantize(q, data.Slice(at, tile), inverse);
+            for (int offset = 0; offset < length; offset += TileElements)
+            {
+                int at = start + offset, tile = Math.Min(TileElements, length - offset);
+                var q = integers.Slice(at, tile);
+                VectorQuantizer.Quantize(data.Slice(at, tile), q, clip, scale);
+                if (prefetch) AddMasksPrefetching(generator, integers, at, tile, peers, data, at + tile, Math.Min(TileElements, start + length - (at + tile)));
+                else MaskStreams.AddMasks(generator, integers, at, tile, peers);
+                // The received integers are added while the tile is in L1; at the last step the sum is dequantized in
+                // the same pass (DequantizingAdd), so the total is never read back as integers.
+                if (received.IsEmpty) { if (final) Dequantize(q, data.Slice(at, tile), inverse); }
+                else if (final) addDequantize(q0 + at, r0 + offset, (long)tile * sizeof(int));
+                else AddWrapping(q0 + at, r0 + offset, tile);
+            }
         }
     }
 
@@ -359,6 +349,7 @@ internal static class MaskedRing
     /// is idle while the masks are generated. With it the next tile streams in while this one's masks are made.
     /// Pieces end on multiples of <see cref="PrefetchPieceElements"/> of the whole vector, so no mask batch is cut.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void AddMasksPrefetching(MaskGenerator generator, Span<int> integers, int at, int length, MaskPeer[] peers,
         Span<float> data, int next, int nextLength)
     {
@@ -389,6 +380,7 @@ internal static class MaskedRing
 
     /// <summary>output[i] = q[i] x 2^-f: int to float rounds once (to nearest) and the power of two is exact, so this
     /// equals the kernels' (float)(q / (double)scale) bit for bit. output may be q's own memory.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Dequantize(ReadOnlySpan<int> q, Span<float> output, float inverse)
     {
         int i = 0;
