@@ -133,9 +133,10 @@ internal static class MaskedRing
         /// <summary>
         /// Where the transport lends the sender's buffer (in-process: <see cref="Communicator.TryIrecvLoan"/>): the
         /// rank reads its own floats and the neighbour's masked integers in one pass on its own thread,
-        /// Q(x) + masks + received, and writes the sum once (at the last step dequantized). Against the receive-reduce
-        /// below, the own segment is no longer written as masked integers and read back by the transport's add:
-        /// one read and one write of every own element less (benchmarks/RESULTS-federated.md, "maskspeed 7").
+        /// Q(x) + masks + received, and writes the sum once (at the last step dequantized). Against the transport's
+        /// receive-reduce that it replaces ("maskspeed 4"), the own segment is no longer written as masked integers and
+        /// read back by the add: one read and one write of every own element less (benchmarks/RESULTS-federated.md,
+        /// "maskspeed 7").
         /// The neighbour's thread never touches this rank's memory during reduce-scatter.
         /// </summary>
         private readonly bool _borrow;
@@ -328,7 +329,9 @@ internal static class MaskedRing
                 int at = start + offset, tile = Math.Min(TileElements, length - offset);
                 var q = integers.Slice(at, tile);
                 VectorQuantizer.Quantize(data.Slice(at, tile), q, clip, scale);
-                if (prefetch) AddMasksPrefetching(generator, integers, at, tile, peers, data, at + tile, Math.Min(TileElements, start + length - (at + tile)));
+                if (prefetch)
+                    AddMasksPrefetching(generator, integers, at, tile, peers, data, at + tile, Math.Min(TileElements, start + length - (at + tile)),
+                        received.IsEmpty ? null : r0 + offset + tile);
                 else MaskStreams.AddMasks(generator, integers, at, tile, peers);
                 // The received integers are added while the tile is in L1; at the last step the sum is dequantized in
                 // the same pass (DequantizingAdd), so the total is never read back as integers.
@@ -348,10 +351,12 @@ internal static class MaskedRing
     /// and the quantizing read of a tile waits on memory; without this the two take turns on the core, and the memory
     /// is idle while the masks are generated. With it the next tile streams in while this one's masks are made.
     /// Pieces end on multiples of <see cref="PrefetchPieceElements"/> of the whole vector, so no mask batch is cut.
+    /// Where the tile adds received integers (<paramref name="nextReceived"/>, the next tile's, or null), those lines
+    /// are prefetched beside the floats: on the lent path they are the neighbour's, also coming from memory.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void AddMasksPrefetching(MaskGenerator generator, Span<int> integers, int at, int length, MaskPeer[] peers,
-        Span<float> data, int next, int nextLength)
+        Span<float> data, int next, int nextLength, int* nextReceived)
     {
         if (nextLength <= 0 || !System.Runtime.Intrinsics.X86.Sse.IsSupported)
         {
@@ -372,10 +377,17 @@ internal static class MaskedRing
                 MaskStreams.AddMasks(generator, integers, at + done, pieceEnd - (at + done), peers);
                 done = pieceEnd - at;
                 long upTo = Math.Min(lines, lines * piece / pieces);
-                for (; prefetched < upTo; prefetched++) System.Runtime.Intrinsics.X86.Sse.Prefetch0(first + prefetched * line);
+                for (; prefetched < upTo; prefetched++) Prefetch(first, (byte*)nextReceived, prefetched * line);
             }
-            for (; prefetched < lines; prefetched++) System.Runtime.Intrinsics.X86.Sse.Prefetch0(first + prefetched * line);
+            for (; prefetched < lines; prefetched++) Prefetch(first, (byte*)nextReceived, prefetched * line);
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Prefetch(byte* floats, byte* received, long offset)
+    {
+        System.Runtime.Intrinsics.X86.Sse.Prefetch0(floats + offset);
+        if (received != null) System.Runtime.Intrinsics.X86.Sse.Prefetch0(received + offset);
     }
 
     /// <summary>output[i] = q[i] x 2^-f: int to float rounds once (to nearest) and the power of two is exact, so this
