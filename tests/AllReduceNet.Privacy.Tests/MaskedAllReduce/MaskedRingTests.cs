@@ -15,7 +15,7 @@ public class MaskedRingTests
 
     public static TheoryData<int> RankCounts => new(Enumerable.Range(2, 15));
 
-    /// <summary>Segments of 64 elements: every call runs many (step, segment) items, two receives ahead, with chunks that end mid-segment.</summary>
+    /// <summary>Segments of 64 elements: every call runs many (step, segment) items, two receives ahead, with chunks that end mid-segment; in-process every received segment is a loan.</summary>
     [Theory]
     [MemberData(nameof(RankCounts))]
     public void ManySegments_EqualThePlainQuantizedSumExactly(int ranks)
@@ -26,6 +26,9 @@ public class MaskedRingTests
         int bits = MaskedFormat.FinestSafeBits(1.5f, ranks);
         var results = InProcessWorld.Run(ranks, comm =>
         {
+            // In-process the ring reads the neighbour's masked segments from loans of its send buffers (tiny ones staged
+            // eagerly, the rest the sender's own memory): this test runs that path at every segment boundary.
+            Assert.True(comm.LendsUserSends);
             var masked = Masked.Create(comm, options);
             return counts.Select((count, c) =>
             {
