@@ -264,15 +264,15 @@ internal static class MaskedRing
             }
         }
 
-        /// <summary>After a failure: give what is still in flight a moment to end, so no transfer touches the caller's memory after the throw.</summary>
+        /// <summary>
+        /// After a failure: take back what is still posted (a receive left in a mailbox would be written by a peer's late
+        /// send after the caller's span is unpinned), and wait out a transfer that already matched, so no transfer
+        /// touches the caller's memory after the throw. TryCancel does both; waiting alone was cut short by an abort.
+        /// </summary>
         private void Drain()
         {
             foreach (var request in _sends.Concat(_receives))
-            {
-                if (request is null || request.IsCompleted) continue;
-                try { request.Wait(TimeSpan.FromSeconds(1)); }
-                catch (CollectiveException) { }
-            }
+                if (request is { IsCompleted: false }) request.TryCancel();
         }
     }
 
