@@ -69,7 +69,8 @@ public abstract class Request
 
     /// <summary>
     /// Withdraws a request that has not been matched yet, so its buffer can be released. Returns false when it
-    /// already matched (then wait for it).
+    /// already matched; transports whose peers copy into this rank's memory (in-process) first wait, bounded, for
+    /// that copy to end, so the caller may release the buffer after either answer.
     /// </summary>
     internal abstract bool TryCancel();
 }

@@ -281,16 +281,18 @@ internal static class MaskedRing
             }
         }
 
-        /// <summary>After a failure: give what is still in flight a moment to end, so no transfer touches the caller's memory after the throw.</summary>
+        /// <summary>
+        /// After a failure: take back what is still posted (a receive left in a mailbox would be written by a peer's late
+        /// send after the caller's span is unpinned), and wait out a transfer that already matched, so no transfer
+        /// touches the caller's memory after the throw. TryCancel does both; waiting alone was cut short by an abort.
+        /// </summary>
         private void Drain()
         {
+            // Loans first: the neighbour's TryCancel of its lent send waits (bounded) until this rank returns it, and
+            // this rank's own TryCancel below may wait for the neighbour likewise; again after, for one that matched meanwhile.
+            foreach (var loan in _loans) loan?.Return();
             foreach (var request in _sends.Concat(_receives))
-            {
-                if (request is null || request.IsCompleted) continue;
-                try { request.Wait(TimeSpan.FromSeconds(1)); }
-                catch (CollectiveException) { }
-            }
-            // Then every loan, also one that matched meanwhile: its sender would otherwise wait until its own timeout.
+                if (request is { IsCompleted: false }) request.TryCancel();
             foreach (var loan in _loans) loan?.Return();
         }
     }

@@ -106,12 +106,15 @@ internal static class MpiJob
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         bool timedOut = !process.WaitForExit(timeout);
+        bool exited = !timedOut;
         if (timedOut)
         {
             process.Kill(entireProcessTree: true);
-            process.WaitForExit(TimeSpan.FromSeconds(10));
+            exited = process.WaitForExit(TimeSpan.FromSeconds(10));
         }
-        process.WaitForExit(); // drains the redirected output after a normal exit
+        // Drains the redirected output, only once the process is known to have exited: the untimed wait never returns
+        // for a child that is not reaped (seen once in CI, when the test host's heap was corrupt).
+        if (exited) process.WaitForExit();
         lock (output)
             return new Result(timedOut ? -1 : process.ExitCode, output.ToString(), clock.Elapsed, timedOut);
     }

@@ -152,7 +152,8 @@ internal sealed unsafe class InProcessRequest : Request, IReceiveLoan
     /// <summary>
     /// Matches a send with a lending receive: nothing is read here (this may run on the sender's thread); the receive
     /// completes holding the send, which completes when the receiver returns the loan. A message of another length is
-    /// not lent: both complete at once and the receive's status tells the length. Runs outside every lock.
+    /// not lent: both complete at once and the receive's status tells the length. Runs outside every lock. A lent send
+    /// counts as a matched transfer until it is returned: <see cref="TryCancel"/> on it waits (bounded) for the return.
     /// </summary>
     private static void Lend(InProcessRequest send, InProcessRequest receive)
     {
@@ -256,6 +257,17 @@ internal sealed unsafe class InProcessRequest : Request, IReceiveLoan
         if (_error is not null) throw _error;
     }
 
+    /// <summary>How long a withdrawal waits for a matched transfer to finish: far above any copy, bounded so nothing hangs.</summary>
+    private static readonly long MatchedTransferTicks = Stopwatch.Frequency * 10;
+
+    /// <summary>Waits until the transfer that matched this request is done with its buffer. Aborts are not looked at: the wait is for memory safety.</summary>
+    private void WaitForMatchedTransfer()
+    {
+        long until = Stopwatch.GetTimestamp() + MatchedTransferTicks;
+        var spinner = new SpinWait();
+        while (!_completed && Stopwatch.GetTimestamp() < until) spinner.SpinOnce();
+    }
+
     internal override string Describe() => IsSend
         ? $"rank {Owner.Rank}: send of {Bytes} bytes to rank {Peer} (tag {Tag})"
         : $"rank {Owner.Rank}: receive of up to {Bytes} bytes from {(Peer == Communicator.AnySource ? "any rank" : $"rank {Peer}")}" +
@@ -264,7 +276,16 @@ internal sealed unsafe class InProcessRequest : Request, IReceiveLoan
     internal override bool TryCancel()
     {
         if (_completed) return false;
-        if (!Owner.Group.TryWithdraw(this)) return false;
+        if (!Owner.Group.TryWithdraw(this))
+        {
+            // Matched: a peer's thread is copying into (or out of) this request's buffer at this moment. The caller is
+            // about to release that buffer (a failed collective frees its scratch, or leaves a fixed block), so wait
+            // for the copy to end; it needs nothing from this rank and is short. Returning at once let a late copy
+            // write into freed native memory and corrupt the heap (seen under glibc's MALLOC_CHECK_ in
+            // MismatchReleaseTests, and once as a deadlock on a malloc arena lock in CI).
+            WaitForMatchedTransfer();
+            return false;
+        }
         _pin.Dispose();
         _pin = default;
         _error = new OperationCanceledException($"{Describe()} was withdrawn.");
