@@ -28,7 +28,6 @@ public class MaskedRingTests
         {
             // In-process the ring reads the neighbour's masked segments from loans of its send buffers (tiny ones staged
             // eagerly, the rest the sender's own memory): this test runs that path at every segment boundary.
-            Assert.True(comm.LendsUserSends);
             var masked = Masked.Create(comm, options);
             return counts.Select((count, c) =>
             {
@@ -206,6 +205,29 @@ public class MaskedRingTests
             };
         }, World);
         Assert.All(decisions, d => Assert.Equal(new[] { true, true, false, false, false }, d));
+    }
+
+    /// <summary>
+    /// A rank that fails in the middle of step 0, with the neighbour's segments already lent to it: its failure path
+    /// returns the loans and withdraws what it posted, and the neighbour ends with an error in bounded time.
+    /// </summary>
+    [Fact]
+    public void ARankThatFailsHoldingLoans_ReleasesItsNeighbour_NotAHang()
+    {
+        var quick = new InProcessWorldOptions { Timeout = TimeSpan.FromSeconds(5) };
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var error = Assert.ThrowsAny<Exception>(() => InProcessWorld.Run(2, comm =>
+        {
+            var masked = Masked.Create(comm);
+            var data = new float[1 << 16];
+            int sent = 0;
+            // 16 KiB segments: 8 per chunk; rank 0 fails as it masks its third, after both receives were posted.
+            masked.SumObservingSends(data, new CollectiveOptions { Algorithm = AllReduceAlgorithm.Ring, SegmentBytes = 16384, Timeout = TimeSpan.FromSeconds(3) },
+                (_, _) => { if (comm.Rank == 0 && ++sent == 3) throw new InvalidOperationException("rank 0 fails on purpose"); });
+            return 0;
+        }, quick));
+        Assert.Contains("on purpose", error.ToString());
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"the failure took {clock.Elapsed} to reach every rank");
     }
 
     [Fact]
