@@ -22,6 +22,7 @@ public sealed class GossipTests
         {
             data.Add("ring", n);
             data.Add("exponential", n);
+            data.Add("complete", n);
             data.Add("random:1", n);
             if (n / 2 > 1) data.Add($"random:{n / 2}", n);
             if (n >= 4 && Enumerable.Range(2, n / 2).Any(r => n % r == 0 && n / r >= 2)) data.Add("torus", n);
@@ -65,6 +66,17 @@ public sealed class GossipTests
         Assert.Equal(1 / 3.0, ring.Weight(0, 7), 12);
         // Eigenvalues of the ring are (1 + 2 cos(2 pi k / 8)) / 3; the second largest modulus is k = 1.
         Assert.Equal((1 + 2 * Math.Cos(2 * Math.PI / 8)) / 3, ring.SecondLargestEigenvalueModulus, 9);
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(5)]
+    public void Complete_topology_averages_exactly(int ranks)
+    {
+        var complete = GossipTopology.Create("complete", ranks, seed: 1);
+        for (int i = 0; i < ranks; i++)
+            for (int j = 0; j < ranks; j++) Assert.Equal(1.0 / ranks, complete.Weight(i, j), 12);
+        Assert.Equal(0, complete.SecondLargestEigenvalueModulus, 9);
     }
 
     [Fact]
@@ -126,6 +138,7 @@ public sealed class GossipTests
     [InlineData("")]
     [InlineData("--topology exponential --gossip-every 2")]
     [InlineData("--topology random:2 --gossip-async")]
+    [InlineData("--topology complete --gossip-every 8")]   // local SGD
     public void Gossip_trains_to_an_accuracy_close_to_ddp(string options)
     {
         using var dir = new TempDirectory();

@@ -128,7 +128,7 @@ internal sealed class TrainOptions
     [Option("init-from", HelpText = "Start from this checkpoint's parameters (warm start; the layers must match) instead of seeded initialization; epochs, optimizer state and schedule start afresh. Not with --resume.")]
     public string? InitFrom { get; set; }
 
-    [Option("topology", HelpText = "gossip: the graph whose neighbours average each step: ring (default), torus (rows x cols, needs a rank count that is a rectangle), exponential (neighbours at distances 2^k) or random:K (each rank links to K seeded random others; connected). docs/gossip.md.")]
+    [Option("topology", HelpText = "gossip: the graph whose neighbours average each step: ring (default), torus (rows x cols, needs a rank count that is a rectangle), exponential (neighbours at distances 2^k), complete (every pair, W = 1/n: exact averaging; with --gossip-every H this is local SGD) or random:K (each rank links to K seeded random others; connected). docs/gossip.md.")]
     public string? Topology { get; set; }
 
     [Option("gossip-every", HelpText = "gossip: average with the neighbours after every H local steps (default 1).")]

@@ -12,7 +12,8 @@ namespace AllReduceNet.Training.Strategies.Gossip;
 /// ring: neighbours i +- 1. torus: a rows x cols grid (the most square factorization) with wrap-around.
 /// exponential: neighbours i +- 2^k for every 2^k &lt; n (the exponential graph of Assran et al. 2019 and Ying et al.
 /// 2021, made undirected so that W is symmetric). random:K: each rank links to K distinct others drawn from the seed,
-/// edges made symmetric (so degrees are at least K); redrawn until the graph is connected.
+/// edges made symmetric (so degrees are at least K); redrawn until the graph is connected. complete: every pair, W = 1/n
+/// (exact averaging; with --gossip-every H, local SGD).
 /// </para>
 /// Every rank builds the same graph from (kind, n, seed): nothing is communicated.
 /// </summary>
@@ -59,13 +60,16 @@ internal sealed class GossipTopology
     /// <summary>1 - SLEM: the larger, the faster the replicas agree.</summary>
     public double SpectralGap => 1 - SecondLargestEigenvalueModulus;
 
-    /// <summary>Parses ring, torus, exponential or random:K for <paramref name="size"/> ranks.</summary>
+    /// <summary>Parses ring, torus, exponential, complete or random:K for <paramref name="size"/> ranks.</summary>
     /// <exception cref="TrainingException">The name is unknown, K is out of range, the rank count has no torus, or no connected random graph was found.</exception>
     public static GossipTopology Create(string spec, int size, int seed)
     {
         string text = spec.Trim().ToLowerInvariant();
         if (size < 1) throw new TrainingException($"--topology {spec}: needs at least one rank, but there are {size}.");
         if (text == "ring") return new GossipTopology("ring", size, Build(size, (i, add) => { add((i + 1) % size); add((i + size - 1) % size); }));
+        // Every pair linked: Metropolis-Hastings gives W = 1/n everywhere, exact averaging. With --gossip-every H this is
+        // local SGD (periodic model averaging, PyTorch's PeriodicModelAverager): no wait between the averagings.
+        if (text == "complete") return new GossipTopology("complete", size, Build(size, (i, add) => { for (int j = 0; j < size; j++) add(j); }));
         if (text == "exponential")
             return new GossipTopology("exponential", size, Build(size, (i, add) =>
             {
@@ -105,7 +109,7 @@ internal sealed class GossipTopology
             }
             throw new TrainingException($"--topology '{spec}': no connected graph in {MaxRandomAttempts} draws for {size} ranks; use a larger K.");
         }
-        throw new TrainingException($"--topology '{spec}' is unknown; use ring, torus, exponential or random:K.");
+        throw new TrainingException($"--topology '{spec}' is unknown; use ring, torus, exponential, complete or random:K.");
     }
 
     /// <summary>W in full for small worlds (at most 16 ranks), then the spectral gap, as report lines.</summary>
