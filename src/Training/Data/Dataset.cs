@@ -1,5 +1,3 @@
-using System.Runtime.Intrinsics.X86;
-
 namespace AllReduceNet.Training.Data;
 
 /// <summary>Samples as rows of floats (row-major, <see cref="Features"/> per row) with integer class labels.</summary>
@@ -31,23 +29,5 @@ internal sealed class Dataset
             Inputs.AsSpan(s * Features, Features).CopyTo(inputs.Slice(i * Features, Features));
             labels[i] = Labels[s];
         }
-    }
-
-    /// <summary>
-    /// Asks the CPU to start fetching the rows named by <paramref name="indices"/> into its caches (a hint: nothing is
-    /// read, nothing changes), so that a later <see cref="Gather"/> of them finds them there instead of waiting on
-    /// memory line by line. Does nothing where the CPU has no prefetch instruction.
-    /// </summary>
-    public unsafe void Prefetch(ReadOnlySpan<int> indices)
-    {
-        if (!Sse.IsSupported) return;
-        const int LineFloats = 64 / sizeof(float);
-        fixed (float* inputs = Inputs)
-            foreach (int s in indices)
-            {
-                float* row = inputs + (long)s * Features;
-                for (int f = 0; f < Features; f += LineFloats) Sse.Prefetch1(row + f);
-                Sse.Prefetch1(row + Features - 1);
-            }
     }
 }

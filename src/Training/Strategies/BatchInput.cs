@@ -1,3 +1,4 @@
+using AllReduceNet.Collectives;
 using AllReduceNet.Kernels;
 using AllReduceNet.Training.Data;
 
@@ -26,6 +27,25 @@ internal sealed class BatchInput : IDisposable
         int n = indices.Length;
         var rows = Rows(n, out bool staged);
         _data.Gather(indices, rows, _labels.AsSpan(0, n));
+        if (staged) Device.CopyFrom(rows);
+        return _labels.AsSpan(0, n);
+    }
+
+    /// <summary>
+    /// Loads the same whole batch on every rank of <paramref name="world"/>, each rank gathering only its equal share of
+    /// the rows and an in-place AllGather completing the rest (the rows are a random gather from the data set, which
+    /// costs more than passing them between cores). Every rank must call it with the same indices. A batch the ranks
+    /// cannot share equally is loaded whole by every rank. Returns all the labels.
+    /// </summary>
+    public ReadOnlySpan<int> LoadTogether(ReadOnlySpan<int> indices, Communicator world, CollectiveOptions options)
+    {
+        int n = indices.Length, ranks = world.Size, features = _data.Features;
+        if (ranks == 1 || n % ranks != 0) return Load(indices);
+        int share = n / ranks, first = world.Rank * share;
+        var rows = Rows(n, out bool staged);
+        _data.Gather(indices.Slice(first, share), rows.Slice(first * features, share * features), _labels.AsSpan(first, share));
+        for (int i = 0; i < n; i++) _labels[i] = _data.Labels[indices[i]];
+        world.AllGather(rows, options);
         if (staged) Device.CopyFrom(rows);
         return _labels.AsSpan(0, n);
     }

@@ -62,9 +62,7 @@ internal sealed class TensorParallelStrategy : IStrategy
         for (int step = 0; step < sampler.StepCount; step++)
         {
             ReadOnlySpan<int> labels;
-            // Every rank gathers the whole batch itself (its rows were prefetched during the previous step): a step
-            // then has one point where the ranks wait for each other, the forward pass's sum, instead of two.
-            using (phases.Measure(TrainingPhase.DataLoading)) labels = _input.Load(sampler.Batch(step));
+            using (phases.Measure(TrainingPhase.DataLoading)) labels = _input.LoadTogether(sampler.Batch(step), world, _context.Collective);
             int n = labels.Length;
             float loss;
             int right;
@@ -75,8 +73,6 @@ internal sealed class TensorParallelStrategy : IStrategy
                 (loss, right) = _head.Compute(logits, labels, sampler.GlobalBatch);
                 phases.AddExcluding(TrainingPhase.Forward, start, TrainingPhase.AllReduceWait, waitAtStart);
             }
-            // The next batch's rows start on their way from memory while the backward pass computes.
-            if (step + 1 < sampler.StepCount) _context.Data.Train.Prefetch(sampler.Batch(step + 1));
             using (Timeline.Span(world, "backward", "train"))
             {
                 long start = Stopwatch.GetTimestamp(), waitAtStart = phases.Ticks(TrainingPhase.AllReduceWait);
