@@ -23,6 +23,13 @@ internal unsafe interface IReceiveLoan
     /// </summary>
     void* Payload { get; }
 
+    /// <summary>
+    /// True when the payload is the sender's own memory and the sender allowed writes to it (it sent with
+    /// <see cref="Communicator.TryIsendLent{T}"/>): until <see cref="Return"/> the receiver may store into it, and the sender
+    /// sees those stores once its send completes. False for an ordinary send (possibly a staged copy of a small one).
+    /// </summary>
+    bool Writable { get; }
+
     /// <summary>Ends the loan: the sender's send completes. Idempotent; call it on every path, failures included.</summary>
     void Return();
 }

@@ -76,6 +76,13 @@ internal unsafe interface ITransport : IDisposable
     /// </summary>
     IReceiveLoan? PostUserReceiveLoan(long bytes, int source, int tag) => null;
 
+    /// <summary>
+    /// Posts a point-to-point send whose buffer a lending receive (<see cref="PostUserReceiveLoan"/>) may read and write
+    /// until it returns the loan; never copied aside, so the send completes only when matched (and, when lent, returned).
+    /// Null where the transport does not lend.
+    /// </summary>
+    Request? PostUserSendLent(void* data, long bytes, int destination, int tag, System.Buffers.MemoryHandle pin) => null;
+
     /// <summary>True when <see cref="PostUserReceiveLoan"/> is supported.</summary>
     bool LendsUserSends => false;
 

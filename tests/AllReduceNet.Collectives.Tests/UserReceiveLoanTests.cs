@@ -3,7 +3,8 @@ namespace AllReduceNet.Collectives.Tests;
 /// <summary>
 /// <see cref="Communicator.TryIrecvLoan"/>: a point-to-point receive that lends the receiver the sender's buffer (the
 /// masked ring reads the neighbour's masked integers and its own floats in one pass on its own thread). The send
-/// completes only when the loan is returned; a message of another length is not lent; wrong arguments are named.
+/// completes only when the loan is returned; a lent send (<see cref="Communicator.TryIsendLent{T}"/>) may be written
+/// back; a message of another length is not lent; wrong arguments are named.
 /// </summary>
 public unsafe class UserReceiveLoanTests
 {
@@ -36,6 +37,35 @@ public unsafe class UserReceiveLoanTests
         });
         Assert.All(results, r => Assert.Equal((true, true), r));
     }
+
+    [Theory]
+    [InlineData(5, true)]          // lent: below the eager limit, yet not staged, so the receiver writes the sender's array
+    [InlineData(5, false)]         // ordinary: staged, the loan is a copy and not writable
+    [InlineData(100_003, true)]
+    [InlineData(100_003, false)]   // a rendezvous, but the sender did not allow writes
+    public void ALentSendLetsTheReceiverWriteBack_AndTheSenderSeesItOnCompletion(int count, bool lent)
+    {
+        var results = World.Run(2, comm =>
+        {
+            int peer = 1 - comm.Rank;
+            var outgoing = Enumerable.Range(0, count).Select(i => i * 3 + comm.Rank).ToArray();
+            // Rank 1 sends before rank 0 posts its receive: a small ordinary send is staged then.
+            Request? send = comm.Rank == 1 ? Send(comm, outgoing, peer, lent) : null;
+            comm.Barrier();
+            var loan = comm.TryIrecvLoan((long)count * sizeof(int), peer, 7)!;
+            send ??= Send(comm, outgoing, peer, lent);
+            loan.Request.Wait(TimeSpan.FromSeconds(20));
+            bool writable = loan.Writable;
+            if (writable) new Span<int>(loan.Payload, count).Fill(-1);
+            loan.Return();
+            send.Wait(TimeSpan.FromSeconds(20));
+            return (writable, outgoing.All(v => v == -1));
+        });
+        Assert.All(results, r => Assert.Equal((lent, lent), r));
+    }
+
+    private static Request Send(Communicator comm, int[] data, int peer, bool lent) =>
+        lent ? comm.TryIsendLent<int>(data, peer, 7)! : comm.Isend<int>(data, peer, 7);
 
     [Fact]
     public void AMessageOfAnotherLengthIsNotLent_ItsStatusTellsTheLength_AndTheSendCompletes()

@@ -140,6 +140,15 @@ internal static class MaskedRing
         /// The neighbour's thread never touches this rank's memory during reduce-scatter.
         /// </summary>
         private readonly bool _borrow;
+        /// <summary>
+        /// Two ranks on the lent path: the reduce step writes each final tile also into the lent buffer, which is the
+        /// neighbour's own copy of the same chunk (it sent that chunk from its vector), and the all-gather is skipped:
+        /// the neighbour's send completes when the loan is returned, that is after its chunk holds the sum. Saves the
+        /// all-gather's pass (a read and a write of half the vector per rank) and its rendezvous. Only the sum, which
+        /// every rank gets anyway, is written into the neighbour's memory. With more ranks the all-gather flows the
+        /// other way round the ring (to the right), so this applies to two ranks only.
+        /// </summary>
+        private readonly bool _gatherByWriteBack;
 
         public Pipeline(Communicator comm, Memory<float> data, Memory<int> slots, MaskPeer[] peers, FixedPointFormat format,
             MaskGenerator generator, int chunkElements, int segmentElements, TimeSpan timeout, Action<int, ReadOnlySpan<int>>? observeSent)
@@ -158,7 +167,8 @@ internal static class MaskedRing
             _chunkElements = chunkElements;
             _segmentElements = segmentElements;
             _segments = Math.Max(1, (chunkElements + segmentElements - 1) / segmentElements);
-            _total = 2 * (_n - 1) * _segments;
+            _gatherByWriteBack = _borrow && _n == 2;
+            _total = (_gatherByWriteBack ? 1 : 2) * (_n - 1) * _segments;
             _timeout = timeout;
             _observeSent = observeSent;
             _sends = new Request?[_total];
@@ -204,8 +214,11 @@ internal static class MaskedRing
                 if (step == 0) Reduce(_data.Span, integers, start, length, _peers, _format, _generator, ReadOnlySpan<int>.Empty, final: false);
                 _observeSent?.Invoke(step, integers.Slice(start, length));
             }
-            // Integers during reduce-scatter, floats (the total) during all-gather: the same four bytes an element.
-            _sends[item] = _comm.Isend<float>(_data.Slice(start, length), _right, Tag);
+            // Integers during reduce-scatter, floats (the total) during all-gather: the same four bytes an element. On the
+            // two-rank write-back path the neighbour stores the sum into this very segment before it returns the loan.
+            _sends[item] = _gatherByWriteBack
+                ? _comm.TryIsendLent(_data.Slice(start, length), _right, Tag) ?? throw new InvalidOperationException($"rank {_rank}: the transport lends receives but refused a lent send.")
+                : _comm.Isend<float>(_data.Slice(start, length), _right, Tag);
         }
 
         private void PostReceive(int item)
@@ -260,8 +273,11 @@ internal static class MaskedRing
             if (!IsReduceStep(step)) return;
             if (loan is not null)
             {
+                bool final = step == _n - 2;
+                if (final && _gatherByWriteBack && !loan.Writable)
+                    throw new PrivacyException($"rank {_rank}: the masked ring AllReduce's segment {item % _segments} from rank {_left} was not sent as a writable loan, so its sum cannot be written back: the ranks do not run the same masked ring.");
                 Reduce(_data.Span, MemoryMarshal.Cast<float, int>(_data.Span), start, length, _peers, _format, _generator,
-                    new ReadOnlySpan<int>(loan.Payload, length), final: step == _n - 2);
+                    new ReadOnlySpan<int>(loan.Payload, length), final, writeBack: final && _gatherByWriteBack);
                 return;
             }
             Reduce(_data.Span, MemoryMarshal.Cast<float, int>(_data.Span), start, length, _peers, _format, _generator,
@@ -314,12 +330,14 @@ internal static class MaskedRing
     /// <summary>
     /// In place over [start, start + length): q = Q(x) + this rank's masks (+ received, when given); with
     /// <paramref name="final"/> the integers are dequantized back into the floats' memory. Tile by tile, so each
-    /// element is loaded from memory once and stored once.
+    /// element is loaded from memory once and stored once. <paramref name="writeBack"/> (final, with received): each
+    /// dequantized tile is also stored over the received one, which is a lent buffer (the two-rank all-gather).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void Reduce(Span<float> data, Span<int> integers, int start, int length, MaskPeer[] peers,
-        FixedPointFormat format, MaskGenerator generator, ReadOnlySpan<int> received, bool final)
+        FixedPointFormat format, MaskGenerator generator, ReadOnlySpan<int> received, bool final, bool writeBack = false)
     {
+        if (writeBack && (!final || received.IsEmpty)) throw new ArgumentException("writeBack applies to the final step with received integers only.", nameof(writeBack));
         float clip = format.ClipRange, scale = format.Scale, inverse = 1f / format.Scale;
         bool prefetch = (long)data.Length * sizeof(float) >= PrefetchFromBytes;
         var addDequantize = DequantizingAdd.For(format.FractionalBits);
@@ -338,7 +356,12 @@ internal static class MaskedRing
                 // The received integers are added while the tile is in L1; at the last step the sum is dequantized in
                 // the same pass (DequantizingAdd), so the total is never read back as integers.
                 if (received.IsEmpty) { if (final) Dequantize(q, data.Slice(at, tile), inverse); }
-                else if (final) addDequantize(q0 + at, r0 + offset, (long)tile * sizeof(int));
+                else if (final)
+                {
+                    addDequantize(q0 + at, r0 + offset, (long)tile * sizeof(int));
+                    // From L1 into the lent lines this tile just read: the neighbour's chunk gets the sum.
+                    if (writeBack) Buffer.MemoryCopy(q0 + at, r0 + offset, (long)tile * sizeof(int), (long)tile * sizeof(int));
+                }
                 else AddWrapping(q0 + at, r0 + offset, tile);
             }
         }

@@ -28,6 +28,8 @@ internal sealed unsafe class InProcessRequest : Request, IReceiveLoan
     internal int ReduceTag;
     /// <summary>For a receive: lend the receiver the sender's buffer instead of copying (<see cref="IReceiveLoan"/>).</summary>
     internal bool Borrows;
+    /// <summary>For a send: a borrowing receive may read and write its buffer until the loan is returned, so it is never staged.</summary>
+    internal bool Lends;
     /// <summary>For a lending receive: the matched send, incomplete until the receiver returns the loan.</summary>
     private InProcessRequest? _lender;
     private MemoryHandle _pin;
@@ -56,6 +58,7 @@ internal sealed unsafe class InProcessRequest : Request, IReceiveLoan
         CollectiveCount = collectiveCount;
         Reduce = reduce;
         Borrows = false;
+        Lends = false;
         _lender = null;
         _staged = false;
         _blockedWaiters = 0;
@@ -173,6 +176,8 @@ internal sealed unsafe class InProcessRequest : Request, IReceiveLoan
     Request IReceiveLoan.Request => this;
 
     void* IReceiveLoan.Payload => _completed && _lender is { } send ? send.Buffer : null;
+
+    bool IReceiveLoan.Writable => _completed && _lender is { Lends: true };
 
     void IReceiveLoan.Return()
     {

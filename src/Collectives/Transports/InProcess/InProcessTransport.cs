@@ -93,6 +93,15 @@ internal sealed unsafe class InProcessTransport : ITransport
 
     public bool LendsUserSends => true;
 
+    public Request? PostUserSendLent(void* data, long bytes, int destination, int tag, MemoryHandle pin)
+    {
+        World.ThrowIfAborted(WorldRank);
+        var send = new InProcessRequest(this).Init(isSend: true, (byte*)data, bytes, destination, tag, MessageChannel.User, pin, -1);
+        send.Lends = true;
+        Group.PostSend(send);
+        return send;
+    }
+
     public IReceiveLoan? PostUserReceiveLoan(long bytes, int source, int tag)
     {
         World.ThrowIfAborted(WorldRank);

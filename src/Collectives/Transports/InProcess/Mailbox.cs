@@ -29,7 +29,7 @@ internal sealed class Mailbox
             }
             if (receive is null)
             {
-                eager = send.Bytes <= InProcessRequest.EagerLimitBytes;
+                eager = send.Bytes <= InProcessRequest.EagerLimitBytes && !send.Lends;
                 if (eager) send.StageEagerly();
                 _unexpectedSends.Add(send);
             }
