@@ -24,18 +24,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ "$EPOCHS" -ge 2 ] || { echo "run-scaling.sh: --epochs must be at least 2 (the first is the warm-up)" >&2; exit 2; }
-DATA=/usr/share/datasets/fashion-mnist
-[ -f "$DATA/train-images-idx3-ubyte" ] || [ -f "$DATA/train-images-idx3-ubyte.gz" ] ||
-  { echo "run-scaling.sh: Fashion-MNIST not found in $DATA (apt-get install dataset-fashion-mnist)" >&2; exit 2; }
+source benchmarks/peers/common.sh
+require_fashion_mnist run-scaling.sh
 
-commit=$(git rev-parse --verify "$BASE^{commit}") || { echo "run-scaling.sh: --base '$BASE' is not a commit" >&2; exit 2; }
-BASEDIR=/tmp/arn-scaling-base-$commit
-if [ ! -f "$BASEDIR/src/Training/bin/Release/net10.0/Train.dll" ]; then
-  rm -rf "$BASEDIR"; mkdir -p "$BASEDIR"
-  git archive "$commit" | tar -x -C "$BASEDIR"
-  echo "== building the base ($BASE, ${commit:0:10})"
-  dotnet build "$BASEDIR/src/Training" -c Release -v q -nologo 2>&1 | tail -n 2
-fi
+build_base run-scaling.sh "$BASE"
 echo "== building this tree"
 dotnet build src/Training -c Release -v q -nologo 2>&1 | tail -n 2
 

@@ -26,18 +26,10 @@ while [ $# -gt 0 ]; do
 done
 [ "$EPOCHS" -ge 2 ] || { echo "run-tensor.sh: --epochs must be at least 2 (the first is the warm-up)" >&2; exit 2; }
 [ "$REPEATS" -ge 1 ] || { echo "run-tensor.sh: --repeats must be at least 1" >&2; exit 2; }
-DATA=/usr/share/datasets/fashion-mnist
-[ -f "$DATA/train-images-idx3-ubyte" ] || [ -f "$DATA/train-images-idx3-ubyte.gz" ] ||
-  { echo "run-tensor.sh: Fashion-MNIST not found in $DATA (apt-get install dataset-fashion-mnist)" >&2; exit 2; }
+source benchmarks/peers/common.sh
+require_fashion_mnist run-tensor.sh
 
-commit=$(git rev-parse --verify "$BASE^{commit}") || { echo "run-tensor.sh: --base '$BASE' is not a commit" >&2; exit 2; }
-BASEDIR=/tmp/arn-scaling-base-$commit
-if [ ! -f "$BASEDIR/src/Training/bin/Release/net10.0/Train.dll" ]; then
-  rm -rf "$BASEDIR"; mkdir -p "$BASEDIR"
-  git archive "$commit" | tar -x -C "$BASEDIR"
-  echo "== building the base ($BASE, ${commit:0:10})"
-  dotnet build "$BASEDIR/src/Training" -c Release -v q -nologo 2>&1 | tail -n 2
-fi
+build_base run-tensor.sh "$BASE"
 echo "== building this tree"
 dotnet build src/Training -c Release -v q -nologo 2>&1 | tail -n 2
 NEW=src/Training/bin/Release/net10.0/Train.dll

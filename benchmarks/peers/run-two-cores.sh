@@ -29,9 +29,8 @@ done
 [ "$EPOCHS" -ge 2 ] || { echo "run-two-cores.sh: --epochs must be at least 2 (the first is the warm-up)" >&2; exit 2; }
 [ "$REPEATS" -ge 1 ] || { echo "run-two-cores.sh: --repeats must be at least 1" >&2; exit 2; }
 [ "$(nproc)" -ge 2 ] || { echo "run-two-cores.sh: needs at least 2 cores, this machine has $(nproc)" >&2; exit 2; }
-DATA=/usr/share/datasets/fashion-mnist
-[ -f "$DATA/train-images-idx3-ubyte" ] || [ -f "$DATA/train-images-idx3-ubyte.gz" ] ||
-  { echo "run-two-cores.sh: Fashion-MNIST not found in $DATA (apt-get install dataset-fashion-mnist)" >&2; exit 2; }
+source benchmarks/peers/common.sh
+require_fashion_mnist run-two-cores.sh
 
 dotnet build src/Training -c Release -v q -nologo 2>&1 | tail -n 2
 T=src/Training/bin/Release/net10.0/Train.dll
