@@ -216,8 +216,9 @@ internal static class MaskedRing
             }
             // Integers during reduce-scatter, floats (the total) during all-gather: the same four bytes an element. On the
             // two-rank write-back path the neighbour stores the sum into this very segment before it returns the loan.
+            // (TryIsendLent is null only where the transport does not lend, and then this path is not taken.)
             _sends[item] = _gatherByWriteBack
-                ? _comm.TryIsendLent(_data.Slice(start, length), _right, Tag) ?? throw new InvalidOperationException($"rank {_rank}: the transport lends receives but refused a lent send.")
+                ? _comm.TryIsendLent(_data.Slice(start, length), _right, Tag)!
                 : _comm.Isend<float>(_data.Slice(start, length), _right, Tag);
         }
 

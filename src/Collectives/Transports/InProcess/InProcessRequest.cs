@@ -134,11 +134,7 @@ internal sealed unsafe class InProcessRequest : Request, IReceiveLoan
             receive._error = failure;
             send._error = failure;
         }
-        if (send._staged)
-        {
-            System.Runtime.InteropServices.NativeMemory.Free(send.Buffer);
-            send.Buffer = null;
-        }
+        send.FreeStagedCopy();
         receive._status = new MessageStatus(send.Owner.Rank, send.Tag, send.Bytes);
         receive._peerCollectiveCount = send.CollectiveCount;
         // A longer message than the buffer is an error on a user receive; on the collective channel the byte count
@@ -161,16 +157,11 @@ internal sealed unsafe class InProcessRequest : Request, IReceiveLoan
     private static void Lend(InProcessRequest send, InProcessRequest receive)
     {
         receive._status = new MessageStatus(send.Owner.Rank, send.Tag, send.Bytes);
-        if (send.Bytes == receive.Bytes)
-        {
-            receive._lender = send;   // written before Complete's volatile write, so a waiter that sees it complete sees the lender
-            receive.Complete();
-            receive._released = true;
-            return;
-        }
+        bool lent = send.Bytes == receive.Bytes;
+        if (lent) receive._lender = send;   // written before Complete's volatile write, so a waiter that sees it complete sees the lender
         receive.Complete();
         receive._released = true;
-        EndLoan(send);
+        if (!lent) EndLoan(send);
     }
 
     Request IReceiveLoan.Request => this;
@@ -187,13 +178,17 @@ internal sealed unsafe class InProcessRequest : Request, IReceiveLoan
     /// <summary>The receiver is done with a lent send's buffer: free an eager copy, complete the send.</summary>
     private static void EndLoan(InProcessRequest send)
     {
-        if (send._staged)
-        {
-            System.Runtime.InteropServices.NativeMemory.Free(send.Buffer);
-            send.Buffer = null;
-        }
+        send.FreeStagedCopy();
         send.Complete();
         send._released = true;
+    }
+
+    /// <summary>Frees the copy <see cref="StageEagerly"/> made, once the message has been delivered from it.</summary>
+    private void FreeStagedCopy()
+    {
+        if (!_staged) return;
+        System.Runtime.InteropServices.NativeMemory.Free(Buffer);
+        Buffer = null;
     }
 
     internal void Complete()
