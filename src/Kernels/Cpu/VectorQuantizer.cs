@@ -83,15 +83,18 @@ internal static class VectorQuantizer
         var lo = Vector512.Create(-clip);
         var s = Vector512.Create(scale);
         var half = Vector512.Create(0.5f);
+        // VFIXUPIMMPS's table, a response per class of input: QNaN and SNaN (the two lowest nibbles) give +0 (8),
+        // everything else (zero, one, infinities, negative, positive: denormals too, without DAZ) the input itself (1).
+        var nanToZero = Vector512.Create(0x11111188);
         ref float xr = ref MemoryMarshal.GetReference(x);
         ref int qr = ref MemoryMarshal.GetReference(q);
         int i = 0;
         for (; i + 16 <= x.Length; i += 16)
         {
             Vector512<float> v = Vector512.LoadUnsafe(ref xr, (nuint)i);
-            v &= Vector512.Equals(v, v); // NaN -> +0
-            Vector512<float> y = Avx512F.Max(Avx512F.Min(v, hi), lo) * s;
-            Vector512<float> up = Avx512F.Add(y, half, FloatRoundingMode.ToNegativeInfinity);
+            v = Avx512F.Fixup(v, v, nanToZero, 0); // NaN -> +0 in one operation (a compare and a mask took three)
+            // c x scale + 1/2 in one FMA: c x scale is exact, so its single rounding (down) is the add's.
+            Vector512<float> up = Avx512F.FusedMultiplyAdd(Avx512F.Max(Avx512F.Min(v, hi), lo), s, half, FloatRoundingMode.ToNegativeInfinity);
             Avx512F.ConvertToVector512Int32(up, FloatRoundingMode.ToNegativeInfinity).StoreUnsafe(ref qr, (nuint)i);
         }
         return i;
