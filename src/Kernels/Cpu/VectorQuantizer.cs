@@ -18,7 +18,7 @@ internal static class VectorQuantizer
     public static void Quantize(ReadOnlySpan<float> x, Span<int> q, float clip, float scale)
     {
         int i = 0;
-        // AVX-512's rounding modes embedded in the instruction: 7 operations per 16 elements where the portable path
+        // AVX-512's rounding modes embedded in the instruction: 5 operations per 16 elements where the portable path
         // below takes 13; on the masked ring this was the largest single cost after the mask generator
         // (benchmarks/RESULTS-federated.md, "maskspeed 5"). Only where every clipped value converts in range, as every
         // FixedPointFormat's does; otherwise the portable path saturates as the scalar formula does.
@@ -71,8 +71,8 @@ internal static class VectorQuantizer
     }
 
     /// <summary>
-    /// The whole vectors of 16: NaN zeroed first (so min and max see numbers), clamp, y = c x scale (exact), then
-    /// floor(y + 1/2) as an add and a conversion that both round toward negative infinity. Below 2^23 the add is exact
+    /// The whole vectors of 16: NaN zeroed first (so min and max see numbers), clamp, then floor(c x scale + 1/2) as an
+    /// FMA and a conversion that both round toward negative infinity (c x scale is exact, a power of two). Below 2^23 the add is exact
     /// (y is a multiple of 1/2 there); from 2^23 up y is an integer and y + 1/2 rounded down is y itself, as the
     /// portable path keeps it. Returns the count done.
     /// </summary>
