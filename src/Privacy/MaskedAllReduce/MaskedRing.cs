@@ -100,11 +100,12 @@ internal static class MaskedRing
 
     /// <summary>
     /// Vectors from this size up prefetch the next tile while the masks of this one are made
-    /// (<see cref="AddMasksPrefetching"/>): beyond the 1 MiB L2 the tiles come from memory. Smaller vectors are in the
-    /// caches already, where prefetching has nothing to fetch (at 1 MiB it measured the same with and without), so
-    /// they keep the plain loop (benchmarks/RESULTS-federated.md, "maskspeed 6").
+    /// (<see cref="AddMasksPrefetching"/>): two ranks' vectors then no longer fit the shared L3, and the tiles come
+    /// from memory. Below it prefetching cost time: on 2 ranks of a Zen 4 host, 14 % at 4 MiB and 20 % at 1 MiB, the
+    /// same at 8 MiB, 4-5 % faster at 16 MiB, 10 % at 32 and 64 MiB (benchmarks/RESULTS-federated.md, "maskspeed 9";
+    /// from 4 MiB with L1 prefetches it had been 2 to 3 % faster at 64 MiB on a Zen 5 host, "maskspeed 6").
     /// </summary>
-    internal const long PrefetchFromBytes = 4L << 20;
+    internal const long PrefetchFromBytes = 16L << 20;
 
     /// <summary>Receives posted ahead of the one being reduced: while one segment is reduced the next one arrives.</summary>
     private const int ReceivesInFlight = 2;
@@ -412,8 +413,10 @@ internal static class MaskedRing
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void Prefetch(byte* floats, byte* received, long offset)
     {
-        System.Runtime.Intrinsics.X86.Sse.Prefetch0(floats + offset);
-        if (received != null) System.Runtime.Intrinsics.X86.Sse.Prefetch0(received + offset);
+        // Into L2, not L1: the next tile's floats and lent integers (32 KiB) would evict the tile being masked from a
+        // 32 KiB L1 (Zen 4). Into L1 the call at 64 MiB was 8 % slower than with no prefetching at all ("maskspeed 9").
+        System.Runtime.Intrinsics.X86.Sse.Prefetch1(floats + offset);
+        if (received != null) System.Runtime.Intrinsics.X86.Sse.Prefetch1(received + offset);
     }
 
     /// <summary>output[i] = q[i] x 2^-f: int to float rounds once (to nearest) and the power of two is exact, so this

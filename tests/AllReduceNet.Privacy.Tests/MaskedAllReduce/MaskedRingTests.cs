@@ -51,10 +51,15 @@ public class MaskedRingTests
     /// Default segments on vectors from <see cref="Privacy.MaskedRing.PrefetchFromBytes"/> up, where each tile prefetches
     /// the next while its masks are made, in pieces that end on 512-element marks of the vector: the ragged chunk
     /// starts (multiples of 16 only) cut the first and last piece of a tile and the segments end mid-tile. Exact
-    /// against the plain quantized sum on 2 to 16 ranks.
+    /// against the plain quantized sum on 2, 3, 4, 7 and 16 ranks (16 MiB a rank: every count from 2 to 16 ran the suite
+    /// 25 s longer, and the counts between add no boundary case the ragged starts do not already make).
     /// </summary>
     [Theory]
-    [MemberData(nameof(RankCounts))]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(7)]
+    [InlineData(16)]
     public void LargeVectors_PrefetchingTiles_EqualThePlainQuantizedSumExactly(int ranks)
     {
         int count = (int)(Privacy.MaskedRing.PrefetchFromBytes / sizeof(float)) + 16 * ranks + 5;
@@ -114,7 +119,7 @@ public class MaskedRingTests
     [Theory]
     [InlineData(2, 1 << 17, 8192)]
     [InlineData(4, 1 << 17, 8192)]
-    [InlineData(2, (1 << 20) + 96, 0)]
+    [InlineData(2, (1 << 22) + 96, 0)]
     public void WhatARankSends_IsMasked(int ranks, int count, int segmentBytes)
     {
         var options = new MaskedAllReduceOptions { ClipRange = 1f };
