@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what AllReduceNet needs and a fresh Debian or Ubuntu machine may lack: MPICH (and Open MPI, so both MPI
-# ABIs are tested) and the Fashion-MNIST data set. Uses sudo when not root. Safe to run again: it only installs
+# ABIs are tested), the Fashion-MNIST data set, and the tools some tests drive (below). Uses sudo when not root. Safe to run again: it only installs
 # what is missing.
 set -euo pipefail
 
@@ -19,6 +19,13 @@ command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v iperf3 >/dev/null 2>&1 || need+=(iperf3)
 # The status page test takes a screenshot of GET /status in headless Chromium (about 120 packages, 350 MB).
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# The container test builds the serving image offline and runs it (deploy/build-local-image.sh, docs/containers.md):
+# podman as root with runc (crun fails in these sandboxes), debootstrap for the Debian base, curl for the checks. About
+# 1.5 min on a quiet 2-core machine; without these tools LocalImageTests skips, as it did on fresh CI machines before.
+command -v podman >/dev/null 2>&1 || need+=(podman)
+command -v runc >/dev/null 2>&1 || need+=(runc)
+command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 
 if [ ${#need[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
