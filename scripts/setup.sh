@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what AllReduceNet needs and a fresh Debian or Ubuntu machine may lack: MPICH (and Open MPI, so both MPI
-# ABIs are tested), the Fashion-MNIST data set, and the tools some tests drive (below). Uses sudo when not root. Safe to run again: it only installs
-# what is missing.
+# ABIs are tested), the Fashion-MNIST data set, and the tools some tests drive (below). Uses sudo when not root.
+# Safe to run again: it only installs what is missing.
 set -euo pipefail
 
 need=()

@@ -71,10 +71,10 @@ internal static class VectorQuantizer
     }
 
     /// <summary>
-    /// The whole vectors of 16: NaN zeroed first (so min and max see numbers), clamp, then floor(c x scale + 1/2) as an
-    /// FMA and a conversion that both round toward negative infinity (c x scale is exact, a power of two). Below 2^23 the add is exact
-    /// (y is a multiple of 1/2 there); from 2^23 up y is an integer and y + 1/2 rounded down is y itself, as the
-    /// portable path keeps it. Returns the count done.
+    /// The whole vectors of 16: NaN zeroed first (so min and max see numbers), clamp, then floor(y + 1/2) with
+    /// y = c x scale (exact, a power of two) as an FMA and a conversion that both round toward negative infinity. Below
+    /// 2^23 the sum is exact (y is a multiple of 1/2 there); from 2^23 up y is an integer and y + 1/2 rounded down is y
+    /// itself, as the portable path keeps it. Returns the count done.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int Quantize512RoundingModes(ReadOnlySpan<float> x, Span<int> q, float clip, float scale)
