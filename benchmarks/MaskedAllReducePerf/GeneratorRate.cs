@@ -71,7 +71,7 @@ public static class GeneratorRate
         int peers = comm.Size - 1;
         Console.WriteLine($"# mask generators, every rank at once, slowest rank: ChaCha8 {rate.ChaCha8 / 1e9:F2} G words/s, Philox4x32-10 {rate.Philox / 1e9:F2} G words/s per rank");
         Console.WriteLine($"# per CPU second: ChaCha8 {rate.ChaCha8PerCpu / 1e9:F2} G words, Philox4x32-10 {rate.PhiloxPerCpu / 1e9:F2} G words (ratio {rate.ChaCha8PerCpu / rate.PhiloxPerCpu:F2})");
-        Console.WriteLine($"# bound: a call draws {peers} word(s) per element per rank; 'overlapped' = plain / max(plain, masking), 'serial' = plain / (plain + masking)");
+        Console.WriteLine($"# bound of the all-pairs ring: a call draws {peers} word(s) per element per rank ('2/N' rows draw {2.0 / comm.Size:F2}: each chunk only its owner pair's mask); 'overlapped' = plain / max(plain, masking), 'serial' = plain / (plain + masking)");
         Console.WriteLine($"# {"size",10} {"plain(us)",10} {"chacha8 mask(us)",17} {"overlapped",10} {"serial",7} {"philox mask(us)",16} {"overlapped",10} {"serial",7}");
         foreach (var plain in rows.Where(r => r.Variant == "plain ring"))
         {

@@ -29,7 +29,7 @@ public static class InterleavedMaskedTiming
             ("plain ring", d => comm.AllReduce<float>(d, ReduceOp.Sum, ring)),
             ($"masked ring chacha8, all {comm.Size - 1}", d => allPairs.Sum(d, maskedRing)),
         };
-        if (near is not null) variants.Add(($"masked ring chacha8, {near.Peers.Count} nbrs", d => near.Sum(d, maskedRing)));
+        if (near is not null) variants.Add((MaskedSweep.NeighbourLabel(near), d => near.Sum(d, maskedRing)));
 
         var rows = new List<InterleavedRow>();
         foreach (long bytes in sizes)

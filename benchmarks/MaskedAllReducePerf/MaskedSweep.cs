@@ -14,6 +14,13 @@ public sealed record MaskedRow(long Bytes, string Variant, double Seconds, doubl
 /// </summary>
 public static class MaskedSweep
 {
+    /// <summary>
+    /// The neighbour variant's name; ", 2/N" where the fused ring masks each chunk with its owner pair only
+    /// (<see cref="MaskedAllReduce.LargestSafeCoalition"/> 1: 2/N mask words per element and rank, not 2).
+    /// </summary>
+    public static string NeighbourLabel(MaskedAllReduce near) =>
+        $"masked ring chacha8, {near.Peers.Count} nbrs{(near.LargestSafeCoalition <= 1 ? ", 2/N" : "")}";
+
     public static List<MaskedRow> Run(Communicator comm, long[] sizes, int iters, int rounds, int neighbours, int? segmentBytes = null)
     {
         var ring = new CollectiveOptions { Algorithm = AllReduceAlgorithm.Ring };
@@ -26,7 +33,7 @@ public static class MaskedSweep
         variants.Add(($"masked ring chacha8, all {comm.Size - 1}", d => allPairs.Sum(d, maskedRing), allPairs));
         variants.Add(($"masked ring philox, all {comm.Size - 1}", d => philox.Sum(d, maskedRing), philox));
         variants.Add(($"unfused chacha8, all {comm.Size - 1}", d => unfused.Sum(d, ring), unfused));
-        if (near is not null) variants.Add(($"masked ring chacha8, {near.Peers.Count} nbrs", d => near.Sum(d, maskedRing), near));
+        if (near is not null) variants.Add((MaskedSweep.NeighbourLabel(near), d => near.Sum(d, maskedRing), near));
 
         var rows = new List<MaskedRow>();
         var slowest = new double[1];

@@ -127,7 +127,7 @@ public sealed class MaskedAllReduce
         // no buffer is touched besides the caller's; on a memory-bound machine that is a third less traffic per pass.
         if (UsesFusedRing(options))
         {
-            MaskedRing.Run(_communicator, data, PeersForCall(_calls++), Format, Options.Generator, options);
+            MaskedRing.Run(_communicator, data, RingMasksForCall(_calls++), Format, Options.Generator, options);
             return;
         }
         var integers = MemoryMarshal.Cast<float, int>(data);
@@ -193,8 +193,30 @@ public sealed class MaskedAllReduce
     internal void Dequantize(ReadOnlySpan<int> sum, Span<float> output) => MaskedRing.Dequantize(sum, output, 1f / Format.Scale);
 
     /// <summary>The fused ring's <see cref="Sum"/>, with <paramref name="observeSent"/> shown every reduce-scatter segment as it is sent (for the tests).</summary>
-    internal void SumObservingSends(Span<float> data, CollectiveOptions? options, Action<int, ReadOnlySpan<int>> observeSent) =>
-        MaskedRing.Run(_communicator, data, PeersForCall(_calls++), Format, Options.Generator, options, observeSent);
+    internal void SumObservingSends(Span<float> data, CollectiveOptions? options, MaskedRing.SentSegmentObserver observeSent) =>
+        MaskedRing.Run(_communicator, data, RingMasksForCall(_calls++), Format, Options.Generator, options, observeSent);
+
+    /// <summary>
+    /// The largest coalition of honest-but-curious ranks that learns nothing beyond the total from what it receives:
+    /// N - 2 with masks between all pairs, 2k - 1 with <see cref="MaskedAllReduceOptions.Neighbours"/> k (when 2k &lt; N - 1);
+    /// 0 on one or two ranks, where the total tells each rank the other's vector (docs/masked-allreduce.md, "Threat model").
+    /// </summary>
+    public int LargestSafeCoalition =>
+        Options.Neighbours is int k && 2L * k < _communicator.Size - 1 ? 2 * k - 1 : Math.Max(0, _communicator.Size - 2);
+
+    /// <summary>
+    /// The fused ring's masks for call <paramref name="call"/>: where the masks protect against single ranks only
+    /// (<see cref="LargestSafeCoalition"/> at most 1), each chunk carries just the mask of its owner and first sender
+    /// (<see cref="RingMaskPlan"/>, 2/N of a vector of mask words a rank); otherwise every peer's mask on every element.
+    /// </summary>
+    internal RingMaskPlan RingMasksForCall(long call)
+    {
+        var peers = PeersForCall(call);
+        int rank = _communicator.Rank, size = _communicator.Size;
+        if (size < 2 || LargestSafeCoalition > 1) return RingMaskPlan.Everywhere(peers);
+        int right = _keys.Peers.IndexOf((rank + 1) % size), left = _keys.Peers.IndexOf((rank - 1 + size) % size);
+        return RingMaskPlan.OwnerPairOnlyOf(rank, size, peers[right], peers[left]);
+    }
 
     /// <summary>Every peer's seed for call <paramref name="call"/> and the sign of its mask (+ for a higher rank).</summary>
     internal MaskPeer[] PeersForCall(long call)

@@ -24,7 +24,8 @@ public sealed record MaskedAllReduceOptions
     /// Null (the default): every pair of ranks shares a mask, which protects against coalitions of up to N - 2
     /// honest-but-curious ranks. k: each rank masks only with the k ranks on either side of it in rank order
     /// (2k peers, 2k PRG expansions instead of N - 1), which protects against coalitions of up to 2k - 1 ranks
-    /// (docs/masked-allreduce.md). When 2k &gt;= N - 1 this is all pairs anyway.
+    /// (docs/masked-allreduce.md). When 2k &gt;= N - 1 this is all pairs anyway. With k = 1 the fused ring adds each chunk
+    /// only its owner pair's mask (2/N of a vector of mask words a rank), which keeps the single-rank guarantee.
     /// </summary>
     public int? Neighbours { get; init; }
 

@@ -33,9 +33,11 @@ namespace AllReduceNet.Privacy;
 /// <para>
 /// What travels during reduce-scatter is a rank's own masked segment or a sum of masked segments over a proper,
 /// contiguous arc of ranks: uniform as long as a mask pair crosses the arc's boundary (docs/masked-allreduce.md,
-/// threat model). Chunk and segment boundaries are multiples of <see cref="Alignment"/> elements, so every range
-/// starts on a PRG block (4 words) and the element-to-mask-word map is the same as the unfused path's: both give the
-/// same masks and the same result.
+/// threat model). Which masks go on which chunk is the <see cref="RingMaskPlan"/>'s: every peer's on every element, or,
+/// where the masks guard against single ranks only, each chunk's owner pair's alone (2/N of the mask words).
+/// Chunk and segment boundaries are multiples of <see cref="Alignment"/> elements, so every range starts on a PRG
+/// block (4 words) and the element-to-mask-word map is the same as the unfused path's: with every mask both send the
+/// same words, and with either plan the result is the same bits, since the masks cancel in the total.
 /// </para>
 /// <para>
 /// Messages go on the communicator's user channel with tag <see cref="Tag"/>, all non-blocking (Isend, Irecv), so no
@@ -45,6 +47,9 @@ namespace AllReduceNet.Privacy;
 /// </summary>
 internal static class MaskedRing
 {
+    /// <summary>Sees a reduce-scatter segment as it is sent (for the tests): the step, the segment's first element, its integers.</summary>
+    public delegate void SentSegmentObserver(int step, int start, ReadOnlySpan<int> segment);
+
     /// <summary>The user tag of the ring's messages (the largest tag, which user code rarely picks).</summary>
     public const int Tag = Communicator.MaxTag;
 
@@ -67,13 +72,13 @@ internal static class MaskedRing
     /// sum on return. <paramref name="observeSent"/>, for the tests, sees every reduce-scatter segment as it is sent.
     /// </summary>
     /// <exception cref="CommunicationTimeoutException">A neighbour did not send or receive in time; names the step.</exception>
-    public static unsafe void Run(Communicator communicator, Span<float> data, MaskPeer[] peers, FixedPointFormat format,
-        MaskGenerator generator, CollectiveOptions? options, Action<int, ReadOnlySpan<int>>? observeSent = null)
+    public static unsafe void Run(Communicator communicator, Span<float> data, RingMaskPlan masks, FixedPointFormat format,
+        MaskGenerator generator, CollectiveOptions? options, SentSegmentObserver? observeSent = null)
     {
         int n = communicator.Size, count = data.Length;
         if (n == 1)
         {
-            Reduce(data, MemoryMarshal.Cast<float, int>(data), 0, count, peers, format, generator, ReadOnlySpan<int>.Empty, final: true);
+            Reduce(data, MemoryMarshal.Cast<float, int>(data), 0, count, masks.ForChunk(0), format, generator, ReadOnlySpan<int>.Empty, final: true);
             return;
         }
         int units = (count + Alignment - 1) / Alignment;
@@ -88,7 +93,7 @@ internal static class MaskedRing
             fixed (int* slots = scratch)
             {
                 var pipeline = new Pipeline(communicator, new PointerMemory<float>(pointer, count).Memory, new PointerMemory<int>(slots, scratch.Length).Memory,
-                    peers, format, generator, chunkElements, segmentElements, options?.Timeout ?? communicator.DefaultTimeout, observeSent);
+                    masks, format, generator, chunkElements, segmentElements, options?.Timeout ?? communicator.DefaultTimeout, observeSent);
                 pipeline.Run();
             }
         }
@@ -120,13 +125,13 @@ internal static class MaskedRing
         private readonly Communicator _comm;
         private readonly Memory<float> _data;
         private readonly Memory<int> _slots;
-        private readonly MaskPeer[] _peers;
+        private readonly RingMaskPlan _masks;
         private readonly FixedPointFormat _format;
         private readonly MaskGenerator _generator;
         private readonly int _n, _rank, _left, _right, _chunkElements, _segmentElements, _segments, _total;
         private readonly TimeSpan _timeout;
         private readonly Stopwatch _clock = Stopwatch.StartNew();
-        private readonly Action<int, ReadOnlySpan<int>>? _observeSent;
+        private readonly SentSegmentObserver? _observeSent;
         private readonly Request?[] _sends;
         private readonly Request?[] _receives = new Request?[ReceivesInFlight];
         /// <summary>The reduce-scatter receives' loans where the transport lends the sender's buffer (<see cref="_borrow"/>).</summary>
@@ -151,14 +156,14 @@ internal static class MaskedRing
         /// </summary>
         private readonly bool _gatherByWriteBack;
 
-        public Pipeline(Communicator comm, Memory<float> data, Memory<int> slots, MaskPeer[] peers, FixedPointFormat format,
-            MaskGenerator generator, int chunkElements, int segmentElements, TimeSpan timeout, Action<int, ReadOnlySpan<int>>? observeSent)
+        public Pipeline(Communicator comm, Memory<float> data, Memory<int> slots, RingMaskPlan masks, FixedPointFormat format,
+            MaskGenerator generator, int chunkElements, int segmentElements, TimeSpan timeout, SentSegmentObserver? observeSent)
         {
             _comm = comm;
             _data = data;
             _borrow = comm.LendsUserSends;
             _slots = slots;
-            _peers = peers;
+            _masks = masks;
             _format = format;
             _generator = generator;
             _n = comm.Size;
@@ -212,8 +217,8 @@ internal static class MaskedRing
             if (IsReduceStep(step))
             {
                 var integers = MemoryMarshal.Cast<float, int>(_data.Span);
-                if (step == 0) Reduce(_data.Span, integers, start, length, _peers, _format, _generator, ReadOnlySpan<int>.Empty, final: false);
-                _observeSent?.Invoke(step, integers.Slice(start, length));
+                if (step == 0) Reduce(_data.Span, integers, start, length, _masks.ForChunk(SendChunk(step)), _format, _generator, ReadOnlySpan<int>.Empty, final: false);
+                _observeSent?.Invoke(step, start, integers.Slice(start, length));
             }
             // Integers during reduce-scatter, floats (the total) during all-gather: the same four bytes an element. On the
             // two-rank write-back path the neighbour stores the sum into this very segment before it returns the loan.
@@ -278,11 +283,11 @@ internal static class MaskedRing
                 bool final = step == _n - 2;
                 if (final && _gatherByWriteBack && !loan.Writable)
                     throw new PrivacyException($"rank {_rank}: the masked ring AllReduce's segment {item % _segments} from rank {_left} was not sent as a writable loan, so its sum cannot be written back: the ranks do not run the same masked ring.");
-                Reduce(_data.Span, MemoryMarshal.Cast<float, int>(_data.Span), start, length, _peers, _format, _generator,
+                Reduce(_data.Span, MemoryMarshal.Cast<float, int>(_data.Span), start, length, _masks.ForChunk(ReceiveChunk(step)), _format, _generator,
                     new ReadOnlySpan<int>(loan.Payload, length), final, writeBack: final && _gatherByWriteBack);
                 return;
             }
-            Reduce(_data.Span, MemoryMarshal.Cast<float, int>(_data.Span), start, length, _peers, _format, _generator,
+            Reduce(_data.Span, MemoryMarshal.Cast<float, int>(_data.Span), start, length, _masks.ForChunk(ReceiveChunk(step)), _format, _generator,
                 _slots.Span.Slice(slot * _segmentElements, length), final: step == _n - 2);
         }
 
@@ -351,10 +356,11 @@ internal static class MaskedRing
                 int at = start + offset, tile = Math.Min(TileElements, length - offset);
                 var q = integers.Slice(at, tile);
                 VectorQuantizer.Quantize(data.Slice(at, tile), q, clip, scale);
-                if (prefetch)
+                // No peers: a chunk this rank adds no mask to (RingMaskPlan.OwnerPairOnly), only quantized and summed.
+                if (peers.Length > 0 && prefetch)
                     AddMasksPrefetching(generator, integers, at, tile, peers, data, at + tile, Math.Min(TileElements, start + length - (at + tile)),
                         received.IsEmpty ? null : r0 + offset + tile);
-                else MaskStreams.AddMasks(generator, integers, at, tile, peers);
+                else if (peers.Length > 0) MaskStreams.AddMasks(generator, integers, at, tile, peers);
                 // The received integers are added while the tile is in L1; at the last step the sum is dequantized in
                 // the same pass (DequantizingAdd), so the total is never read back as integers.
                 if (received.IsEmpty) { if (final) Dequantize(q, data.Slice(at, tile), inverse); }

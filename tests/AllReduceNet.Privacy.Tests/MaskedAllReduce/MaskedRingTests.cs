@@ -1,4 +1,5 @@
 using AllReduceNet.Collectives;
+using AllReduceNet.Kernels;
 using AllReduceNet.Collectives.Transports.InProcess;
 using Masked = AllReduceNet.Privacy.MaskedAllReduce;
 
@@ -129,7 +130,7 @@ public class MaskedRingTests
             var words = new List<int>();
             var data = new float[count];
             data.AsSpan().Fill(0.25f);
-            masked.SumObservingSends(data, new CollectiveOptions { SegmentBytes = segmentBytes > 0 ? segmentBytes : null }, (_, segment) => words.AddRange(segment.ToArray()));
+            masked.SumObservingSends(data, new CollectiveOptions { SegmentBytes = segmentBytes > 0 ? segmentBytes : null }, (_, _, segment) => words.AddRange(segment.ToArray()));
             return (Words: words.ToArray(), masked.Format, Sum: data[0]);
         }, World);
         int plain = MaskedReference.Quantize(0.25f, 1f, sent[0].Format.FractionalBits);
@@ -142,6 +143,69 @@ public class MaskedRingTests
             for (int members = 1; members < ranks; members++)
                 Assert.DoesNotContain(words.Take(256), w => w == members * plain);
             Assert.Equal(ranks * 0.25f, sent[r].Sum);
+        }
+    }
+
+    /// <summary>
+    /// The threat model from the receiver's side: what a rank receives during reduce-scatter, with the masks it knows
+    /// (those of its own pairs) removed in every combination of signs, is still uniform for a constant input, and never
+    /// the plain partial sum. The one exception is a chunk owner's last receive, the sum over all other ranks, which
+    /// the total tells it anyway. Run on the owner-pair plan (<see cref="Privacy.RingMaskPlan"/>: Neighbours 1 from 4
+    /// ranks, all pairs on 3) and on full masking (all pairs on 4, Neighbours 2 on 7). A mask the receiver could strip
+    /// would still look uniform to the sender-side test above; only this one catches it.
+    /// </summary>
+    [Theory]
+    [InlineData(3, null, true)]
+    [InlineData(4, 1, true)]
+    [InlineData(5, 1, true)]
+    [InlineData(8, 1, true)]
+    [InlineData(4, null, false)]
+    [InlineData(7, 2, false)]
+    public void WhatARankReceives_StaysMasked_AfterRemovingEveryMaskItKnows(int ranks, int? neighbours, bool ownerPairOnly)
+    {
+        const int count = 1 << 15;
+        var options = new MaskedAllReduceOptions { ClipRange = 1f, Neighbours = neighbours };
+        var runs = InProcessWorld.Run(ranks, comm =>
+        {
+            var masked = Masked.Create(comm, options);
+            var known = masked.PeersForCall(0);
+            bool plan = masked.RingMasksForCall(0).OwnerPairOnly;
+            var received = new List<(int Step, int Start, int[] Words)>();
+            var data = new float[count];
+            data.AsSpan().Fill(0.25f);
+            masked.SumObservingSends(data, new CollectiveOptions { SegmentBytes = 4096 }, (step, start, segment) => received.Add((step, start, segment.ToArray())));
+            return (Known: known, OwnerPairOnly: plan, Sent: received, masked.Format, Sum: data[0]);
+        }, World);
+        int plain = MaskedReference.Quantize(0.25f, 1f, runs[0].Format.FractionalBits);
+        for (int sender = 0; sender < ranks; sender++)
+        {
+            Assert.Equal(ownerPairOnly, runs[sender].OwnerPairOnly);
+            Assert.Equal(ranks * 0.25f, runs[sender].Sum);
+            int receiver = (sender + 1) % ranks;
+            var known = runs[receiver].Known;
+            // Every combination of -1, 0, +1 times each known mask: 3^peers ways the receiver could try to strip them.
+            int combinations = (int)Math.Pow(3, known.Length);
+            for (int combination = 0; combination < combinations; combination++)
+            {
+                var strip = new List<MaskPeer>();
+                for (int p = 0, c = combination; p < known.Length; p++, c /= 3)
+                    if (c % 3 != 0) strip.Add(new MaskPeer { Seed = known[p].Seed, Sign = c % 3 == 1 ? 1 : -1 });
+                var left = new List<int>();
+                foreach (var (step, start, words) in runs[sender].Sent)
+                {
+                    if (step == ranks - 2) continue;   // the owner's last receive: the sum over all other ranks
+                    var stripped = new int[start + words.Length];
+                    words.CopyTo(stripped, start);
+                    MaskStreams.AddMasks(MaskGenerator.ChaCha8, stripped, start, words.Length, strip.ToArray());
+                    left.AddRange(stripped.AsSpan(start).ToArray());
+                    for (int members = 1; members < ranks - 1; members++)
+                        Assert.False(stripped.AsSpan(start, Math.Min(64, words.Length)).ToArray().All(w => w == members * plain),
+                            $"{ranks} ranks: rank {receiver} strips its masks {combination} from step {step} at [{start}] and finds the plain sum of {members} ranks");
+                }
+                Assert.NotEmpty(left);
+                double chi = MaskedReference.ChiSquareOfTopByte(left.ToArray());
+                Assert.True(chi < 400, $"{ranks} ranks, neighbours {neighbours?.ToString() ?? "all"}: what rank {receiver} received from rank {sender}, with its masks stripped in combination {combination}, has chi-square {chi:F0} on the top byte over 255 degrees of freedom: not uniform");
+            }
         }
     }
 
@@ -228,7 +292,7 @@ public class MaskedRingTests
             int sent = 0;
             // 16 KiB segments: 8 per chunk; rank 0 fails as it masks its third, after both receives were posted.
             masked.SumObservingSends(data, new CollectiveOptions { Algorithm = AllReduceAlgorithm.Ring, SegmentBytes = 16384, Timeout = TimeSpan.FromSeconds(3) },
-                (_, _) => { if (comm.Rank == 0 && ++sent == 3) throw new InvalidOperationException("rank 0 fails on purpose"); });
+                (_, _, _) => { if (comm.Rank == 0 && ++sent == 3) throw new InvalidOperationException("rank 0 fails on purpose"); });
             return 0;
         }, quick));
         Assert.Contains("on purpose", error.ToString());
