@@ -65,19 +65,25 @@ public static class GeneratorRate
         return (words / seconds[0], words * comm.Size / cpu[0]);
     }
 
-    /// <summary>Prints the rates and, per size, the masked ring's best ratio to the plain ring that they allow.</summary>
+    /// <summary>
+    /// Prints the rates and, per size, the masked ring's best ratio to the plain ring that they allow: for the all-pairs
+    /// ring (N - 1 mask words per element and rank) and, where the run has a '2/N' row (<see cref="MaskedSweep.NeighbourLabel"/>),
+    /// for that ring too (2/N words: each chunk only its owner pair's mask).
+    /// </summary>
     public static void Print(Communicator comm, GeneratorRates rate, List<MaskedRow> rows)
     {
         int peers = comm.Size - 1;
+        bool ownerPairRows = rows.Any(r => r.Variant.EndsWith(", 2/N", StringComparison.Ordinal));
         Console.WriteLine($"# mask generators, every rank at once, slowest rank: ChaCha8 {rate.ChaCha8 / 1e9:F2} G words/s, Philox4x32-10 {rate.Philox / 1e9:F2} G words/s per rank");
         Console.WriteLine($"# per CPU second: ChaCha8 {rate.ChaCha8PerCpu / 1e9:F2} G words, Philox4x32-10 {rate.PhiloxPerCpu / 1e9:F2} G words (ratio {rate.ChaCha8PerCpu / rate.PhiloxPerCpu:F2})");
-        Console.WriteLine($"# bound of the all-pairs ring: a call draws {peers} word(s) per element per rank ('2/N' rows draw {2.0 / comm.Size:F2}: each chunk only its owner pair's mask); 'overlapped' = plain / max(plain, masking), 'serial' = plain / (plain + masking)");
-        Console.WriteLine($"# {"size",10} {"plain(us)",10} {"chacha8 mask(us)",17} {"overlapped",10} {"serial",7} {"philox mask(us)",16} {"overlapped",10} {"serial",7}");
+        Console.WriteLine($"# bound: the all-pairs ring draws {peers} word(s) per element per rank{(ownerPairRows ? $", the '2/N' ring {2.0 / comm.Size:F2}" : "")}; 'overlapped' = plain / max(plain, masking), 'serial' = plain / (plain + masking)");
+        Console.WriteLine($"# {"size",10} {"plain(us)",10} {"chacha8 mask(us)",17} {"overlapped",10} {"serial",7} {"philox mask(us)",16} {"overlapped",10} {"serial",7}{(ownerPairRows ? $" {"2/N chacha8(us)",16} {"overlapped",10} {"serial",7}" : "")}");
         foreach (var plain in rows.Where(r => r.Variant == "plain ring"))
         {
-            double words = (double)peers * plain.Bytes / sizeof(float);
-            double c = words / rate.ChaCha8, p = words / rate.Philox, t = plain.Seconds;
-            Console.WriteLine($"  {plain.Bytes >> 20,6} MiB {t * 1e6,10:F0} {c * 1e6,17:F0} {t / Math.Max(t, c),10:F2} {t / (t + c),7:F2} {p * 1e6,16:F0} {t / Math.Max(t, p),10:F2} {t / (t + p),7:F2}");
+            double elements = (double)plain.Bytes / sizeof(float), words = peers * elements;
+            double c = words / rate.ChaCha8, p = words / rate.Philox, o = 2.0 / comm.Size * elements / rate.ChaCha8, t = plain.Seconds;
+            string owner = ownerPairRows ? $" {o * 1e6,16:F0} {t / Math.Max(t, o),10:F2} {t / (t + o),7:F2}" : "";
+            Console.WriteLine($"  {plain.Bytes >> 20,6} MiB {t * 1e6,10:F0} {c * 1e6,17:F0} {t / Math.Max(t, c),10:F2} {t / (t + c),7:F2} {p * 1e6,16:F0} {t / Math.Max(t, p),10:F2} {t / (t + p),7:F2}{owner}");
         }
     }
 }
