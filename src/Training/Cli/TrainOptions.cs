@@ -65,7 +65,7 @@ internal sealed class TrainOptions
     [Option("secure-clip", Default = 1f, HelpText = "ddp --secure: gradient elements are clipped to [-C, C] before quantization; the fractional bits are the most that cannot overflow for C and the ranks.")]
     public float SecureClip { get; set; } = 1f;
 
-    [Option("secure-neighbours", HelpText = "ddp --secure: mask only with the K ranks on either side (2K PRG expansions instead of N-1; K = 1 on the ring: 2/N); protects against coalitions of up to 2K-1 ranks instead of N-2. Default: all pairs.")]
+    [Option("secure-neighbours", HelpText = "ddp --secure: mask only with the K ranks on either side (2K PRG expansions instead of N-1; K = 1 with --no-overlap on the ring: 2/N, docs/masked-allreduce.md); protects against coalitions of up to 2K-1 ranks instead of N-2. Default: all pairs.")]
     public int? SecureNeighbours { get; set; }
 
     [Option("reproducible", HelpText = "ddp: bitwise the same model whatever the rank count (1, 2, 4, 8 ...) and transport, for a given global batch: each global batch is cut into --reproducible-parts fixed micro-batches, and their gradients are summed in an order that does not depend on the ranks (--reproducible-sum; docs/reproducible.md).")]
