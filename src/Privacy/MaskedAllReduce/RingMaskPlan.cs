@@ -20,25 +20,21 @@ namespace AllReduceNet.Privacy;
 /// </summary>
 internal sealed class RingMaskPlan
 {
-    private readonly MaskPeer[] _everywhere;
-    private readonly MaskPeer[] _ownChunk, _leftChunk;
+    private readonly MaskPeer[] _everywhere = [];
+    /// <summary>The owner-pair plan's masks of this rank's own chunk and of its left neighbour's; null on the other plan.</summary>
+    private readonly MaskPeer[]? _ownChunk, _leftChunk;
     private readonly int _rank, _left;
 
-    private RingMaskPlan(bool ownerPairOnly, MaskPeer[] everywhere, MaskPeer[] ownChunk, MaskPeer[] leftChunk, int rank, int left)
-    {
-        OwnerPairOnly = ownerPairOnly;
-        _everywhere = everywhere;
-        _ownChunk = ownChunk;
-        _leftChunk = leftChunk;
-        _rank = rank;
-        _left = left;
-    }
+    private RingMaskPlan(MaskPeer[] everywhere) => _everywhere = everywhere;
+
+    private RingMaskPlan(int rank, int left, MaskPeer towardsRight, MaskPeer towardsLeft) =>
+        (_rank, _left, _ownChunk, _leftChunk) = (rank, left, [towardsRight], [towardsLeft]);
 
     /// <summary>True where each chunk carries only its owner pair's mask.</summary>
-    public bool OwnerPairOnly { get; }
+    public bool OwnerPairOnly => _ownChunk is not null;
 
     /// <summary>Every peer's mask on every chunk.</summary>
-    public static RingMaskPlan Everywhere(MaskPeer[] peers) => new(false, peers, [], [], 0, 0);
+    public static RingMaskPlan Everywhere(MaskPeer[] peers) => new(peers);
 
     /// <summary>
     /// Chunk <paramref name="rank"/> carries the mask shared with the right neighbour, chunk rank - 1 the mask shared
@@ -47,12 +43,12 @@ internal sealed class RingMaskPlan
     public static RingMaskPlan OwnerPairOnlyOf(int rank, int size, MaskPeer towardsRight, MaskPeer towardsLeft) =>
         size < 2
             ? throw new ArgumentOutOfRangeException(nameof(size), size, "The owner-pair plan needs a ring of at least two ranks.")
-            : new(true, [], [towardsRight], [towardsLeft], rank, (rank - 1 + size) % size);
+            : new(rank, (rank - 1 + size) % size, towardsRight, towardsLeft);
 
     /// <summary>The masks this rank adds to the elements of <paramref name="chunk"/>.</summary>
     public MaskPeer[] ForChunk(int chunk) =>
-        !OwnerPairOnly ? _everywhere
+        _ownChunk is null ? _everywhere
         : chunk == _rank ? _ownChunk
-        : chunk == _left ? _leftChunk
+        : chunk == _left ? _leftChunk!
         : [];
 }
