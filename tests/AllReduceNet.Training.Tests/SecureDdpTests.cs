@@ -36,6 +36,20 @@ public class SecureDdpTests
         var settings = Harness.Settings(StrategyKind.Ddp, 3) with { Secure = true, SecureClip = 0.5f, Quiet = false };
         Harness.Train(settings, output: output);
         Assert.Contains("secure: masked AllReduce, gradients clipped to [-0.5, 0.5], 30 fractional bits", output.ToString());
+        Assert.Contains("masks with all peers (no single rank learns anything beyond the sum)", output.ToString());
+    }
+
+    /// <summary>The run's description says which coalitions the masks hold out against (MaskedAllReduce.LargestSafeCoalition).</summary>
+    [Theory]
+    [InlineData(2, null, "(on 2 ranks the sum itself gives each rank the other's gradient)")]
+    [InlineData(5, null, "masks with all peers (coalitions of up to 3 ranks learn nothing beyond the sum)")]
+    [InlineData(6, 1, "masks with 2 peers (no single rank learns anything beyond the sum)")]
+    public void SecureDdp_NamesTheCoalitionsItResists(int ranks, int? neighbours, string expected)
+    {
+        var output = new StringWriter();
+        var settings = Harness.Settings(StrategyKind.Ddp, ranks) with { Secure = true, SecureClip = 1f, SecureNeighbours = neighbours, Quiet = false, Epochs = 1 };
+        Harness.Train(settings, output: output);
+        Assert.Contains(expected, output.ToString());
     }
 
     [Theory]

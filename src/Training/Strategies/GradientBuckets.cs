@@ -85,7 +85,13 @@ internal sealed class GradientBuckets : IDisposable
     /// <summary>The masked AllReduce's format and peers, for the run's description; null without --secure.</summary>
     public string? SecureMode => _masked is { } m
         ? $"secure: masked AllReduce, gradients clipped to [-{m.Format.ClipRange}, {m.Format.ClipRange}], {m.Format.FractionalBits} fractional bits " +
-          $"(error <= {m.ErrorBound:E2} per element), masks with {(m.Peers.Count == _context.World.Size - 1 ? "all" : m.Peers.Count.ToString())} peers"
+          $"(error <= {m.ErrorBound:E2} per element), masks with {(m.Peers.Count == _context.World.Size - 1 ? "all" : m.Peers.Count.ToString())} peers " +
+          (m.LargestSafeCoalition switch
+          {
+              0 => "(on 2 ranks the sum itself gives each rank the other's gradient)",
+              1 => "(no single rank learns anything beyond the sum)",
+              int k => $"(coalitions of up to {k} ranks learn nothing beyond the sum)",
+          })
         : null;
 
     public string Mode => _compressor is not null
