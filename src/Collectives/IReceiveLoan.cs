@@ -6,10 +6,11 @@ namespace AllReduceNet.Collectives;
 /// likes (the masked ring adds it to its own quantized values in one pass), then <see cref="Return"/>s it; only then
 /// does the sender's send complete, so the sender's buffer stays untouched meanwhile.
 /// <para>
-/// Why not a receive-reduce (<see cref="Communicator.TryIrecvReduce"/>): there the transport runs the operator on
-/// whichever thread arrives second, often the sender's, so the operator may only see data the sender may see. A loan
-/// keeps the reading on the receiver's thread, where it may combine the payload with data that must never leave the
-/// receiver (its unmasked floats).
+/// Why not a receive-reduce, as the collectives' ring uses (<see cref="ITransport.PostReceiveReduce"/>; the masked
+/// ring used one on the point-to-point channel until benchmarks/RESULTS-federated.md "maskspeed 7"): there the
+/// transport runs the operator on whichever thread arrives second, often the sender's, so the operator may only see
+/// data the sender may see. A loan keeps the reading on the receiver's thread, where it may combine the payload with
+/// data that must never leave the receiver (its unmasked floats).
 /// </para>
 /// </summary>
 internal unsafe interface IReceiveLoan

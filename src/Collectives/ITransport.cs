@@ -57,18 +57,6 @@ internal unsafe interface ITransport : IDisposable
     bool ReducesOnReceive => false;
 
     /// <summary>
-    /// Posts a point-to-point receive (user channel, exact <paramref name="source"/> and <paramref name="tag"/>) whose
-    /// payload is reduced into <paramref name="target"/> straight from the sender's memory, in pieces that hold whole
-    /// elements for element sizes that are powers of two up to 64 bytes; null when the transport cannot
-    /// (<see cref="ReducesUserReceives"/> false). A message of another length is not reduced (its status
-    /// tells the length). For algorithms outside this assembly written on point-to-point calls (the masked ring).
-    /// </summary>
-    Request? PostUserReceiveReduce(void* target, long bytes, int source, int tag, delegate*<void*, void*, long, void> reduce) => null;
-
-    /// <summary>True when <see cref="PostUserReceiveReduce"/> is supported.</summary>
-    bool ReducesUserReceives => false;
-
-    /// <summary>
     /// Posts a point-to-point receive (user channel, exact <paramref name="source"/> and <paramref name="tag"/>) of
     /// <paramref name="bytes"/> bytes that lends the receiver the sender's buffer once matched (<see cref="IReceiveLoan"/>):
     /// the sender's send completes when the receiver returns it. Null when the transport cannot

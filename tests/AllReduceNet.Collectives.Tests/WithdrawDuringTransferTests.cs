@@ -37,9 +37,10 @@ public unsafe class WithdrawDuringTransferTests
         new Span<byte>(source, bytes).Fill(7);
         try
         {
-            var receive = receiver.PostUserReceiveReduce(target, bytes, source: 1, tag: 3, &SlowCopy)!;
-            // The receive is posted, so the send matches it at once and runs SlowCopy on that thread.
-            var sending = new Thread(() => sender.PostSend(source, bytes, destination: 0, tag: 3, MessageChannel.User, default, -1));
+            // A collective's receive-reduce (the ring's): posted first, so the send matches it at once and runs
+            // SlowCopy on the sender's thread.
+            var receive = receiver.PostReceiveReduce(target, bytes, source: 1, tag: 3, &SlowCopy)!;
+            var sending = new Thread(() => sender.PostSend(source, bytes, destination: 0, tag: 3, MessageChannel.Collective, default, -1));
             sending.Start();
             Assert.True(CopyStarted.Wait(TimeSpan.FromSeconds(20)), "the sender never started copying");
 

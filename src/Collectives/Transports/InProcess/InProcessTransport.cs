@@ -80,17 +80,6 @@ internal sealed unsafe class InProcessTransport : ITransport
         return receive;
     }
 
-    public bool ReducesUserReceives => true;
-
-    public Request? PostUserReceiveReduce(void* target, long bytes, int source, int tag, delegate*<void*, void*, long, void> reduce)
-    {
-        World.ThrowIfAborted(WorldRank);
-        var receive = new InProcessRequest(this).Init(isSend: false, (byte*)target, bytes, source, tag, MessageChannel.User, default, -1, reduce);
-        receive.ReduceTag = tag;
-        Group.PostReceive(receive);
-        return receive;
-    }
-
     public bool LendsUserSends => true;
 
     public Request? PostUserSendLent(void* data, long bytes, int destination, int tag, MemoryHandle pin)
