@@ -73,14 +73,16 @@ public static class GeneratorRate
     public static void Print(Communicator comm, GeneratorRates rate, List<MaskedRow> rows)
     {
         int peers = comm.Size - 1;
+        // The fused ring leaves out the masks of path neighbours from 3 ranks on (RingMaskPlan): (N - 1)(N - 2)/N words with all pairs.
+        double allPairsWords = comm.Size >= 3 ? (double)peers * (comm.Size - 2) / comm.Size : peers;
         bool ownerPairRows = rows.Any(r => r.Variant.EndsWith(", 2/N", StringComparison.Ordinal));
         Console.WriteLine($"# mask generators, every rank at once, slowest rank: ChaCha8 {rate.ChaCha8 / 1e9:F2} G words/s, Philox4x32-10 {rate.Philox / 1e9:F2} G words/s per rank");
         Console.WriteLine($"# per CPU second: ChaCha8 {rate.ChaCha8PerCpu / 1e9:F2} G words, Philox4x32-10 {rate.PhiloxPerCpu / 1e9:F2} G words (ratio {rate.ChaCha8PerCpu / rate.PhiloxPerCpu:F2})");
-        Console.WriteLine($"# bound: the all-pairs ring draws {peers} word(s) per element per rank{(ownerPairRows ? $", the '2/N' ring {2.0 / comm.Size:F2}" : "")}; 'overlapped' = plain / max(plain, masking), 'serial' = plain / (plain + masking)");
+        Console.WriteLine($"# bound: the all-pairs ring draws {allPairsWords:0.##} word(s) per element per rank{(ownerPairRows ? $", the '2/N' ring {2.0 / comm.Size:F2}" : "")}; 'overlapped' = plain / max(plain, masking), 'serial' = plain / (plain + masking)");
         Console.WriteLine($"# {"size",10} {"plain(us)",10} {"chacha8 mask(us)",17} {"overlapped",10} {"serial",7} {"philox mask(us)",16} {"overlapped",10} {"serial",7}{(ownerPairRows ? $" {"2/N chacha8(us)",16} {"overlapped",10} {"serial",7}" : "")}");
         foreach (var plain in rows.Where(r => r.Variant == "plain ring"))
         {
-            double elements = (double)plain.Bytes / sizeof(float), words = peers * elements;
+            double elements = (double)plain.Bytes / sizeof(float), words = allPairsWords * elements;
             double c = words / rate.ChaCha8, p = words / rate.Philox, o = 2.0 / comm.Size * elements / rate.ChaCha8, t = plain.Seconds;
             string owner = ownerPairRows ? $" {o * 1e6,16:F0} {t / Math.Max(t, o),10:F2} {t / (t + o),7:F2}" : "";
             Console.WriteLine($"  {plain.Bytes >> 20,6} MiB {t * 1e6,10:F0} {c * 1e6,17:F0} {t / Math.Max(t, c),10:F2} {t / (t + c),7:F2} {p * 1e6,16:F0} {t / Math.Max(t, p),10:F2} {t / (t + p),7:F2}{owner}");

@@ -205,17 +205,19 @@ public sealed class MaskedAllReduce
         Options.Neighbours is int k && 2L * k < _communicator.Size - 1 ? 2 * k - 1 : Math.Max(0, _communicator.Size - 2);
 
     /// <summary>
-    /// The fused ring's masks for call <paramref name="call"/>: where the masks protect against single ranks only
-    /// (<see cref="LargestSafeCoalition"/> at most 1), each chunk carries just the mask of its owner and first sender
-    /// (<see cref="RingMaskPlan"/>, 2/N of a vector of mask words a rank); otherwise every peer's mask on every element.
+    /// The fused ring's masks for call <paramref name="call"/>: with all pairs, or <see cref="MaskedAllReduceOptions.Neighbours"/>
+    /// 1, on three ranks or more, each chunk without the masks of pairs next to each other on its path
+    /// (<see cref="RingMaskPlan"/>: (N - 1)(N - 2)/N, or 2/N, mask words per element instead of N - 1, or 2); otherwise
+    /// every peer's mask on every element. Same guarantee, same result bits.
     /// </summary>
     internal RingMaskPlan RingMasksForCall(long call)
     {
         var peers = PeersForCall(call);
-        int rank = _communicator.Rank, size = _communicator.Size;
-        if (size < 2 || LargestSafeCoalition > 1) return RingMaskPlan.Everywhere(peers);
-        int right = _keys.Peers.IndexOf((rank + 1) % size), left = _keys.Peers.IndexOf((rank - 1 + size) % size);
-        return RingMaskPlan.OwnerPairOnlyOf(rank, size, peers[right], peers[left]);
+        int size = _communicator.Size;
+        bool allPairs = _keys.Peers.Length == size - 1;
+        return size >= 3 && (allPairs || Options.Neighbours == 1)
+            ? RingMaskPlan.SkippingPathNeighbours(_communicator.Rank, size, peers, _keys.Peers)
+            : RingMaskPlan.Everywhere(peers);
     }
 
     /// <summary>Every peer's seed for call <paramref name="call"/> and the sign of its mask (+ for a higher rank).</summary>

@@ -24,8 +24,9 @@ public sealed record MaskedAllReduceOptions
     /// Null (the default): every pair of ranks shares a mask, which protects against coalitions of up to N - 2
     /// honest-but-curious ranks. k: each rank masks only with the k ranks on either side of it in rank order
     /// (2k peers, 2k PRG expansions instead of N - 1), which protects against coalitions of up to 2k - 1 ranks
-    /// (docs/masked-allreduce.md). When 2k &gt;= N - 1 this is all pairs anyway. With k = 1 the fused ring adds each chunk
-    /// only its owner pair's mask (2/N of a vector of mask words a rank), which keeps the single-rank guarantee.
+    /// (docs/masked-allreduce.md). When 2k &gt;= N - 1 this is all pairs anyway. With k = 1, and with all pairs, the
+    /// fused ring leaves out the masks between ranks next to each other on a chunk's path (2/N, or (N - 1)(N - 2)/N, mask
+    /// words per element a rank), which keeps the same guarantee (<see cref="RingMaskPlan"/>).
     /// </summary>
     public int? Neighbours { get; init; }
 

@@ -150,18 +150,18 @@ public class MaskedRingTests
     /// The threat model from the receiver's side: what a rank receives during reduce-scatter, with the masks it knows
     /// (those of its own pairs) removed in every combination of signs, is still uniform for a constant input, and never
     /// the plain partial sum. The one exception is a chunk owner's last receive, the sum over all other ranks, which
-    /// the total tells it anyway. Run on the owner-pair plan (<see cref="Privacy.RingMaskPlan"/>: Neighbours 1 from 4
-    /// ranks, all pairs on 3) and on full masking (all pairs on 4, Neighbours 2 on 7). A mask the receiver could strip
-    /// would still look uniform to the sender-side test above; only this one catches it.
+    /// the total tells it anyway. Run where path neighbours add no masks (<see cref="Privacy.RingMaskPlan"/>: all pairs
+    /// on 3 and 4 ranks, Neighbours 1 from 4, where one mask per chunk is left) and on full masking (Neighbours 2 on 7).
+    /// A mask the receiver could strip would still look uniform to the sender-side test above; only this one catches it.
     /// </summary>
     [Theory]
     [InlineData(3, null, true)]
     [InlineData(4, 1, true)]
     [InlineData(5, 1, true)]
     [InlineData(8, 1, true)]
-    [InlineData(4, null, false)]
+    [InlineData(4, null, true)]
     [InlineData(7, 2, false)]
-    public void WhatARankReceives_StaysMasked_AfterRemovingEveryMaskItKnows(int ranks, int? neighbours, bool ownerPairOnly)
+    public void WhatARankReceives_StaysMasked_AfterRemovingEveryMaskItKnows(int ranks, int? neighbours, bool skipsPathNeighbours)
     {
         const int count = 1 << 15;
         var options = new MaskedAllReduceOptions { ClipRange = 1f, Neighbours = neighbours };
@@ -169,17 +169,17 @@ public class MaskedRingTests
         {
             var masked = Masked.Create(comm, options);
             var known = masked.PeersForCall(0);
-            bool plan = masked.RingMasksForCall(0).OwnerPairOnly;
+            bool plan = masked.RingMasksForCall(0).SkipsPathNeighbours;
             var received = new List<(int Step, int Start, int[] Words)>();
             var data = new float[count];
             data.AsSpan().Fill(0.25f);
             masked.SumObservingSends(data, new CollectiveOptions { SegmentBytes = 4096 }, (step, start, segment) => received.Add((step, start, segment.ToArray())));
-            return (Known: known, OwnerPairOnly: plan, Sent: received, masked.Format, Sum: data[0]);
+            return (Known: known, SkipsPathNeighbours: plan, Sent: received, masked.Format, Sum: data[0]);
         }, World);
         int plain = MaskedReference.Quantize(0.25f, 1f, runs[0].Format.FractionalBits);
         for (int sender = 0; sender < ranks; sender++)
         {
-            Assert.Equal(ownerPairOnly, runs[sender].OwnerPairOnly);
+            Assert.Equal(skipsPathNeighbours, runs[sender].SkipsPathNeighbours);
             Assert.Equal(ranks * 0.25f, runs[sender].Sum);
             int receiver = (sender + 1) % ranks;
             var known = runs[receiver].Known;
@@ -208,6 +208,91 @@ public class MaskedRingTests
             }
         }
     }
+
+    /// <summary>
+    /// The same from a coalition's side, with masks between all pairs (safe against coalitions of up to N - 2): for every
+    /// coalition of the given size, every message a member receives during reduce-scatter, with the masks of every pair
+    /// that touches the coalition stripped in every combination of signs, is never the plain sum of some ranks' inputs
+    /// (for a constant input, a stripped mask leaves exactly that). Exempt are messages whose honest part is nobody
+    /// (the coalition's own sums) or every honest rank (which the total gives away). A plan that dropped a pair the
+    /// coalition of all but that pair needs (<see cref="Privacy.RingMaskPlan"/>) fails here while the sums stay exact.
+    /// </summary>
+    [Theory]
+    [InlineData(4, 2)]
+    [InlineData(5, 2)]
+    [InlineData(5, 3)]
+    public void WhatACoalitionReceives_StaysMasked_AfterRemovingEveryMaskItKnows(int ranks, int coalitionSize)
+    {
+        const int count = 1 << 12, words = 64;
+        var runs = InProcessWorld.Run(ranks, comm =>
+        {
+            var masked = Masked.Create(comm, new MaskedAllReduceOptions { ClipRange = 1f });
+            var known = masked.PeersForCall(0);
+            var peerRanks = masked.Peers.ToArray();
+            bool plan = masked.RingMasksForCall(0).SkipsPathNeighbours;
+            var sent = new List<(int Step, int Start, int[] Words)>();
+            var data = new float[count];
+            data.AsSpan().Fill(0.25f);
+            masked.SumObservingSends(data, null, (step, start, segment) => sent.Add((step, start, segment[..Math.Min(words, segment.Length)].ToArray())));
+            return (Known: known, PeerRanks: peerRanks, Plan: plan, Sent: sent, masked.Format);
+        }, World);
+        int plain = MaskedReference.Quantize(0.25f, 1f, runs[0].Format.FractionalBits);
+        Assert.All(runs, run => Assert.True(run.Plan));
+        foreach (var coalition in Subsets(ranks, coalitionSize))
+        {
+            // The coalition knows every pair mask with an end in it: one seed per pair, taken from its member's side.
+            var pairs = new Dictionary<(int, int), Seed128>();
+            foreach (int member in coalition)
+                for (int p = 0; p < runs[member].PeerRanks.Length; p++)
+                {
+                    int other = runs[member].PeerRanks[p];
+                    pairs.TryAdd((Math.Min(member, other), Math.Max(member, other)), runs[member].Known[p].Seed);
+                }
+            var seeds = pairs.Values.ToArray();
+            var honest = Enumerable.Range(0, ranks).Where(r => !coalition.Contains(r)).ToHashSet();
+            foreach (int receiver in coalition)
+            {
+                int sender = (receiver - 1 + ranks) % ranks;
+                foreach (var (step, start, message) in runs[sender].Sent)
+                {
+                    // Received at step s: the sum over the arc chunk + 1 .. receiver - 1 of chunk receiver - s - 2.
+                    int chunk = ((receiver - step - 2) % ranks + ranks) % ranks;
+                    var arc = Enumerable.Range(1, step + 1).Select(d => (chunk + d) % ranks).ToArray();
+                    int honestInArc = arc.Count(honest.Contains);
+                    if (honestInArc == 0 || honestInArc == honest.Count) continue;
+                    AssertNoStripRevealsAPlainSum(message, start, seeds, plain, ranks,
+                        $"{ranks} ranks, coalition {{{string.Join(",", coalition)}}}: rank {receiver}'s receive at step {step} (chunk {chunk})");
+                }
+            }
+        }
+    }
+
+    private static void AssertNoStripRevealsAPlainSum(int[] message, int start, Seed128[] seeds, int plain, int ranks, string what)
+    {
+        // Each known mask's words over the message's elements, then every combination of -1, 0, +1 times each.
+        var masks = seeds.Select(seed =>
+        {
+            var words = new int[start + message.Length];
+            MaskStreams.AddMasks(MaskGenerator.ChaCha8, words, start, message.Length, [new MaskPeer { Seed = seed, Sign = 1 }]);
+            return words.AsSpan(start).ToArray();
+        }).ToArray();
+        var stripped = new int[message.Length];
+        int combinations = (int)Math.Pow(3, masks.Length);
+        for (int combination = 0; combination < combinations; combination++)
+        {
+            message.CopyTo(stripped, 0);
+            for (int p = 0, c = combination; p < masks.Length; p++, c /= 3)
+                if (c % 3 != 0)
+                    for (int i = 0; i < stripped.Length; i++) stripped[i] = unchecked(stripped[i] + (c % 3 == 1 ? masks[p][i] : -masks[p][i]));
+            int first = stripped[0];
+            if (!stripped.All(w => w == first)) continue;
+            Assert.False(Enumerable.Range(0, ranks + 1).Any(m => first == m * plain), $"{what}: stripping masks {combination} leaves the plain sum of {first / plain} ranks");
+        }
+    }
+
+    private static IEnumerable<int[]> Subsets(int n, int size) =>
+        Enumerable.Range(0, 1 << n).Where(m => System.Numerics.BitOperations.PopCount((uint)m) == size)
+            .Select(m => Enumerable.Range(0, n).Where(r => (m >> r & 1) != 0).ToArray());
 
     /// <summary>Both generators, fused and unfused, on rank counts where chunks cut the 256-word ChaCha batches: exact against the plain quantized sum.</summary>
     [Theory]
