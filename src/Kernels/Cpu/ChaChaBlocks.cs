@@ -387,6 +387,8 @@ internal static class ChaChaBlocks
             x9 += x14; x4 = Rotate7(x4 ^ x9);
             y9 += y14; y4 = Rotate7(y4 ^ y9);
         }
+        // The same stores as AddBatch512's, written out: a shared helper would take 16 vectors and more, past what the
+        // JIT inlines, and the state would go through the stack in the hottest loop of the masked ring.
         AddSigned<TSign>(ref target, 0, x0 + Vector512.Create(s));
         AddSigned<TSign>(ref target, 16, x1 + Vector512.Create(Unsafe.Add(ref s, 1)));
         AddSigned<TSign>(ref target, 32, x2 + Vector512.Create(Unsafe.Add(ref s, 2)));

@@ -33,8 +33,8 @@ namespace AllReduceNet.Privacy;
 /// <para>
 /// What travels during reduce-scatter is a rank's own masked segment or a sum of masked segments over a proper,
 /// contiguous arc of ranks: uniform as long as a mask pair crosses the arc's boundary (docs/masked-allreduce.md,
-/// threat model). Which masks go on which chunk is the <see cref="RingMaskPlan"/>'s: every peer's on every element, or,
-/// where the masks guard against single ranks only, each chunk's owner pair's alone (2/N of the mask words).
+/// threat model). Which masks go on which chunk is the <see cref="RingMaskPlan"/>'s: every peer's on every element, or
+/// all but those of pairs next to each other on the chunk's path, which no rank between them could see the cut of.
 /// Chunk and segment boundaries are multiples of <see cref="Alignment"/> elements, so every range starts on a PRG
 /// block (4 words) and the element-to-mask-word map is the same as the unfused path's: with every mask both send the
 /// same words, and with either plan the result is the same bits, since the masks cancel in the total.
@@ -356,11 +356,14 @@ internal static class MaskedRing
                 int at = start + offset, tile = Math.Min(TileElements, length - offset);
                 var q = integers.Slice(at, tile);
                 VectorQuantizer.Quantize(data.Slice(at, tile), q, clip, scale);
-                // No peers: a chunk this rank adds no mask to (RingMaskPlan.OwnerPairOnly), only quantized and summed.
-                if (peers.Length > 0 && prefetch)
-                    AddMasksPrefetching(generator, integers, at, tile, peers, data, at + tile, Math.Min(TileElements, start + length - (at + tile)),
-                        received.IsEmpty ? null : r0 + offset + tile);
-                else if (peers.Length > 0) MaskStreams.AddMasks(generator, integers, at, tile, peers);
+                // No peers: a chunk this rank adds no mask to (RingMaskPlan.SkipsPathNeighbours), only quantized and summed.
+                if (peers.Length > 0)
+                {
+                    if (prefetch)
+                        AddMasksPrefetching(generator, integers, at, tile, peers, data, at + tile, Math.Min(TileElements, start + length - (at + tile)),
+                            received.IsEmpty ? null : r0 + offset + tile);
+                    else MaskStreams.AddMasks(generator, integers, at, tile, peers);
+                }
                 // The received integers are added while the tile is in L1; at the last step the sum is dequantized in
                 // the same pass (DequantizingAdd), so the total is never read back as integers.
                 if (received.IsEmpty) { if (final) Dequantize(q, data.Slice(at, tile), inverse); }

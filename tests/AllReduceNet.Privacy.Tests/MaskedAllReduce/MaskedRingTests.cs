@@ -182,28 +182,24 @@ public class MaskedRingTests
             Assert.Equal(skipsPathNeighbours, runs[sender].SkipsPathNeighbours);
             Assert.Equal(ranks * 0.25f, runs[sender].Sum);
             int receiver = (sender + 1) % ranks;
-            var known = runs[receiver].Known;
-            // Every combination of -1, 0, +1 times each known mask: 3^peers ways the receiver could try to strip them.
-            int combinations = (int)Math.Pow(3, known.Length);
-            for (int combination = 0; combination < combinations; combination++)
+            // What the receiver is left with per way of stripping its masks, over all the segments it received.
+            var left = new Dictionary<int, List<int>>();
+            foreach (var (step, start, words) in runs[sender].Sent)
             {
-                var strip = new List<MaskPeer>();
-                for (int p = 0, c = combination; p < known.Length; p++, c /= 3)
-                    if (c % 3 != 0) strip.Add(new MaskPeer { Seed = known[p].Seed, Sign = c % 3 == 1 ? 1 : -1 });
-                var left = new List<int>();
-                foreach (var (step, start, words) in runs[sender].Sent)
+                if (step == ranks - 2) continue;   // the owner's last receive: the sum over all other ranks
+                foreach (var (combination, stripped) in EveryStrip(words, start, runs[receiver].Known.Select(k => k.Seed).ToArray()))
                 {
-                    if (step == ranks - 2) continue;   // the owner's last receive: the sum over all other ranks
-                    var stripped = new int[start + words.Length];
-                    words.CopyTo(stripped, start);
-                    MaskStreams.AddMasks(MaskGenerator.ChaCha8, stripped, start, words.Length, strip.ToArray());
-                    left.AddRange(stripped.AsSpan(start).ToArray());
+                    if (!left.TryGetValue(combination, out var strippedWords)) left[combination] = strippedWords = [];
+                    strippedWords.AddRange(stripped);
                     for (int members = 1; members < ranks - 1; members++)
-                        Assert.False(stripped.AsSpan(start, Math.Min(64, words.Length)).ToArray().All(w => w == members * plain),
+                        Assert.False(stripped.Take(64).All(w => w == members * plain),
                             $"{ranks} ranks: rank {receiver} strips its masks {combination} from step {step} at [{start}] and finds the plain sum of {members} ranks");
                 }
-                Assert.NotEmpty(left);
-                double chi = MaskedReference.ChiSquareOfTopByte(left.ToArray());
+            }
+            Assert.NotEmpty(left);
+            foreach (var (combination, strippedWords) in left)
+            {
+                double chi = MaskedReference.ChiSquareOfTopByte(strippedWords.ToArray());
                 Assert.True(chi < 400, $"{ranks} ranks, neighbours {neighbours?.ToString() ?? "all"}: what rank {receiver} received from rank {sender}, with its masks stripped in combination {combination}, has chi-square {chi:F0} on the top byte over 255 degrees of freedom: not uniform");
             }
         }
@@ -269,24 +265,35 @@ public class MaskedRingTests
 
     private static void AssertNoStripRevealsAPlainSum(int[] message, int start, Seed128[] seeds, int plain, int ranks, string what)
     {
-        // Each known mask's words over the message's elements, then every combination of -1, 0, +1 times each.
+        foreach (var (combination, stripped) in EveryStrip(message, start, seeds))
+        {
+            int first = stripped[0];
+            if (!stripped.All(w => w == first)) continue;
+            Assert.False(Enumerable.Range(0, ranks + 1).Any(m => first == m * plain), $"{what}: stripping masks {combination} leaves the plain sum of {first / plain} ranks");
+        }
+    }
+
+    /// <summary>
+    /// Every way a party holding <paramref name="seeds"/> can strip their masks from a message of elements
+    /// [start, start + message.Length): combination k takes digit p of k in base 3 as -1 (2), 0 or +1 (1) times pair
+    /// p's mask; combination 0 is the message itself. Each mask's words are made once.
+    /// </summary>
+    private static IEnumerable<(int Combination, int[] Stripped)> EveryStrip(int[] message, int start, Seed128[] seeds)
+    {
         var masks = seeds.Select(seed =>
         {
             var words = new int[start + message.Length];
             MaskStreams.AddMasks(MaskGenerator.ChaCha8, words, start, message.Length, [new MaskPeer { Seed = seed, Sign = 1 }]);
-            return words.AsSpan(start).ToArray();
+            return words[start..];
         }).ToArray();
-        var stripped = new int[message.Length];
         int combinations = (int)Math.Pow(3, masks.Length);
         for (int combination = 0; combination < combinations; combination++)
         {
-            message.CopyTo(stripped, 0);
+            var stripped = (int[])message.Clone();
             for (int p = 0, c = combination; p < masks.Length; p++, c /= 3)
                 if (c % 3 != 0)
                     for (int i = 0; i < stripped.Length; i++) stripped[i] = unchecked(stripped[i] + (c % 3 == 1 ? masks[p][i] : -masks[p][i]));
-            int first = stripped[0];
-            if (!stripped.All(w => w == first)) continue;
-            Assert.False(Enumerable.Range(0, ranks + 1).Any(m => first == m * plain), $"{what}: stripping masks {combination} leaves the plain sum of {first / plain} ranks");
+            yield return (combination, stripped);
         }
     }
 
